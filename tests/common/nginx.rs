@@ -1,0 +1,148 @@
+//! Real Debian nginx as the HTTP upstream: one HTTP/1.1 port and one h2c
+//! (prior knowledge) port, with the endpoints the proxy tests need.
+//!
+//! Endpoints (both ports):
+//!   /              200 "ok\n"
+//!   /bytes/N       N bytes of 'x', N in 1k 64k 1m 20m (static files)
+//!   /status/NNN    that status, NNN in 204 404 500 503
+//!   POST /post     body read in full and discarded, then 200 "ok\n"
+//!                  (nginx only reads a body for a proxied location, so /post
+//!                  proxies to this same server's `/`)
+//!   /stub_status   nginx's own counters (requests, connections)
+use super::clients::require_tool;
+use super::ports::{free_port, looks_like_port_clash};
+use super::process::Supervised;
+use super::workdir::WorkDir;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+/// Static payloads served under /bytes/.
+pub const PAYLOADS: [(&str, usize); 4] = [
+    ("1k", 1024),
+    ("64k", 64 * 1024),
+    ("1m", 1024 * 1024),
+    ("20m", 20 * 1024 * 1024),
+];
+
+pub struct Nginx {
+    // Declared first so the process stops before its state dir is removed.
+    process: Supervised,
+    /// HTTP/1.1 port.
+    pub h1: SocketAddr,
+    /// HTTP/2 cleartext, prior knowledge only (nginx has no h2c Upgrade).
+    pub h2c: SocketAddr,
+    dir: WorkDir,
+}
+
+impl Nginx {
+    /// Starts nginx on two free ports and returns once both accept.
+    /// Retries on fresh ports if a port was taken in the meantime.
+    pub fn start() -> Nginx {
+        let binary = require_tool("nginx", "nginx");
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let dir = WorkDir::new("nginx");
+            let h1 = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let h2c = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            write_site(&dir, h1, h2c);
+            let mut cmd = Command::new(&binary);
+            let prefix = format!("{}/", dir.path().display());
+            cmd.args(["-p", &prefix, "-c", "nginx.conf", "-e", "logs/error.log"]);
+            let mut process = Supervised::spawn("nginx", cmd, &dir.join("nginx.out"));
+            let ready = process
+                .wait_accepting(h1, Duration::from_secs(10))
+                .and_then(|_| process.wait_accepting(h2c, Duration::from_secs(10)));
+            match ready {
+                Ok(()) => {
+                    return Nginx {
+                        process,
+                        h1,
+                        h2c,
+                        dir,
+                    }
+                }
+                Err(e) => {
+                    let log = format!(
+                        "{}\n{}",
+                        process.log_text(),
+                        std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default()
+                    );
+                    last_error = format!("{e}\n{log}");
+                    if !looks_like_port_clash(&log) {
+                        break;
+                    }
+                }
+            }
+        }
+        panic!("nginx failed to start: {last_error}");
+    }
+
+    /// `http://127.0.0.1:<h1 port><path>`
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.h1)
+    }
+
+    /// `http://127.0.0.1:<h2c port><path>`
+    pub fn h2c_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.h2c)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+}
+
+/// Writes nginx.conf and the static payloads into `dir`.
+fn write_site(dir: &WorkDir, h1: SocketAddr, h2c: SocketAddr) {
+    for (name, len) in PAYLOADS {
+        dir.write_filled(&format!("html/bytes/{name}"), len, b'x');
+    }
+    for sub in ["logs", "tmp"] {
+        std::fs::create_dir_all(dir.join(sub)).expect("create nginx state dir");
+    }
+    dir.write("nginx.conf", nginx_conf(dir, h1, h2c));
+}
+
+/// One single-process nginx (no master, so the child pid is the whole
+/// server and dropping it leaves nothing behind), loopback only.
+fn nginx_conf(dir: &WorkDir, h1: SocketAddr, h2c: SocketAddr) -> String {
+    let state = dir.path().display();
+    format!(
+        r#"worker_processes 1;
+daemon off;
+master_process off;
+pid {state}/nginx.pid;
+error_log {state}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {state}/tmp/body;
+  proxy_temp_path {state}/tmp/proxy;
+  fastcgi_temp_path {state}/tmp/fastcgi;
+  uwsgi_temp_path {state}/tmp/uwsgi;
+  scgi_temp_path {state}/tmp/scgi;
+  keepalive_requests 100000;
+  keepalive_timeout 60s;
+  default_type text/plain;
+  server {{
+    listen {h1};
+    listen {h2c} http2;
+    root {state}/html;
+    location = / {{ return 200 "ok\n"; }}
+    location /bytes/ {{ }}
+    location = /status/204 {{ return 204; }}
+    location = /status/404 {{ return 404; }}
+    location = /status/500 {{ return 500; }}
+    location = /status/503 {{ return 503; }}
+    location = /stub_status {{ stub_status; }}
+    location = /post {{
+      client_max_body_size 64m;
+      client_body_buffer_size 1m;
+      proxy_pass http://{h1}/;
+    }}
+  }}
+}}
+"#
+    )
+}

@@ -1,0 +1,255 @@
+//! The real `periscope` binary as a child process of the test.
+//!
+//!     let px = Periscope::start(|| format!("admin:\n  address: 127.0.0.1:{}\n...", free_port()));
+//!     let r = Curl::get(&px.url("edge", "/")).run();
+//!     px.wait_metric("http_server_request_duration_seconds_count", &[("route", "api")], 1.0);
+//!
+//! Listener and admin addresses are read back from the YAML, so tests name
+//! listeners instead of juggling ports. Output goes to a log file that is
+//! printed when the test fails.
+use super::metrics::Scrape;
+use super::ports::{free_port, looks_like_port_clash};
+use super::process::Supervised;
+use super::raw_http::http_get;
+use super::workdir::WorkDir;
+use std::net::SocketAddr;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a started process may take to report `/ready`.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an exact metric may take to settle after the traffic finished.
+const METRIC_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Periscope {
+    // Declared first so the process stops before its work dir is removed.
+    process: Supervised,
+    pub admin: SocketAddr,
+    listeners: Vec<(String, SocketAddr)>,
+    dir: WorkDir,
+}
+
+/// Path of the binary cargo built for these tests.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_periscope")
+}
+
+/// Runs `periscope ARGS` to completion (20 s cap), for CLI tests.
+pub fn periscope_cli(args: &[&str]) -> Output {
+    let mut child = Command::new(binary())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start periscope");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("periscope {args:?} did not exit within 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("collect periscope output")
+}
+
+impl Periscope {
+    /// Starts periscope with the YAML `make_config` returns and waits for
+    /// `/ready`. If a port was taken meanwhile, calls `make_config` again
+    /// (it should draw fresh ports with `free_port`) up to 3 times.
+    pub fn start(make_config: impl Fn() -> String) -> Periscope {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Periscope::try_start_with_config(&make_config()) {
+                Ok(px) => return px,
+                Err(log) if looks_like_port_clash(&log) => last = log,
+                Err(log) => panic!("{log}"),
+            }
+        }
+        panic!("{last}");
+    }
+
+    /// Starts periscope with exactly this YAML (one attempt).
+    pub fn start_with_config(yaml: &str) -> Periscope {
+        Periscope::try_start_with_config(yaml).unwrap_or_else(|log| panic!("{log}"))
+    }
+
+    fn try_start_with_config(yaml: &str) -> Result<Periscope, String> {
+        let doc: serde_json::Value = serde_saphyr::from_str(yaml)
+            .unwrap_or_else(|e| panic!("test config is not valid YAML: {e}\n{yaml}"));
+        let admin = doc
+            .pointer("/admin/address")
+            .and_then(|a| a.as_str())
+            .unwrap_or_else(|| {
+                panic!("test configs must set admin.address (a free port):\n{yaml}")
+            });
+        let listeners = doc["listeners"]
+            .as_array()
+            .map(|ls| {
+                ls.iter()
+                    .map(|l| (str_field(l, "name"), parse_addr(&str_field(l, "address"))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let dir = WorkDir::new("periscope");
+        let config = dir.write("config.yaml", yaml);
+        let mut cmd = Command::new(binary());
+        cmd.arg("--config").arg(&config);
+        Periscope::launch(cmd, parse_addr(admin), listeners, dir)
+    }
+
+    /// Quick mode: `periscope --listen .. --upstream .. [...]`. Adds
+    /// `--admin 127.0.0.1:<free>` unless given. The listener is named
+    /// "quick" for `addr`/`url`.
+    pub fn quick(args: &[&str]) -> Periscope {
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        if !args.iter().any(|a| a == "--admin") {
+            args.extend(["--admin".into(), format!("127.0.0.1:{}", free_port())]);
+        }
+        let value_of = |flag: &str| {
+            let i = args.iter().position(|a| a == flag)?;
+            args.get(i + 1).map(|v| parse_addr(v))
+        };
+        let admin = value_of("--admin").expect("--admin value");
+        let listeners = value_of("--listen")
+            .map(|a| vec![("quick".to_string(), a)])
+            .unwrap_or_default();
+        let dir = WorkDir::new("periscope-quick");
+        let mut cmd = Command::new(binary());
+        cmd.args(&args);
+        Periscope::launch(cmd, admin, listeners, dir).unwrap_or_else(|log| panic!("{log}"))
+    }
+
+    fn launch(
+        cmd: Command,
+        admin: SocketAddr,
+        listeners: Vec<(String, SocketAddr)>,
+        dir: WorkDir,
+    ) -> Result<Periscope, String> {
+        let process = Supervised::spawn("periscope", cmd, &dir.join("periscope.log"));
+        let mut px = Periscope {
+            process,
+            admin,
+            listeners,
+            dir,
+        };
+        px.wait_ready()?;
+        Ok(px)
+    }
+
+    /// Polls `GET /ready` until 200. On failure returns the captured log.
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(status) = self.process.exited() {
+                return Err(format!(
+                    "periscope exited ({status}) before /ready; its log:\n{}",
+                    self.process.log_text()
+                ));
+            }
+            let last = match http_get(self.admin, "/ready") {
+                Ok((200, _)) => return Ok(()),
+                Ok((status, body)) => format!("{status} {body}"),
+                Err(e) => e,
+            };
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "periscope /ready on {} not 200 within {READY_TIMEOUT:?} (last: {last}); its log:\n{}",
+                    self.admin,
+                    self.process.log_text()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Address of the listener named `name` in the config.
+    pub fn addr(&self, name: &str) -> SocketAddr {
+        self.listeners
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| panic!("no listener named {name:?} in {:?}", self.listeners))
+    }
+
+    /// `http://<listener address><path>`
+    pub fn url(&self, listener: &str, path: &str) -> String {
+        format!("http://{}{path}", self.addr(listener))
+    }
+
+    /// `GET` on the admin port.
+    pub fn admin_get(&self, path: &str) -> (u16, String) {
+        http_get(self.admin, path).unwrap_or_else(|e| panic!("admin GET {path}: {e}"))
+    }
+
+    pub fn scrape(&self) -> Scrape {
+        Scrape::fetch(self.admin)
+    }
+
+    /// Current sum of the samples of `name` matching `labels`.
+    pub fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.scrape().value(name, labels)
+    }
+
+    /// Waits until the metric equals `expected` exactly (telemetry may be
+    /// recorded just after the client saw its response), then checks it
+    /// stays there briefly so a late extra count is caught too.
+    pub fn wait_metric(&self, name: &str, labels: &[(&str, &str)], expected: f64) {
+        let deadline = Instant::now() + METRIC_TIMEOUT;
+        loop {
+            let scrape = self.scrape();
+            if scrape.value(name, labels) == expected {
+                std::thread::sleep(Duration::from_millis(50));
+                self.scrape().assert_value(name, labels, expected);
+                return;
+            }
+            if Instant::now() >= deadline {
+                scrape.assert_value(name, labels, expected);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Resident set size of the process in KiB (VmRSS).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.pid()))
+            .expect("read /proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|kb| kb.parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+
+    /// True while the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        self.process.exited().is_none()
+    }
+
+    pub fn log(&self) -> String {
+        self.process.log_text()
+    }
+
+    pub fn work_dir(&self) -> &WorkDir {
+        &self.dir
+    }
+
+    /// SIGTERM and wait (up to `grace`) for the exit status.
+    pub fn terminate(&mut self, grace: Duration) -> std::process::ExitStatus {
+        self.process.terminate(grace)
+    }
+}
+
+fn str_field(v: &serde_json::Value, key: &str) -> String {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("listener without {key}: {v}"))
+        .to_string()
+}
+
+fn parse_addr(s: &str) -> SocketAddr {
+    s.parse()
+        .unwrap_or_else(|e| panic!("test configs use literal ip:port addresses, got {s:?}: {e}"))
+}

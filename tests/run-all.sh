@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The one test command (README and CI): peers, build, tests, lints, fuzz.
+#
+#   bash tests/run-all.sh
+#
+# Stages run in order; a failed build stops the run (nothing after it can
+# work), any other failure is recorded and the remaining stages still run so
+# one CI round reports everything. Exits non-zero if any stage failed and
+# names the failed stages at the end.
+#
+# Env: FUZZ_SECONDS (default 20) per fuzz target; TEST_TIMEOUT (default 25m)
+# caps `cargo test` so a hang cannot eat the CI budget.
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+TEST_TIMEOUT="${TEST_TIMEOUT:-25m}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+failed=()
+t_start=$(date +%s)
+
+# stage NAME COMMAND...: runs COMMAND, prints a banner and its duration.
+stage() {
+  local name="$1"; shift
+  local t0 rc
+  t0=$(date +%s)
+  echo
+  echo "==> [$name] $*"
+  "$@"
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    echo "==> [$name] ok ($(( $(date +%s) - t0 ))s)"
+  else
+    echo "==> [$name] FAILED (exit $rc, $(( $(date +%s) - t0 ))s)"
+    failed+=("$name")
+  fi
+  return $rc
+}
+
+summary() {
+  echo
+  if [ ${#failed[@]} -eq 0 ]; then
+    echo "run-all: every stage ok in $(( $(date +%s) - t_start ))s"
+  else
+    echo "run-all: FAILED stages: ${failed[*]} ($(( $(date +%s) - t_start ))s)"
+  fi
+}
+
+stage peers bash tests/install-peers.sh || { summary; exit 1; }
+stage build cargo build --workspace --all-targets || { summary; exit 1; }
+stage test timeout --kill-after=30s "$TEST_TIMEOUT" cargo test --workspace --no-fail-fast
+stage clippy cargo clippy --workspace --all-targets -- -D warnings
+stage fmt cargo fmt --all -- --check
+if [ -e fuzz/run-all.sh ]; then
+  stage fuzz bash fuzz/run-all.sh "$FUZZ_SECONDS"
+else
+  echo
+  echo "==> [fuzz] skipped: fuzz/run-all.sh not present yet"
+fi
+
+summary
+[ ${#failed[@]} -eq 0 ]
