@@ -1,0 +1,152 @@
+//! Typed runtime configuration: what the rest of the runtime reads.
+//!
+//! Built only by validation (`validate.rs`) from the raw file model, so every
+//! value here is already checked: names are unique, references resolve,
+//! regexes compile, addresses parse. Immutable once built; a reload builds a
+//! new one and swaps it in whole.
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the config came from (file path, `<embedded default>`, `<command line>`).
+    pub source: String,
+    pub admin: AdminConfig,
+    /// Tokio worker threads; `None` = number of cores.
+    pub workers: Option<usize>,
+    pub listeners: Vec<ListenerConfig>,
+    pub clusters: Vec<ClusterConfig>,
+    /// The effective configuration (raw model with defaults filled in) as
+    /// JSON, served by `/config_dump`.
+    pub effective: serde_json::Value,
+}
+
+impl Config {
+    pub fn cluster(&self, name: &str) -> Option<&ClusterConfig> {
+        self.clusters.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    pub address: SocketAddr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerProtocol {
+    /// Peek, detect, then take the L7 path for HTTP/1.x and h2c and the L4
+    /// path (with sniffing) for everything else.
+    Auto,
+    /// L7 only: hyper serves HTTP/1.1 and h2c prior knowledge.
+    Http,
+    /// L4 only: relay bytes, sniff whatever is detected.
+    Tcp,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListenerConfig {
+    pub name: String,
+    pub address: SocketAddr,
+    pub protocol: ListenerProtocol,
+    /// `auto` only: how long to wait for the client's first bytes before
+    /// deciding the server speaks first and relaying as TCP.
+    pub detect_timeout: Duration,
+    /// Target for the L4 path, and for HTTP when `virtual_hosts` is empty
+    /// (every request routes to it). Validation guarantees it names a cluster.
+    pub cluster: Option<String>,
+    pub virtual_hosts: Vec<VirtualHostConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VirtualHostConfig {
+    pub name: String,
+    pub domains: Vec<DomainMatch>,
+    pub routes: Vec<RouteConfig>,
+}
+
+/// Host / `:authority` match, port ignored, case-insensitive (stored lowercase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainMatch {
+    Exact(String),
+    /// `*.example.com` stored as `.example.com`.
+    Suffix(String),
+    Any,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteConfig {
+    pub name: String,
+    pub path: PathMatch,
+    pub headers: Vec<HeaderMatch>,
+    pub action: RouteAction,
+    /// Whole-request timeout (until response headers); `None` = no timeout.
+    pub timeout: Option<Duration>,
+    pub request_headers_to_add: Vec<(String, String)>,
+    pub request_headers_to_remove: Vec<String>,
+    pub response_headers_to_add: Vec<(String, String)>,
+    pub response_headers_to_remove: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PathMatch {
+    Prefix(String),
+    Exact(String),
+    /// Anchored: must match the whole path (without query), as in Envoy.
+    Regex(regex::Regex),
+}
+
+#[derive(Debug, Clone)]
+pub struct HeaderMatch {
+    /// Lowercase header name.
+    pub name: String,
+    pub rule: HeaderRule,
+    /// Match when the rule does *not* hold.
+    pub invert: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum HeaderRule {
+    Exact(String),
+    Prefix(String),
+    Regex(regex::Regex),
+    Present,
+}
+
+#[derive(Debug, Clone)]
+pub enum RouteAction {
+    Cluster(String),
+    DirectResponse {
+        status: u16,
+        body: String,
+    },
+    Redirect {
+        scheme: Option<String>,
+        host: Option<String>,
+        path: Option<String>,
+        /// 301, 302, 303, 307 or 308.
+        status: u16,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamProtocol {
+    Http1,
+    H2c,
+    /// Same as the downstream request: HTTP/1.x stays HTTP/1.1, h2c stays h2c.
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LbPolicy {
+    RoundRobin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub name: String,
+    pub protocol: UpstreamProtocol,
+    pub connect_timeout: Duration,
+    pub lb_policy: LbPolicy,
+    /// `host:port` strings, checked to have a port; resolved by the runtime.
+    pub endpoints: Vec<String>,
+}

@@ -1,0 +1,181 @@
+//! The raw file model: exactly what a user writes in YAML, nothing resolved.
+//!
+//! Every struct rejects unknown fields so a typo (`clusterr:`) is an error
+//! with the list of allowed fields instead of a silently ignored setting.
+//! Values that need checking (addresses, durations, regexes, names) stay
+//! strings here; `validate` turns them into the typed model and reports all
+//! problems at once, which serde alone cannot do.
+//!
+//! The same types serialize the *effective* config for `/config_dump`:
+//! [`RawConfig::with_defaults`] fills every default so the dump shows what
+//! the proxy actually runs, and the dump parses back into the same config.
+//! Unconditional defaults live in serde `default` attributes; defaults that
+//! depend on other fields (e.g. `detect_timeout` only for `auto`) are
+//! `Option`s filled by `with_defaults`.
+use serde::{Deserialize, Serialize};
+
+pub use super::raw_route::*;
+
+pub const DEFAULT_ADMIN_ADDRESS: &str = "127.0.0.1:9901";
+pub const DEFAULT_DETECT_TIMEOUT: &str = "1s";
+pub const DEFAULT_CONNECT_TIMEOUT: &str = "5s";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub admin: RawAdmin,
+    /// Tokio worker threads; absent (null in the dump) = number of cores.
+    /// Wider than `usize` range checks need so that `workers: 0` and
+    /// `workers: 99999` reach validation and get a range message.
+    #[serde(default)]
+    pub workers: Option<u64>,
+    #[serde(default)]
+    pub listeners: Vec<RawListener>,
+    #[serde(default)]
+    pub clusters: Vec<RawCluster>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    #[serde(default = "default_admin_address")]
+    pub address: String,
+}
+
+impl Default for RawAdmin {
+    fn default() -> Self {
+        Self {
+            address: default_admin_address(),
+        }
+    }
+}
+
+fn default_admin_address() -> String {
+    DEFAULT_ADMIN_ADDRESS.to_owned()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawListenerProtocol {
+    #[default]
+    Auto,
+    Http,
+    Tcp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListener {
+    pub name: String,
+    pub address: String,
+    #[serde(default)]
+    pub protocol: RawListenerProtocol,
+    /// Only meaningful for `auto`; validation rejects it elsewhere so a
+    /// setting that would be ignored is never accepted silently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detect_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_hosts: Vec<RawVirtualHost>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawUpstreamProtocol {
+    Http1,
+    H2c,
+    #[default]
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawLbPolicy {
+    #[default]
+    RoundRobin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub name: String,
+    #[serde(default)]
+    pub protocol: RawUpstreamProtocol,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: String,
+    #[serde(default)]
+    pub lb_policy: RawLbPolicy,
+    /// Defaulted (rather than required) so an empty or missing list is
+    /// reported by validation together with every other problem.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+}
+
+fn default_connect_timeout() -> String {
+    DEFAULT_CONNECT_TIMEOUT.to_owned()
+}
+
+impl RawConfig {
+    /// The effective form: every default that depends on other fields
+    /// filled in. Serde already filled the unconditional ones at parse time.
+    pub fn with_defaults(&self) -> RawConfig {
+        let mut out = self.clone();
+        for listener in &mut out.listeners {
+            if listener.protocol == RawListenerProtocol::Auto && listener.detect_timeout.is_none()
+            {
+                listener.detect_timeout = Some(DEFAULT_DETECT_TIMEOUT.to_owned());
+            }
+        }
+        out
+    }
+}
+
+impl From<RawListenerProtocol> for super::ListenerProtocol {
+    fn from(p: RawListenerProtocol) -> Self {
+        match p {
+            RawListenerProtocol::Auto => Self::Auto,
+            RawListenerProtocol::Http => Self::Http,
+            RawListenerProtocol::Tcp => Self::Tcp,
+        }
+    }
+}
+
+impl From<super::ListenerProtocol> for RawListenerProtocol {
+    fn from(p: super::ListenerProtocol) -> Self {
+        match p {
+            super::ListenerProtocol::Auto => Self::Auto,
+            super::ListenerProtocol::Http => Self::Http,
+            super::ListenerProtocol::Tcp => Self::Tcp,
+        }
+    }
+}
+
+impl From<RawUpstreamProtocol> for super::UpstreamProtocol {
+    fn from(p: RawUpstreamProtocol) -> Self {
+        match p {
+            RawUpstreamProtocol::Http1 => Self::Http1,
+            RawUpstreamProtocol::H2c => Self::H2c,
+            RawUpstreamProtocol::Auto => Self::Auto,
+        }
+    }
+}
+
+impl From<super::UpstreamProtocol> for RawUpstreamProtocol {
+    fn from(p: super::UpstreamProtocol) -> Self {
+        match p {
+            super::UpstreamProtocol::Http1 => Self::Http1,
+            super::UpstreamProtocol::H2c => Self::H2c,
+            super::UpstreamProtocol::Auto => Self::Auto,
+        }
+    }
+}
+
+impl From<RawLbPolicy> for super::LbPolicy {
+    fn from(p: RawLbPolicy) -> Self {
+        match p {
+            RawLbPolicy::RoundRobin => Self::RoundRobin,
+        }
+    }
+}
