@@ -1,0 +1,108 @@
+//! Assemble a running gateway from a validated configuration: metrics
+//! families, clusters, listeners and the admin server; then run until a
+//! signal and drain.
+use crate::admin::Admin;
+use crate::cluster;
+use crate::config::Config;
+use crate::drain;
+use crate::l7::{HttpCluster, HttpClusters, HttpListener};
+use crate::listener::Listener;
+use crate::pipeline::{http_budget, Families, ListenerMetrics};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How long in-flight work may take to finish after SIGTERM/SIGINT.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot bind {what} on {address}: {source}")]
+    Bind {
+        what: String,
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Build(String),
+}
+
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let config = Arc::new(config);
+    let families = Arc::new(Families::new());
+    let budget = http_budget(&families);
+    let clusters = cluster::build_all(&config.clusters, &families).map_err(StartError::Build)?;
+    let http_clusters: HttpClusters = clusters
+        .iter()
+        .map(|(name, c)| (name.clone(), Arc::new(HttpCluster::new(c.clone()))))
+        .collect();
+
+    let mut listeners = Vec::new();
+    for listener in &config.listeners {
+        let metrics = Arc::new(ListenerMetrics::new(
+            &families,
+            budget.clone(),
+            &listener.name,
+            listener.cluster.as_deref().unwrap_or(""),
+        ));
+        let http = HttpListener::new(listener, metrics.clone(), &http_clusters, &families, &budget)
+            .map_err(StartError::Build)?;
+        let l4_cluster = listener.cluster.as_ref().and_then(|name| clusters.get(name).cloned());
+        let socket = bind(&format!("listener {}", listener.name), listener.address).await?;
+        let runtime = Listener::new(listener, metrics, l4_cluster, Arc::new(http));
+        listeners.push((Arc::new(runtime), socket));
+    }
+
+    let admin = Arc::new(Admin {
+        families: families.clone(),
+        config: config.clone(),
+        clusters: clusters.clone(),
+        ready: Default::default(),
+    });
+    let admin_socket = bind("admin", config.admin.address).await?;
+    tokio::spawn(admin.clone().run(admin_socket));
+
+    let (trigger, drain) = drain::channel();
+    for (listener, socket) in listeners {
+        tracing::info!(listener = %listener.name, address = ?socket.local_addr().ok(), "listening");
+        tokio::spawn(listener.run(socket, drain.clone()));
+    }
+    drop(drain);
+    admin.ready.store(true, Ordering::Release);
+    tracing::info!(admin = %config.admin.address, source = %config.source, "periscope ready");
+
+    shutdown_signal().await;
+    admin.ready.store(false, Ordering::Release);
+    tracing::info!("shutting down: draining in-flight connections");
+    if !trigger.drain(DRAIN_DEADLINE).await {
+        tracing::warn!("drain deadline reached; closing remaining connections");
+    }
+    Ok(())
+}
+
+async fn bind(what: &str, address: std::net::SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind {
+            what: what.to_owned(),
+            address,
+            source,
+        })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(err) => {
+            tracing::warn!("cannot watch SIGTERM: {err}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,6 @@
+//! The L4 path: relay bytes to a cluster endpoint, sniff them on the way.
+mod relay;
+mod tap;
+
+pub use relay::{relay, Counters};
+pub use tap::Tap;

@@ -1,0 +1,107 @@
+//! Byte relay between a downstream and an upstream socket, with the tap
+//! reading the very buffers being forwarded.
+//!
+//! Half-close is honoured: when one side ends its stream the other side's
+//! write half is shut down and the opposite direction keeps flowing until it
+//! ends too. An error in either direction ends the whole connection.
+use super::tap::Tap;
+use prometheus::IntCounter;
+use periscope_parsers::Direction;
+use std::sync::Mutex;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Per direction, per connection. Small enough that idle connections stay
+/// cheap, large enough for full-size TCP segments.
+const RELAY_BUFFER: usize = 16 * 1024;
+
+pub struct Counters {
+    pub from_client: IntCounter,
+    pub to_client: IntCounter,
+}
+
+/// Relay until both directions have ended. `prefix` holds client bytes
+/// already read by detection; they go upstream first.
+pub async fn relay(
+    mut client: TcpStream,
+    prefix: &[u8],
+    mut upstream: TcpStream,
+    tap: Tap,
+    counters: &Counters,
+) -> std::io::Result<()> {
+    // The tap is shared by the two directions of one connection only; the
+    // lock is never held across an await and is uncontended in practice.
+    let tap = Mutex::new(tap);
+    if !prefix.is_empty() {
+        feed(&tap, Direction::ClientToServer, prefix);
+        upstream.write_all(prefix).await?;
+    }
+    let (mut client_read, mut client_write) = client.split();
+    let (mut upstream_read, mut upstream_write) = upstream.split();
+    let to_server = pump(
+        &mut client_read,
+        &mut upstream_write,
+        Direction::ClientToServer,
+        &tap,
+        &counters.from_client,
+    );
+    let to_client = pump(
+        &mut upstream_read,
+        &mut client_write,
+        Direction::ServerToClient,
+        &tap,
+        &counters.to_client,
+    );
+    tokio::pin!(to_server, to_client);
+    let (mut server_done, mut client_done) = (false, false);
+    let mut outcome = Ok(());
+    while !(server_done && client_done) {
+        let result = tokio::select! {
+            result = &mut to_server, if !server_done => { server_done = true; result }
+            result = &mut to_client, if !client_done => { client_done = true; result }
+        };
+        if let Err(err) = result {
+            outcome = Err(err);
+            break;
+        }
+    }
+    if let Ok(mut tap) = tap.lock() {
+        tap.close();
+    }
+    outcome
+}
+
+fn feed(tap: &Mutex<Tap>, dir: Direction, bytes: &[u8]) {
+    if let Ok(mut tap) = tap.lock() {
+        tap.feed(dir, bytes);
+    }
+}
+
+async fn pump<R, W>(
+    reader: &mut R,
+    writer: &mut W,
+    dir: Direction,
+    tap: &Mutex<Tap>,
+    counter: &IntCounter,
+) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buffer = vec![0u8; RELAY_BUFFER];
+    loop {
+        let n = reader.read(&mut buffer).await?;
+        if n == 0 {
+            if let Ok(mut tap) = tap.lock() {
+                tap.end_of_stream(dir);
+            }
+            // The peer may already be gone; nothing left to tell it.
+            let _ = writer.shutdown().await;
+            return Ok(());
+        }
+        let chunk = &buffer[..n];
+        feed(tap, dir, chunk);
+        counter.inc_by(n as u64);
+        writer.write_all(chunk).await?;
+    }
+}

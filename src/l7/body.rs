@@ -1,0 +1,165 @@
+//! Bodies that stream through untouched while being measured.
+//!
+//! Request bodies are counted on their way upstream; response bodies carry
+//! the exchange's `Recorder`, which records when the last frame passes (or,
+//! if the client goes away first, when the body is dropped). Nothing is
+//! buffered.
+use super::recorder::Recorder;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use periscope_parsers::Outcome;
+use pin_project_lite::pin_project;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+pin_project! {
+    /// A downstream request body on its way upstream.
+    pub struct CountedBody {
+        #[pin]
+        inner: Incoming,
+        total: Arc<AtomicU64>,
+    }
+}
+
+impl CountedBody {
+    pub fn new(inner: Incoming, total: Arc<AtomicU64>) -> CountedBody {
+        CountedBody { inner, total }
+    }
+}
+
+impl Body for CountedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                this.total.fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project! {
+    #[project = SourceProj]
+    enum Source {
+        Upstream { #[pin] body: Incoming },
+        Local { body: Option<Bytes> },
+    }
+}
+
+pin_project! {
+    /// What the downstream client receives: an upstream body streamed
+    /// through, or a local reply, plus the exchange's recorder.
+    pub struct ResponseBody {
+        #[pin]
+        source: Source,
+        recorder: Option<Recorder>,
+    }
+
+    impl PinnedDrop for ResponseBody {
+        fn drop(this: Pin<&mut Self>) {
+            // hyper may drop a body it knows to be empty (HEAD, 204, 304)
+            // without polling it: that is a complete exchange, not a client
+            // leaving.
+            let this = this.project();
+            if let Some(recorder) = this.recorder.take() {
+                let outcome = if source_ended(this.source.as_ref().get_ref()) {
+                    Outcome::Complete
+                } else {
+                    Outcome::Incomplete
+                };
+                recorder.finish(outcome);
+            }
+        }
+    }
+}
+
+fn source_ended(source: &Source) -> bool {
+    match source {
+        Source::Upstream { body } => body.is_end_stream(),
+        Source::Local { body } => body.is_none(),
+    }
+}
+
+impl ResponseBody {
+    pub fn upstream(body: Incoming, recorder: Recorder) -> ResponseBody {
+        ResponseBody {
+            source: Source::Upstream { body },
+            recorder: Some(recorder),
+        }
+    }
+
+    pub fn local(body: Bytes, recorder: Option<Recorder>) -> ResponseBody {
+        let body = if body.is_empty() { None } else { Some(body) };
+        ResponseBody {
+            source: Source::Local { body },
+            recorder,
+        }
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.project();
+        let polled = match this.source.project() {
+            SourceProj::Upstream { body } => body.poll_frame(cx),
+            SourceProj::Local { body } => Poll::Ready(body.take().map(|b| Ok(Frame::data(b)))),
+        };
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(data), Some(recorder)) = (frame.data_ref(), this.recorder.as_mut()) {
+                    recorder.response_body_bytes += data.len() as u64;
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(recorder) = this.recorder.take() {
+                    recorder.finish(Outcome::Complete);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(recorder) = this.recorder.take() {
+                    recorder.finish(Outcome::Incomplete);
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        source_ended(&self.source)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.source {
+            Source::Upstream { body } => body.size_hint(),
+            Source::Local { body } => {
+                SizeHint::with_exact(body.as_ref().map_or(0, |b| b.len() as u64))
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! One request through the L7 path: route, then answer locally or forward
+//! to the route's cluster, streaming both bodies.
+use super::body::{CountedBody, ResponseBody};
+use super::headers;
+use super::recorder::Recorder;
+use super::route::{Action, Route};
+use super::upstream::HttpCluster;
+use super::HttpListener;
+use crate::pipeline::{clock, UpstreamFailure};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, Uri};
+use hyper::body::Incoming;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub async fn handle(
+    listener: Arc<HttpListener>,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let started = clock::now();
+    let (parts, body) = request.into_parts();
+    let request_bytes = Arc::new(AtomicU64::new(0));
+    let mut recorder = Recorder::start(
+        listener.no_route_scope.clone(),
+        started,
+        &parts,
+        request_bytes.clone(),
+    );
+    let Some(route) = listener.router.route(&parts) else {
+        return Ok(local_reply(recorder, StatusCode::NOT_FOUND, "no route\n"));
+    };
+    recorder.rescope(route.scope.clone());
+    let mut response = match &route.action {
+        Action::Direct { status, body } => local_reply(recorder, *status, body.clone()),
+        Action::Redirect {
+            scheme,
+            host,
+            path,
+            status,
+        } => {
+            let location = redirect_location(&parts, scheme, host, path);
+            let mut response = local_reply(recorder, *status, Bytes::new());
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(http::header::LOCATION, value);
+            }
+            response
+        }
+        Action::Forward(cluster) => {
+            let body = CountedBody::new(body, request_bytes);
+            forward(route, cluster, peer, parts, body, recorder).await
+        }
+    };
+    route.response_edits.apply(response.headers_mut());
+    Ok(response)
+}
+
+async fn forward(
+    route: &Route,
+    cluster: &HttpCluster,
+    peer: SocketAddr,
+    mut parts: http::request::Parts,
+    body: CountedBody,
+    mut recorder: Recorder,
+) -> Response<ResponseBody> {
+    let Some(endpoint) = cluster.cluster.pick() else {
+        cluster.cluster.metrics.failed(UpstreamFailure::ConnectFailure);
+        return local_reply(recorder, StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream\n");
+    };
+    let (client, version) = cluster.client_for(parts.version);
+    let downstream_authority = parts.uri.authority().cloned();
+    parts.uri = upstream_uri(&parts.uri, &endpoint.authority);
+    parts.version = version;
+    headers::strip_hop_by_hop(&mut parts.headers, version == http::Version::HTTP_2);
+    if version != http::Version::HTTP_2 {
+        headers::ensure_host(&mut parts.headers, downstream_authority.as_ref());
+    }
+    headers::append_forwarded_for(&mut parts.headers, peer.ip());
+    headers::ensure_request_id(&mut parts.headers);
+    route.request_edits.apply(&mut parts.headers);
+    endpoint.stats.requests.fetch_add(1, Ordering::Relaxed);
+
+    let sent = client.request(Request::from_parts(parts, body));
+    let result = match route.timeout {
+        Some(limit) => tokio::time::timeout(limit, sent).await.map_err(|_| ()),
+        None => Ok(sent.await),
+    };
+    let failure = match result {
+        Ok(Ok(response)) => {
+            let (mut parts, body) = response.into_parts();
+            headers::strip_hop_by_hop(&mut parts.headers, false);
+            recorder.status = Some(parts.status.as_u16());
+            return Response::from_parts(parts, ResponseBody::upstream(body, recorder));
+        }
+        Err(()) => UpstreamFailure::Timeout,
+        Ok(Err(err)) if err.is_connect() => UpstreamFailure::ConnectFailure,
+        Ok(Err(err)) => classify(&err),
+    };
+    endpoint.stats.failures.fetch_add(1, Ordering::Relaxed);
+    if failure == UpstreamFailure::ConnectFailure {
+        endpoint.stats.connect_failures.fetch_add(1, Ordering::Relaxed);
+    }
+    cluster.cluster.metrics.failed(failure);
+    let (status, text) = match failure {
+        UpstreamFailure::ConnectFailure => {
+            (StatusCode::SERVICE_UNAVAILABLE, "upstream connect error\n")
+        }
+        UpstreamFailure::Timeout => (StatusCode::GATEWAY_TIMEOUT, "upstream request timeout\n"),
+        UpstreamFailure::Reset => (StatusCode::BAD_GATEWAY, "upstream reset\n"),
+        UpstreamFailure::Protocol => (StatusCode::BAD_GATEWAY, "upstream protocol error\n"),
+    };
+    local_reply(recorder, status, text)
+}
+
+/// Tell a reset apart from a response that broke the protocol.
+fn classify(err: &hyper_util::client::legacy::Error) -> UpstreamFailure {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(hyper_err) = cause.downcast_ref::<hyper::Error>() {
+            if hyper_err.is_incomplete_message() || hyper_err.is_canceled() {
+                return UpstreamFailure::Reset;
+            }
+            if hyper_err.is_parse() {
+                return UpstreamFailure::Protocol;
+            }
+        }
+        if cause.downcast_ref::<std::io::Error>().is_some() {
+            return UpstreamFailure::Reset;
+        }
+        source = cause.source();
+    }
+    UpstreamFailure::Reset
+}
+
+fn upstream_uri(original: &Uri, authority: &http::uri::Authority) -> Uri {
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = Some(http::uri::Scheme::HTTP);
+    parts.authority = Some(authority.clone());
+    parts.path_and_query = Some(
+        original
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+    );
+    Uri::from_parts(parts).unwrap_or_else(|_| original.clone())
+}
+
+fn redirect_location(
+    parts: &http::request::Parts,
+    scheme: &Option<String>,
+    host: &Option<String>,
+    path: &Option<String>,
+) -> String {
+    let scheme = scheme.as_deref().unwrap_or("http");
+    let host = host.as_deref().unwrap_or_else(|| {
+        parts
+            .uri
+            .authority()
+            .map(|a| a.as_str())
+            .or_else(|| parts.headers.get(http::header::HOST)?.to_str().ok())
+            .unwrap_or("localhost")
+    });
+    let path = path
+        .as_deref()
+        .or_else(|| parts.uri.path_and_query().map(|pq| pq.as_str()))
+        .unwrap_or("/");
+    format!("{scheme}://{host}{path}")
+}
+
+/// A response Periscope writes itself: plain text, recorded like any other.
+pub fn local_reply(
+    mut recorder: Recorder,
+    status: StatusCode,
+    body: impl Into<Bytes>,
+) -> Response<ResponseBody> {
+    recorder.status = Some(status.as_u16());
+    let body = body.into();
+    let mut response = Response::new(ResponseBody::local(body, Some(recorder)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain"),
+    );
+    response
+}

@@ -1,0 +1,84 @@
+//! The L7 path: a hyper server (HTTP/1.1 and h2c prior knowledge on one
+//! port), a router, and pooled upstream clients.
+mod body;
+mod build;
+mod handler;
+mod headers;
+mod recorder;
+mod route;
+mod router;
+mod upstream;
+
+pub use build::HttpClusters;
+pub use upstream::HttpCluster;
+
+use crate::config::ListenerConfig;
+use crate::drain::Drain;
+use crate::listener::DownstreamIo;
+use crate::pipeline::{Families, HttpScope, ListenerMetrics, SeriesBudget};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use router::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub struct HttpListener {
+    pub metrics: Arc<ListenerMetrics>,
+    router: Router,
+    /// Requests no route matched.
+    no_route_scope: Arc<HttpScope>,
+    server: auto::Builder<TokioExecutor>,
+}
+
+impl HttpListener {
+    pub fn new(
+        config: &ListenerConfig,
+        metrics: Arc<ListenerMetrics>,
+        clusters: &HttpClusters,
+        families: &Families,
+        budget: &Arc<SeriesBudget>,
+    ) -> Result<HttpListener, String> {
+        let scopes = build::Scopes { families, budget };
+        let router = build::build_router(config, clusters, &scopes)
+            .map_err(|e| format!("listener {}: {e}", config.name))?;
+        let mut server = auto::Builder::new(TokioExecutor::new());
+        server
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(std::time::Duration::from_secs(30));
+        server.http2().timer(TokioTimer::new());
+        Ok(HttpListener {
+            no_route_scope: Arc::new(HttpScope::new(
+                &families.http_duration,
+                budget.clone(),
+                &config.name,
+                "",
+                "",
+            )),
+            metrics,
+            router,
+            server,
+        })
+    }
+
+    /// Serve one downstream connection until it ends or the drain deadline.
+    pub async fn serve(self: Arc<Self>, io: DownstreamIo, peer: SocketAddr, drain: Drain) {
+        let listener = self.clone();
+        let service =
+            service_fn(move |request| handler::handle(listener.clone(), peer, request));
+        let connection = self.server.serve_connection(TokioIo::new(io), service);
+        tokio::pin!(connection);
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(err) = result {
+                    tracing::debug!(listener = self.metrics.name(), %peer, "http connection ended: {err}");
+                }
+                return;
+            }
+            _ = drain.signaled() => {}
+        }
+        connection.as_mut().graceful_shutdown();
+        let _ = connection.await;
+    }
+}

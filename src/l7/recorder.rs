@@ -1,0 +1,93 @@
+//! Turns one proxied request into an `Exchange` — the same event the L4
+//! sniffer emits — and records it exactly once.
+use crate::pipeline::{self, clock, HttpScope};
+use periscope_parsers::event::{bounded_text, MAX_KEPT_TARGET};
+use periscope_parsers::{
+    Exchange, ExchangeDetail, HttpExchange, HttpMethod, HttpVersion, Outcome, Protocol, Timestamp,
+};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub struct Recorder {
+    scope: Arc<HttpScope>,
+    started: Timestamp,
+    method: HttpMethod,
+    method_original: Option<String>,
+    version: HttpVersion,
+    target: String,
+    host: Option<String>,
+    pub status: Option<u16>,
+    request_body_bytes: Arc<AtomicU64>,
+    pub response_body_bytes: u64,
+}
+
+impl Recorder {
+    pub fn start(
+        scope: Arc<HttpScope>,
+        started: Timestamp,
+        parts: &http::request::Parts,
+        request_body_bytes: Arc<AtomicU64>,
+    ) -> Recorder {
+        let method = HttpMethod::from_bytes(parts.method.as_str().as_bytes());
+        let target = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .as_bytes();
+        Recorder {
+            scope,
+            started,
+            method,
+            method_original: (method == HttpMethod::Other)
+                .then(|| bounded_text(parts.method.as_str().as_bytes(), 32)),
+            version: version_of(parts.version),
+            target: bounded_text(target, MAX_KEPT_TARGET),
+            host: Some(super::router::host_of(parts))
+                .filter(|h| !h.is_empty())
+                .map(|h| bounded_text(h.as_bytes(), MAX_KEPT_TARGET)),
+            status: None,
+            request_body_bytes,
+            response_body_bytes: 0,
+        }
+    }
+
+    /// Record against another scope (the route is known only after routing).
+    pub fn rescope(&mut self, scope: Arc<HttpScope>) {
+        self.scope = scope;
+    }
+
+    pub fn finish(self, outcome: Outcome) {
+        let request_body_bytes = self.request_body_bytes.load(Ordering::Relaxed);
+        let exchange = Exchange {
+            protocol: match self.version {
+                HttpVersion::Http2 => Protocol::Http2,
+                _ => Protocol::Http1,
+            },
+            started: self.started,
+            finished: clock::now(),
+            request_bytes: request_body_bytes,
+            response_bytes: self.response_body_bytes,
+            outcome,
+            detail: ExchangeDetail::Http(HttpExchange {
+                method: self.method,
+                method_original: self.method_original,
+                target: self.target,
+                host: self.host,
+                version: self.version,
+                status: self.status,
+                request_body_bytes,
+                response_body_bytes: self.response_body_bytes,
+                upgraded: false,
+            }),
+        };
+        pipeline::record_exchange(&self.scope, &exchange);
+    }
+}
+
+pub fn version_of(version: http::Version) -> HttpVersion {
+    match version {
+        http::Version::HTTP_10 | http::Version::HTTP_09 => HttpVersion::Http10,
+        http::Version::HTTP_2 | http::Version::HTTP_3 => HttpVersion::Http2,
+        _ => HttpVersion::Http11,
+    }
+}

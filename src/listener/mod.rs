@@ -1,0 +1,117 @@
+//! Listeners: accept, decide the path (L4 or L7) and hand the connection on.
+mod downstream_io;
+mod sniff;
+
+pub use downstream_io::DownstreamIo;
+
+use crate::cluster::Cluster;
+use crate::config::{ListenerConfig, ListenerProtocol};
+use crate::drain::Drain;
+use crate::l4::{self, Tap};
+use crate::l7::HttpListener;
+use crate::pipeline::ListenerMetrics;
+use periscope_parsers::Protocol;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+
+pub struct Listener {
+    pub name: String,
+    protocol: ListenerProtocol,
+    detect_timeout: Duration,
+    metrics: Arc<ListenerMetrics>,
+    /// The L4 target (and `auto`'s fallback for non-HTTP traffic).
+    cluster: Option<Arc<Cluster>>,
+    http: Arc<HttpListener>,
+}
+
+impl Listener {
+    pub fn new(
+        config: &ListenerConfig,
+        metrics: Arc<ListenerMetrics>,
+        cluster: Option<Arc<Cluster>>,
+        http: Arc<HttpListener>,
+    ) -> Listener {
+        Listener {
+            name: config.name.clone(),
+            protocol: config.protocol,
+            detect_timeout: config.detect_timeout,
+            metrics,
+            cluster,
+            http,
+        }
+    }
+
+    /// Accept until drain; each connection runs in its own task.
+    pub async fn run(self: Arc<Self>, socket: TcpListener, drain: Drain) {
+        loop {
+            let accepted = tokio::select! {
+                accepted = socket.accept() => accepted,
+                _ = drain.signaled() => return,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let this = self.clone();
+                    let drain = drain.clone();
+                    tokio::spawn(async move { this.handle(stream, peer, drain).await });
+                }
+                Err(err) => {
+                    // Out of file descriptors and the like: back off briefly
+                    // rather than spin.
+                    tracing::warn!(listener = %self.name, "accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    async fn handle(&self, mut stream: TcpStream, peer: SocketAddr, drain: Drain) {
+        if self.protocol == ListenerProtocol::Tcp {
+            let tap = Tap::detecting(self.metrics.clone());
+            return self.relay_tcp(stream, &[], tap).await;
+        }
+        let sniffed = match sniff::sniff(&mut stream, self.detect_timeout).await {
+            Ok(sniffed) => sniffed,
+            Err(err) => {
+                tracing::debug!(listener = %self.name, %peer, "read failed during detection: {err}");
+                return;
+            }
+        };
+        self.metrics.bytes_received.inc_by(sniffed.prefix.len() as u64);
+        let is_http = matches!(sniffed.protocol, Protocol::Http1 | Protocol::Http2);
+        if self.protocol == ListenerProtocol::Http || is_http {
+            self.metrics.detected(sniffed.protocol);
+            let _active = self.metrics.connection_opened(sniffed.protocol);
+            let io = DownstreamIo::new(sniffed.prefix, stream, self.metrics.clone());
+            return self.http.clone().serve(io, peer, drain).await;
+        }
+        // `auto`, not HTTP: relay as TCP, sniffing what was detected.
+        self.metrics.detected(sniffed.protocol);
+        let _active = self.metrics.connection_opened(sniffed.protocol);
+        let tap = Tap::for_protocol(sniffed.protocol, self.metrics.clone());
+        self.relay_tcp(stream, &sniffed.prefix, tap).await;
+    }
+
+    async fn relay_tcp(&self, client: TcpStream, prefix: &[u8], tap: Tap) {
+        let Some(cluster) = &self.cluster else {
+            tracing::debug!(listener = %self.name, "non-HTTP connection but no cluster: closing");
+            return;
+        };
+        let upstream = match cluster.connect_tcp().await {
+            Ok((upstream, _endpoint)) => upstream,
+            Err(err) => {
+                tracing::debug!(listener = %self.name, "{err}");
+                return;
+            }
+        };
+        let counters = l4::Counters {
+            from_client: self.metrics.bytes_received.clone(),
+            to_client: self.metrics.bytes_sent.clone(),
+        };
+        if let Err(err) = l4::relay(client, prefix, upstream, tap, &counters).await {
+            tracing::debug!(listener = %self.name, "relay ended: {err}");
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The `periscope` binary: parse the command line, build the runtime with
+//! the configured worker count, run the gateway.
+mod admin;
+mod cli;
+mod cluster;
+mod config;
+mod drain;
+mod gateway;
+mod l4;
+mod l7;
+mod listener;
+mod pipeline;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    if let Some(cli::Command::Validate { files }) = &cli.command {
+        std::process::exit(cli::validate(files));
+    }
+    let config = match cli.load_config() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err}");
+            std::process::exit(1);
+        }
+    };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = config.workers {
+        runtime.worker_threads(workers);
+    }
+    let runtime = match runtime.enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("cannot start the runtime: {err}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(err) = runtime.block_on(gateway::run(config)) {
+        eprintln!("{err}");
+        std::process::exit(1);
+    }
+}

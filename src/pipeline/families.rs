@@ -1,0 +1,149 @@
+//! Every metric family Periscope exports, registered once at start-up.
+//!
+//! Names follow the OpenTelemetry semantic conventions in Prometheus form
+//! (`http.server.request.duration` → `http_server_request_duration_seconds`);
+//! Periscope's own metrics start with `periscope_`. Label values come only
+//! from configuration (listener, route, cluster names) or from closed sets
+//! (protocols, methods, status slots, reasons), so cardinality is bounded by
+//! construction.
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Bucket boundaries recommended by the OpenTelemetry HTTP conventions.
+pub const DURATION_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+pub const HTTP_LABELS: [&str; 7] = [
+    "listener",
+    "route",
+    "cluster",
+    "http_request_method",
+    "http_response_status_code",
+    "network_protocol_version",
+    "error_type",
+];
+
+/// Upper bound on series of `http_server_request_duration_seconds`; beyond it
+/// new label sets fold into one `_OTHER` series per scope and are counted.
+pub const HTTP_SERIES_CAP: usize = 20_000;
+
+pub struct Families {
+    pub registry: Registry,
+    pub http_duration: HistogramVec,
+    pub connections_total: IntCounterVec,
+    pub connections_active: IntGaugeVec,
+    pub bytes_received: IntCounterVec,
+    pub bytes_sent: IntCounterVec,
+    pub detections: IntCounterVec,
+    pub parse_errors: IntCounterVec,
+    pub upstream_connect_failures: IntCounterVec,
+    pub upstream_errors: IntCounterVec,
+    pub label_overflow: IntCounterVec,
+}
+
+impl Families {
+    pub fn new() -> Families {
+        let registry = Registry::new();
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_server_request_duration_seconds",
+                "Duration of HTTP server requests seen by Periscope (proxied or sniffed).",
+            )
+            .buckets(DURATION_BUCKETS.to_vec()),
+            &HTTP_LABELS,
+        )
+        .expect("valid histogram definition");
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            IntCounterVec::new(Opts::new(name, help), labels).expect("valid counter definition")
+        };
+        let families = Families {
+            http_duration,
+            connections_total: counter(
+                "periscope_downstream_connections_total",
+                "Downstream connections accepted, by detected protocol.",
+                &["listener", "protocol"],
+            ),
+            connections_active: IntGaugeVec::new(
+                Opts::new(
+                    "periscope_downstream_connections_active",
+                    "Downstream connections open now, by detected protocol.",
+                ),
+                &["listener", "protocol"],
+            )
+            .expect("valid gauge definition"),
+            bytes_received: counter(
+                "periscope_downstream_bytes_received_total",
+                "Bytes received from downstream clients.",
+                &["listener"],
+            ),
+            bytes_sent: counter(
+                "periscope_downstream_bytes_sent_total",
+                "Bytes sent to downstream clients.",
+                &["listener"],
+            ),
+            detections: counter(
+                "periscope_detections_total",
+                "Protocol detections on accepted connections.",
+                &["listener", "protocol"],
+            ),
+            parse_errors: counter(
+                "periscope_parse_errors_total",
+                "Connections on which sniffing stopped because the parser failed; their bytes were still forwarded.",
+                &["listener", "protocol", "reason"],
+            ),
+            upstream_connect_failures: counter(
+                "periscope_upstream_connect_failures_total",
+                "Failed connection attempts to upstream endpoints.",
+                &["cluster"],
+            ),
+            upstream_errors: counter(
+                "periscope_upstream_errors_total",
+                "Requests or connections that failed on the upstream side, by reason.",
+                &["cluster", "reason"],
+            ),
+            label_overflow: counter(
+                "periscope_metric_label_overflow_total",
+                "Observations folded into an _OTHER series because a metric reached its series cap.",
+                &["metric"],
+            ),
+            registry,
+        };
+        families.register_all();
+        families
+    }
+
+    fn register_all(&self) {
+        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+            Box::new(self.http_duration.clone()),
+            Box::new(self.connections_total.clone()),
+            Box::new(self.connections_active.clone()),
+            Box::new(self.bytes_received.clone()),
+            Box::new(self.bytes_sent.clone()),
+            Box::new(self.detections.clone()),
+            Box::new(self.parse_errors.clone()),
+            Box::new(self.upstream_connect_failures.clone()),
+            Box::new(self.upstream_errors.clone()),
+            Box::new(self.label_overflow.clone()),
+        ];
+        for collector in collectors {
+            self.registry
+                .register(collector)
+                .expect("metric names are unique");
+        }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        TextEncoder::new()
+            .encode_to_string(&self.registry.gather())
+            .unwrap_or_else(|err| format!("# encoding failed: {err}\n"))
+    }
+}
+
+impl Default for Families {
+    fn default() -> Self {
+        Families::new()
+    }
+}
