@@ -18,10 +18,6 @@ impl Drain {
         let mut rx = self.rx.clone();
         let _ = rx.wait_for(|draining| *draining).await;
     }
-
-    pub fn is_draining(&self) -> bool {
-        *self.rx.borrow()
-    }
 }
 
 pub struct DrainTrigger {
@@ -39,12 +35,6 @@ impl DrainTrigger {
     pub async fn drain(self, deadline: Duration) -> bool {
         let _ = self.tx.send(true);
         tokio::time::timeout(deadline, self.tx.closed()).await.is_ok()
-    }
-
-    pub fn watch(&self) -> Drain {
-        Drain {
-            rx: self.tx.subscribe(),
-        }
     }
 }
 

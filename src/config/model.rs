@@ -21,12 +21,6 @@ pub struct Config {
     pub effective: serde_json::Value,
 }
 
-impl Config {
-    pub fn cluster(&self, name: &str) -> Option<&ClusterConfig> {
-        self.clusters.iter().find(|c| c.name == name)
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct AdminConfig {
     pub address: SocketAddr,

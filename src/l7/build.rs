@@ -38,7 +38,6 @@ pub fn build_router(
                 response_headers_to_remove: Vec::new(),
             };
             let vhost = VirtualHost {
-                name: "default".into(),
                 routes: vec![build_route(&listener.name, &route, clusters, scopes)?],
             };
             router.add(vhost, &[DomainRule::Any]);
@@ -62,7 +61,6 @@ pub fn build_router(
             .collect();
         router.add(
             VirtualHost {
-                name: vhost.name.clone(),
                 routes,
             },
             &domains,

@@ -74,7 +74,13 @@ async fn forward(
     parts.uri = upstream_uri(&parts.uri, &endpoint.authority);
     parts.version = version;
     headers::strip_hop_by_hop(&mut parts.headers, version == http::Version::HTTP_2);
-    if version != http::Version::HTTP_2 {
+    if version == http::Version::HTTP_2 {
+        // HTTP/2 carries the host in `:authority` (RFC 9113 §8.3.1); a `host`
+        // header beside a different `:authority` is rejected by nginx. The
+        // pooled client derives `:authority` from the endpoint, so upstream h2
+        // sees the endpoint address as authority (see ARCHITECTURE.md).
+        parts.headers.remove(http::header::HOST);
+    } else {
         headers::ensure_host(&mut parts.headers, downstream_authority.as_ref());
     }
     headers::append_forwarded_for(&mut parts.headers, peer.ip());
@@ -96,7 +102,10 @@ async fn forward(
         }
         Err(()) => UpstreamFailure::Timeout,
         Ok(Err(err)) if err.is_connect() => UpstreamFailure::ConnectFailure,
-        Ok(Err(err)) => classify(&err),
+        Ok(Err(err)) => {
+            tracing::debug!(route = %route.name, endpoint = %endpoint.address, "upstream request failed: {err:?}");
+            classify(&err)
+        }
     };
     endpoint.stats.failures.fetch_add(1, Ordering::Relaxed);
     if failure == UpstreamFailure::ConnectFailure {

@@ -61,13 +61,6 @@ impl Route {
         };
         path_ok && self.headers.iter().all(|rule| header_matches(rule, &parts.headers))
     }
-
-    pub fn cluster_name(&self) -> &str {
-        match &self.action {
-            Action::Forward(cluster) => &cluster.cluster.name,
-            _ => "",
-        }
-    }
 }
 
 fn header_matches(rule: &HeaderMatch, headers: &HeaderMap) -> bool {

@@ -7,7 +7,6 @@ use http::request::Parts;
 use std::collections::HashMap;
 
 pub struct VirtualHost {
-    pub name: String,
     pub routes: Vec<Route>,
 }
 

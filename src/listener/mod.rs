@@ -88,6 +88,9 @@ impl Listener {
             return self.http.clone().serve(io, peer, drain).await;
         }
         // `auto`, not HTTP: relay as TCP, sniffing what was detected.
+        if sniffed.silent {
+            tracing::debug!(listener = %self.name, %peer, "client silent: relaying as server-speaks-first TCP");
+        }
         self.metrics.detected(sniffed.protocol);
         let _active = self.metrics.connection_opened(sniffed.protocol);
         let tap = Tap::for_protocol(sniffed.protocol, self.metrics.clone());
