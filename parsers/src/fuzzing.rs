@@ -1,0 +1,194 @@
+//! Drives the parsers from arbitrary bytes, checking their invariants.
+//!
+//! The cargo-fuzz targets in `fuzz/` and the seed-replay test in
+//! `tests/fuzz_seeds.rs` both call these functions, so a seed that passes
+//! under `cargo test` exercises exactly what the fuzzer exercises. Every
+//! check is an `assert!`: a violated invariant is a crash the fuzzer keeps.
+//!
+//! Input format for [`http1`]: client bytes, then [`SEPARATOR`], then server
+//! bytes (no separator: everything is client bytes). That keeps seeds
+//! readable captures; how the two streams are cut into feeds and interleaved
+//! is drawn from a generator seeded by a hash of the input, so each mutation
+//! also tries a different split.
+
+use crate::detect::{detect, Detection};
+use crate::event::{Direction, Exchange, Protocol, Timestamp};
+use crate::http1::{Http1Parser, MAX_HEAD_BYTES};
+use crate::{ProtocolParser, Status};
+
+/// Splits a fuzz input into the client and server streams.
+pub const SEPARATOR: &[u8] = b"\n~~~~\n";
+
+/// Small deterministic generator (SplitMix64): tests and fuzz targets need
+/// reproducible "randomness" without a dependency.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// Seeded from the bytes themselves (FNV-1a).
+    pub fn from_bytes(data: &[u8]) -> Rng {
+        Rng(data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        }))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform-ish in `0..n`; 0 when `n` is 0.
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            return 0;
+        }
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// Detection on every prefix (both directions) must move from `NeedMore`
+/// to one answer and stay there: more bytes never change a verdict.
+pub fn detect_input(data: &[u8]) {
+    const PREFIXES: usize = 512;
+    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+        let mut verdict: Option<Detection> = None;
+        let lens = (0..=data.len().min(PREFIXES)).chain(std::iter::once(data.len()));
+        for len in lens {
+            let d = detect(dir, data.get(..len).unwrap_or(data));
+            assert_ne!(d, Detection::Protocol(Protocol::Unknown));
+            if dir == Direction::ServerToClient {
+                assert_eq!(d, Detection::Unknown);
+            }
+            match verdict {
+                Some(v) => assert_eq!(d, v, "verdict changed at {len} bytes"),
+                None if d != Detection::NeedMore => verdict = Some(d),
+                None => {}
+            }
+        }
+    }
+}
+
+/// One feed: direction, bytes, and the timestamp of the segment it is from.
+type Feed<'a> = (Direction, &'a [u8], Timestamp);
+
+/// Feeds the conversation in `data` twice — each wire segment whole, then
+/// each segment cut again into smaller feeds — and asserts both runs give
+/// the same exchanges and status, with memory bounded throughout.
+pub fn http1_input(data: &[u8]) {
+    let (client, server) = split_streams(data);
+    let mut rng = Rng::from_bytes(data);
+    let segments = interleave(client, server, &mut rng);
+    let server_eos = rng.below(2) == 0;
+
+    let whole: Vec<Feed<'_>> = segments.clone();
+    let mut pieces: Vec<Feed<'_>> = Vec::new();
+    for (dir, bytes, at) in segments {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (a, b) = rest.split_at(1 + rng.below(rest.len().min(32)));
+            pieces.push((dir, a, at));
+            rest = b;
+        }
+    }
+    let end = Timestamp(u64::MAX);
+    let a = run_http1(&whole, server_eos, end);
+    let b = run_http1(&pieces, server_eos, end);
+    assert_eq!(a, b, "splitting feeds changed the events");
+}
+
+fn split_streams(data: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memmem::find(data, SEPARATOR) {
+        Some(at) => (
+            data.get(..at).unwrap_or_default(),
+            data.get(at + SEPARATOR.len()..).unwrap_or_default(),
+        ),
+        None => (data, &[]),
+    }
+}
+
+/// Cuts the two streams into segments and orders them as a wire might:
+/// the client speaks first, then turns alternate at random lengths.
+fn interleave<'a>(mut client: &'a [u8], mut server: &'a [u8], rng: &mut Rng) -> Vec<Feed<'a>> {
+    let mut out = Vec::new();
+    let mut dir = Direction::ClientToServer;
+    while !client.is_empty() || !server.is_empty() {
+        let stream = match dir {
+            Direction::ClientToServer => &mut client,
+            Direction::ServerToClient => &mut server,
+        };
+        if !stream.is_empty() {
+            let cap = if rng.below(4) == 0 {
+                stream.len()
+            } else {
+                stream.len().min(128)
+            };
+            let (seg, rest) = stream.split_at(1 + rng.below(cap));
+            out.push((dir, seg, Timestamp(out.len() as u64)));
+            *stream = rest;
+        }
+        dir = dir.reverse();
+    }
+    out
+}
+
+fn run_http1(feeds: &[Feed<'_>], server_eos: bool, end: Timestamp) -> (Vec<Exchange>, Status) {
+    let mut parser = Http1Parser::new();
+    let mut out: Vec<Exchange> = Vec::new();
+    let mut status = Status::Ok;
+    for &(dir, bytes, at) in feeds {
+        status = parser.feed(dir, bytes, at, &mut out);
+        assert!(
+            parser.buffered_bytes() <= 2 * MAX_HEAD_BYTES,
+            "buffer grew past the caps"
+        );
+        assert!(parser.pending() <= crate::http1::MAX_PENDING);
+    }
+    if server_eos {
+        parser.end_of_stream(Direction::ServerToClient, end, &mut out);
+    }
+    parser.close(end, &mut out);
+    (out, status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_is_deterministic_and_bounded() {
+        let mut a = Rng::new(1);
+        let mut b = Rng::new(1);
+        for n in 1..100 {
+            let x = a.below(n);
+            assert_eq!(x, b.below(n));
+            assert!(x < n);
+        }
+        assert_eq!(a.below(0), 0);
+    }
+
+    #[test]
+    fn streams_split_on_the_separator() {
+        assert_eq!(split_streams(b"abc\n~~~~\ndef"), (&b"abc"[..], &b"def"[..]));
+        assert_eq!(split_streams(b"abc"), (&b"abc"[..], &b""[..]));
+    }
+
+    #[test]
+    fn drivers_accept_odd_inputs() {
+        for input in [
+            &b""[..],
+            b"\n~~~~\n",
+            b"\xff\x00",
+            b"GET / HTTP/1.1\r\n\r\n\n~~~~\nHTTP/1.1 200 OK\r\n\r\n",
+        ] {
+            detect_input(input);
+            http1_input(input);
+        }
+    }
+}

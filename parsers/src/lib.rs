@@ -1,0 +1,158 @@
+//! Sans-IO protocol parsers for Periscope.
+//!
+//! Bytes go in with a [`Direction`] and a caller-supplied [`Timestamp`];
+//! [`Exchange`] events come out through a [`Sink`]. Nothing here touches a
+//! socket, a clock, an async runtime or global state, so the same code runs in
+//! the proxy, in unit tests, in benchmarks and under the fuzzer.
+//!
+//! Every parser upholds the same invariants (tested per parser):
+//! - any split of the input into chunks yields the same events;
+//! - memory is bounded: heads are capped before anything is buffered, bodies
+//!   are counted and skipped, never held;
+//! - no input makes it panic;
+//! - after [`Status::Error`] the caller stops feeding it and keeps forwarding.
+
+pub mod detect;
+pub mod event;
+pub mod fuzzing;
+pub mod http1;
+
+pub use detect::{detect, Detection};
+pub use event::{
+    AttrValue, Direction, Exchange, ExchangeDetail, HttpExchange, HttpMethod, HttpVersion, Outcome,
+    Protocol, Timestamp,
+};
+pub use http1::Http1Parser;
+
+/// Receives the exchanges a parser completes.
+///
+/// A trait object rather than a generic so that a connection can hold a
+/// `Box<dyn ProtocolParser>` chosen at run time by detection.
+pub trait Sink {
+    fn exchange(&mut self, exchange: Exchange);
+}
+
+impl Sink for Vec<Exchange> {
+    fn exchange(&mut self, exchange: Exchange) {
+        self.push(exchange);
+    }
+}
+
+/// What a parser says after each `feed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Keep feeding.
+    Ok,
+    /// The protocol left what this parser understands (e.g. `Upgrade`,
+    /// `CONNECT`): stop feeding, keep forwarding. Not an error.
+    Done,
+    /// The stream is not what the parser expected. Stop feeding, count the
+    /// reason, keep forwarding the bytes untouched.
+    Error(ParseError),
+}
+
+/// Why a parser gave up. The reason is a fixed, small set so that it can be a
+/// metric label without bounding tricks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseError {
+    pub reason: ErrorReason,
+}
+
+/// Closed list of parse-error reasons, shared by all protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorReason {
+    /// Bytes that do not follow the protocol grammar.
+    Malformed,
+    /// A message head (headers, frame header) larger than the cap.
+    HeadTooLarge,
+    /// A length field beyond the protocol's or our limit.
+    LengthTooLarge,
+    /// More requests waiting for responses than the pairing cap.
+    TooManyPending,
+    /// A response with no request to pair it with.
+    UnpairedResponse,
+    /// A feature this parser does not implement (e.g. an unknown encoding).
+    Unsupported,
+}
+
+impl ErrorReason {
+    /// Stable snake_case name used as the `reason` metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorReason::Malformed => "malformed",
+            ErrorReason::HeadTooLarge => "head_too_large",
+            ErrorReason::LengthTooLarge => "length_too_large",
+            ErrorReason::TooManyPending => "too_many_pending",
+            ErrorReason::UnpairedResponse => "unpaired_response",
+            ErrorReason::Unsupported => "unsupported",
+        }
+    }
+
+    pub const ALL: [ErrorReason; 6] = [
+        ErrorReason::Malformed,
+        ErrorReason::HeadTooLarge,
+        ErrorReason::LengthTooLarge,
+        ErrorReason::TooManyPending,
+        ErrorReason::UnpairedResponse,
+        ErrorReason::Unsupported,
+    ];
+}
+
+/// A per-connection wire parser. One value sees both directions of one
+/// connection, so it can pair requests with responses.
+pub trait ProtocolParser: Send {
+    /// Feed the next bytes seen in `dir`. `bytes` may be any size, including
+    /// a single byte or a message and a half.
+    fn feed(&mut self, dir: Direction, bytes: &[u8], at: Timestamp, sink: &mut dyn Sink) -> Status;
+
+    /// `dir` reached end of stream (half-close). Some framings end here
+    /// (an HTTP/1.0 response read until close).
+    fn end_of_stream(&mut self, dir: Direction, at: Timestamp, sink: &mut dyn Sink);
+
+    /// The connection is gone: emit what is still pending as incomplete
+    /// exchanges so that nothing is silently lost.
+    fn close(&mut self, at: Timestamp, sink: &mut dyn Sink);
+}
+
+/// The wire parser for a detected protocol, or `None` where there is none
+/// yet: the caller then relays the bytes without parsing them.
+pub fn parser_for(protocol: Protocol) -> Option<Box<dyn ProtocolParser>> {
+    match protocol {
+        Protocol::Http1 => Some(Box::new(Http1Parser::new())),
+        Protocol::Http2 | Protocol::Tls | Protocol::Mongodb | Protocol::Unknown => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parser_for_http1_only_for_now() {
+        assert!(parser_for(Protocol::Http1).is_some());
+        for p in [
+            Protocol::Http2,
+            Protocol::Tls,
+            Protocol::Mongodb,
+            Protocol::Unknown,
+        ] {
+            assert!(parser_for(p).is_none(), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn boxed_parser_reports_through_the_trait() {
+        let mut parser = parser_for(Protocol::Http1).unwrap();
+        let mut out: Vec<Exchange> = Vec::new();
+        let c = Direction::ClientToServer;
+        let s = Direction::ServerToClient;
+        assert_eq!(
+            parser.feed(c, b"GET / HTTP/1.1\r\n\r\n", Timestamp(1), &mut out),
+            Status::Ok
+        );
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(parser.feed(s, resp, Timestamp(2), &mut out), Status::Ok);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].duration_seconds(), 1e-9);
+    }
+}
