@@ -9,6 +9,9 @@
 use super::raw_http::http_get;
 use std::collections::BTreeMap;
 use std::fmt;
+
+/// Sample name counting HTTP requests (the histogram's `_count`).
+pub const REQUESTS: &str = "http_server_request_duration_seconds_count";
 use std::net::SocketAddr;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,9 @@
 //! Not every test file uses every helper; that is expected, hence the allows.
 #![allow(dead_code, unused_imports)]
 
+pub mod bytes;
 pub mod clients;
+pub mod configs;
 pub mod curl;
 pub mod hyper_client;
 pub mod metrics;
@@ -20,10 +22,11 @@ pub mod raw_http;
 pub mod tcp_peers;
 pub mod workdir;
 
+pub use bytes::opaque_garbage;
 pub use clients::{h2load, promtool_check_metrics, require_tool};
 pub use curl::Curl;
 pub use hyper_client::HyperClient;
-pub use metrics::Scrape;
+pub use metrics::{Scrape, REQUESTS};
 pub use nginx::Nginx;
 pub use periscope::Periscope;
 pub use ports::free_port;

@@ -211,6 +211,26 @@ impl Periscope {
         }
     }
 
+    /// Waits until the metric reaches at least `min` (byte counters, whose
+    /// exact value includes header bytes); returns the value seen.
+    pub fn wait_metric_at_least(&self, name: &str, labels: &[(&str, &str)], min: f64) -> f64 {
+        let deadline = Instant::now() + METRIC_TIMEOUT;
+        loop {
+            let scrape = self.scrape();
+            let value = scrape.value(name, labels);
+            if value >= min {
+                return value;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{name} with {labels:?} = {value}, expected at least {min}\n{}",
+                    scrape.near_misses(name)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
     /// Resident set size of the process in KiB (VmRSS).
     pub fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.pid()))

@@ -1,0 +1,72 @@
+//! YAML configs the tests share, written the way a user would write them.
+//! Every config gets its own admin port; listeners get fresh free ports on
+//! every call, so `Periscope::start(|| ...)` can retry on a port clash.
+use super::ports::free_port;
+use std::net::SocketAddr;
+
+/// `admin:` on a free port and two workers (the CI machine has two cores).
+pub fn admin_block() -> String {
+    format!("admin:\n  address: 127.0.0.1:{}\nworkers: 2\n", free_port())
+}
+
+/// A fresh `127.0.0.1:<free port>` for a listener address.
+pub fn listen_addr() -> String {
+    format!("127.0.0.1:{}", free_port())
+}
+
+/// One listener `edge` speaking `listener_protocol` (auto | http | tcp) that
+/// sends everything to cluster `web` (`cluster_protocol` http1 | h2c | auto)
+/// at `upstream`. No virtual hosts: every HTTP request goes to `web`.
+pub fn proxy(listener_protocol: &str, cluster_protocol: &str, upstream: SocketAddr) -> String {
+    format!(
+        r#"{admin}listeners:
+  - name: edge
+    address: {listen}
+    protocol: {listener_protocol}
+    cluster: web
+clusters:
+  - name: web
+    protocol: {cluster_protocol}
+    connect_timeout: 2s
+    endpoints: ["{upstream}"]
+"#,
+        admin = admin_block(),
+        listen = listen_addr(),
+    )
+}
+
+/// An `auto` listener `edge`: HTTP goes through virtual host `site`, route
+/// `all` to cluster `web` (HTTP/1.1 at `http_upstream`); anything else is
+/// relayed to cluster `raw` at `tcp_upstream`.
+pub fn auto_split(
+    http_upstream: SocketAddr,
+    tcp_upstream: SocketAddr,
+    detect_timeout: &str,
+) -> String {
+    format!(
+        r#"{admin}listeners:
+  - name: edge
+    address: {listen}
+    protocol: auto
+    detect_timeout: {detect_timeout}
+    cluster: raw
+    virtual_hosts:
+      - name: site
+        domains: ["*"]
+        routes:
+          - name: all
+            match: {{ prefix: / }}
+            route: {{ cluster: web }}
+clusters:
+  - name: web
+    protocol: http1
+    connect_timeout: 2s
+    endpoints: ["{http_upstream}"]
+  - name: raw
+    connect_timeout: 2s
+    endpoints: ["{tcp_upstream}"]
+"#,
+        admin = admin_block(),
+        listen = listen_addr(),
+    )
+}

@@ -1,0 +1,85 @@
+//! `tcp` listeners: bytes are relayed untouched, and HTTP found on the L4
+//! path is still sniffed and counted (with an empty route: no routing
+//! happened).
+mod common;
+
+use common::configs::proxy;
+use common::{
+    h2load, opaque_garbage, Curl, EchoServer, HyperClient, Nginx, Periscope, RawConn, REQUESTS,
+};
+use std::time::Duration;
+
+#[test]
+fn http1_through_a_tcp_listener_reaches_nginx_and_is_counted_without_route() {
+    let nginx = Nginx::start();
+    let px = Periscope::start(|| proxy("tcp", "auto", nginx.h1));
+    let r = Curl::get(&px.url("edge", "/bytes/1k")).run();
+    assert_eq!((r.status, r.body.len()), (200, 1024), "{}", r.stderr);
+    let client = HyperClient::http1();
+    for _ in 0..5 {
+        assert_eq!(client.get(&px.url("edge", "/")).body_text(), "ok\n");
+    }
+    let sniffed = [
+        ("listener", "edge"),
+        ("route", ""),
+        ("cluster", "web"),
+        ("http_request_method", "GET"),
+        ("http_response_status_code", "200"),
+        ("network_protocol_version", "1.1"),
+    ];
+    px.wait_metric(REQUESTS, &sniffed, 6.0);
+    px.wait_metric(
+        "periscope_downstream_connections_total",
+        &[("listener", "edge")],
+        2.0,
+    );
+}
+
+#[test]
+fn h2c_through_a_tcp_listener_is_sniffed_as_http2() {
+    let nginx = Nginx::start();
+    let px = Periscope::start(|| proxy("tcp", "auto", nginx.h2c));
+    let report = h2load(&px.url("edge", "/"), 50, 1, 5);
+    assert_eq!(report.succeeded, 50, "{}", report.output);
+    let sniffed = [
+        ("listener", "edge"),
+        ("route", ""),
+        ("http_response_status_code", "200"),
+        ("network_protocol_version", "2"),
+    ];
+    px.wait_metric(REQUESTS, &sniffed, 50.0);
+}
+
+#[test]
+fn opaque_bytes_are_relayed_both_ways_and_counted() {
+    let echo = EchoServer::start();
+    let px = Periscope::start(|| proxy("tcp", "auto", echo.addr));
+    let payload = opaque_garbage(64 * 1024);
+    let mut conn = RawConn::connect(px.addr("edge"));
+    conn.send(&payload);
+    let back = conn.read_at_least(payload.len(), Duration::from_secs(5));
+    assert!(
+        back == payload,
+        "echo differs: {} of {} bytes back",
+        back.len(),
+        payload.len()
+    );
+    conn.shutdown_write();
+    assert!(
+        conn.is_closed_by_peer(Duration::from_secs(5)),
+        "relay did not pass the close on"
+    );
+    assert_eq!(echo.received(), payload);
+    let edge = [("listener", "edge")];
+    px.wait_metric(
+        "periscope_downstream_bytes_received_total",
+        &edge,
+        payload.len() as f64,
+    );
+    px.wait_metric(
+        "periscope_downstream_bytes_sent_total",
+        &edge,
+        payload.len() as f64,
+    );
+    px.wait_metric(REQUESTS, &[], 0.0);
+}
