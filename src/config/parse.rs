@@ -22,6 +22,17 @@ use super::validate::Issue;
 /// Real configs are a few kilobytes; this leaves room for generated ones.
 pub const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
 
+const EMPTY: &str = "the config is empty: expected a mapping with at least `listeners`";
+
+/// Every top-level field has a default, so an empty document would
+/// deserialize; catch it here to say "empty" rather than "no listeners".
+fn is_blank(yaml: &str) -> bool {
+    yaml.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+    })
+}
+
 fn options() -> Options {
     serde_saphyr::options! {
         with_snippet: false,
@@ -51,6 +62,15 @@ pub fn parse(source: &str, yaml: &str) -> Result<RawConfig, ConfigError> {
             source,
             format!("config is {} bytes; the limit is {MAX_CONFIG_BYTES}", yaml.len()),
         ));
+    }
+    if is_blank(yaml) {
+        return Err(ConfigError::new(vec![ConfigProblem {
+            file: source.to_owned(),
+            line: 1,
+            column: 1,
+            path: String::new(),
+            message: EMPTY.to_owned(),
+        }]));
     }
     let mut path = String::new();
     let result = serde_saphyr::with_deserializer_from_str_with_options(yaml, options(), |de| {
@@ -116,7 +136,7 @@ fn render_path(path: &serde_path_to_error::Path) -> String {
 
 fn message(e: &YamlError) -> String {
     if matches!(e.without_snippet(), YamlError::Eof { .. }) {
-        return "the config is empty: expected a mapping with at least `listeners`".to_owned();
+        return EMPTY.to_owned();
     }
     e.render_with_options(serde_saphyr::render_options! {
         formatter: &PlainFormatter,
