@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 
 use serde_path_to_error::Segment;
+use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{Error as YamlError, Localizer, Location, MessageFormatter, Options};
 
 use super::error::{ConfigError, ConfigProblem};
@@ -21,6 +22,10 @@ use super::validate::Issue;
 
 /// Real configs are a few kilobytes; this leaves room for generated ones.
 pub const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
+
+const MAX_DEPTH: usize = 32;
+const MAX_ALIASES: usize = 1_000;
+const MAX_ANCHORS: usize = 1_000;
 
 const EMPTY: &str = "the config is empty: expected a mapping with at least `listeners`";
 
@@ -38,12 +43,12 @@ fn options() -> Options {
         with_snippet: false,
         budget: serde_saphyr::budget! {
             max_reader_input_bytes: Some(MAX_CONFIG_BYTES),
-            max_depth: 32,
+            max_depth: MAX_DEPTH,
             max_documents: 1,
             max_events: 500_000,
             max_nodes: 250_000,
-            max_aliases: 1_000,
-            max_anchors: 1_000,
+            max_aliases: MAX_ALIASES,
+            max_anchors: MAX_ANCHORS,
             max_merge_keys: 1_000,
             max_recorded_anchor_events: 100_000,
             max_recorded_anchor_bytes: 1024 * 1024,
@@ -154,7 +159,32 @@ impl MessageFormatter for PlainFormatter {
     }
 
     fn format_message<'a>(&self, err: &'a YamlError) -> Cow<'a, str> {
-        serde_saphyr::UserMessageFormatter.format_message(err)
+        match err {
+            YamlError::Budget { breach, .. } => Cow::Owned(format!(
+                "config too large or too complex: {}",
+                describe_breach(breach)
+            )),
+            _ => serde_saphyr::UserMessageFormatter.format_message(err),
+        }
+    }
+}
+
+/// The library prints breaches with `Debug`; say it in words, with the
+/// limit, so the user knows whether to simplify or split the config.
+fn describe_breach(breach: &BudgetBreach) -> String {
+    match breach {
+        BudgetBreach::Aliases { .. } => format!("more than {MAX_ALIASES} aliases (*name)"),
+        BudgetBreach::Anchors { .. } => format!("more than {MAX_ANCHORS} anchors (&name)"),
+        BudgetBreach::Depth { .. } => format!("nested deeper than {MAX_DEPTH} levels"),
+        BudgetBreach::Events { .. } | BudgetBreach::Nodes { .. } => {
+            "too many YAML nodes".to_owned()
+        }
+        BudgetBreach::AliasAnchorRatio { .. }
+        | BudgetBreach::RecordedAnchorEvents { .. }
+        | BudgetBreach::RecordedAnchorBytes { .. } => {
+            "aliases expand to too much data (possible alias bomb)".to_owned()
+        }
+        other => format!("{other:?}"),
     }
 }
 

@@ -50,8 +50,10 @@ fn alias_flood_hits_the_alias_budget() {
     }
     yaml.push_str(" ]\n");
     let err = fails_fast(&yaml);
-    assert!(err.starts_with("h.yaml:4:"), "{err}");
-    assert!(err.contains("budget") || err.contains("alias"), "{err}");
+    assert_eq!(
+        err,
+        "h.yaml:4:4028: clusters[0].endpoints: config too large or too complex: more than 1000 aliases (*name)"
+    );
 }
 
 #[test]
@@ -59,15 +61,19 @@ fn deep_flow_nesting_fails_fast() {
     let depth = 100_000;
     let yaml = format!("listeners: {}{}\n", "[".repeat(depth), "]".repeat(depth));
     let err = fails_fast(&yaml);
-    assert!(err.starts_with("h.yaml:1:"), "{err}");
-    assert!(err.contains("listeners"), "{err}");
+    assert_eq!(err, "h.yaml:1:267: listeners: recursion limit exceeded");
 }
 
 #[test]
 fn deep_block_nesting_fails_fast() {
-    let yaml: String = (0..5_000).map(|i| format!("{}- \n", " ".repeat(i))).collect();
+    // Nothing in the schema nests freely, so deep input fails at the first
+    // level where a type is wrong; the parser's depth budget is the backstop.
+    let yaml: String = (0..2_000).map(|i| format!("{}- \n", " ".repeat(i))).collect();
     let err = fails_fast(&format!("listeners:\n{yaml}"));
-    assert!(err.starts_with("h.yaml:"), "{err}");
+    assert_eq!(err, "h.yaml:3:2: listeners[0]: expected mapping start");
+    let mappings: String = (0..2_000).map(|i| format!("{}k{i}:\n", " ".repeat(i + 1))).collect();
+    let err = fails_fast(&format!("admin:\n{mappings}"));
+    assert_eq!(err, "h.yaml:2:2: admin.k0: unknown field `k0`, expected one of address");
 }
 
 #[test]
