@@ -30,11 +30,19 @@ fn nginx_serves_every_endpoint_on_http1() {
 }
 
 #[test]
-fn nginx_reads_chunked_uploads_on_post() {
+fn nginx_reads_chunked_and_20_mib_uploads_on_post() {
     let nginx = Nginx::start();
     let dir = common::WorkDir::new("upload");
-    let file = dir.write_filled("body", 300 * 1024, b'u');
-    let r = Curl::post_file(&nginx.url("/post"), &file).chunked().run();
+    let small = dir.write_filled("small", 300 * 1024, b'u');
+    let r = Curl::post_file(&nginx.url("/post"), &small).chunked().run();
+    assert_eq!(
+        (r.status, r.body_text().as_str()),
+        (200, "ok\n"),
+        "{}",
+        r.stderr
+    );
+    let large = dir.write_filled("large", 20 * 1024 * 1024, b'u');
+    let r = Curl::post_file(&nginx.url("/post"), &large).run();
     assert_eq!(
         (r.status, r.body_text().as_str()),
         (200, "ok\n"),

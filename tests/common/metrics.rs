@@ -75,7 +75,8 @@ impl Scrape {
     /// Sum of the samples named `name` whose labels include all of `labels`;
     /// 0 when none match.
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.matching(name, labels).map(|s| s.value).sum()
+        // `+ 0.0` turns the empty sum's -0 into 0 for readable messages.
+        self.matching(name, labels).map(|s| s.value).sum::<f64>() + 0.0
     }
 
     /// Like `value`, but panics (listing near misses) when no series matches:

@@ -129,6 +129,9 @@ http {{
     listen {h1};
     listen {h2c} http2;
     root {state}/html;
+    # The body of POST /post is proxied on to `/`, whose own limit would
+    # otherwise be the 1 MiB default.
+    client_max_body_size 64m;
     location = / {{ return 200 "ok\n"; }}
     location /bytes/ {{ }}
     location = /status/204 {{ return 204; }}
@@ -137,7 +140,6 @@ http {{
     location = /status/503 {{ return 503; }}
     location = /stub_status {{ stub_status; }}
     location = /post {{
-      client_max_body_size 64m;
       client_body_buffer_size 1m;
       proxy_pass http://{h1}/;
     }}
