@@ -37,7 +37,9 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
     let mut text = String::new();
     // Read one byte past the limit so oversized files are reported as such
     // without reading all of a possibly huge file.
-    let limit = u64::try_from(parse::MAX_CONFIG_BYTES).unwrap_or(u64::MAX).saturating_add(1);
+    let limit = u64::try_from(parse::MAX_CONFIG_BYTES)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
     std::fs::File::open(path)
         .and_then(|f| f.take(limit).read_to_string(&mut text))
         .map_err(|e| {
@@ -87,7 +89,9 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
     let raw = RawConfig {
         admin: opts
             .admin
-            .map(|a| RawAdmin { address: a.to_string() })
+            .map(|a| RawAdmin {
+                address: a.to_string(),
+            })
             .unwrap_or_default(),
         workers: opts.workers.map(|w| u64::try_from(w).unwrap_or(u64::MAX)),
         listeners: vec![RawListener {

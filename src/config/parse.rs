@@ -65,7 +65,10 @@ pub fn parse(source: &str, yaml: &str) -> Result<RawConfig, ConfigError> {
     if yaml.len() > MAX_CONFIG_BYTES {
         return Err(ConfigError::whole(
             source,
-            format!("config is {} bytes; the limit is {MAX_CONFIG_BYTES}", yaml.len()),
+            format!(
+                "config is {} bytes; the limit is {MAX_CONFIG_BYTES}",
+                yaml.len()
+            ),
         ));
     }
     if is_blank(yaml) {
@@ -85,7 +88,9 @@ pub fn parse(source: &str, yaml: &str) -> Result<RawConfig, ConfigError> {
         })
     });
     result.map_err(|e| {
-        let (line, column) = e.location().map_or((0, 0), |l| (clamp(l.line()), clamp(l.column())));
+        let (line, column) = e
+            .location()
+            .map_or((0, 0), |l| (clamp(l.line()), clamp(l.column())));
         ConfigError::new(vec![ConfigProblem {
             file: source.to_owned(),
             line,

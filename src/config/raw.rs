@@ -123,8 +123,7 @@ impl RawConfig {
     pub fn with_defaults(&self) -> RawConfig {
         let mut out = self.clone();
         for listener in &mut out.listeners {
-            if listener.protocol == RawListenerProtocol::Auto && listener.detect_timeout.is_none()
-            {
+            if listener.protocol == RawListenerProtocol::Auto && listener.detect_timeout.is_none() {
                 listener.detect_timeout = Some(DEFAULT_DETECT_TIMEOUT.to_owned());
             }
         }

@@ -22,14 +22,8 @@ pub struct SourceMap {
 }
 
 enum Frame {
-    Map {
-        path: String,
-        key: Option<String>,
-    },
-    Seq {
-        path: String,
-        next: usize,
-    },
+    Map { path: String, key: Option<String> },
+    Seq { path: String, next: usize },
 }
 
 /// Paths of nodes inside a non-scalar mapping key; never looked up.

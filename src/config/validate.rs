@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::raw::{RawCluster, RawConfig, RawListener, RawListenerProtocol};
-use super::values::{check_endpoint, check_name, parse_duration, parse_socket_addr};
 use super::validate_route::virtual_hosts;
+use super::values::{check_endpoint, check_name, parse_duration, parse_socket_addr};
 use super::{AdminConfig, ClusterConfig, Config, ListenerConfig, ListenerProtocol};
 
 const MAX_WORKERS: u64 = 1024;
@@ -87,14 +87,20 @@ pub fn validate(raw: &RawConfig, source: &str) -> Result<Config, Vec<Issue>> {
     let workers = raw.workers.and_then(|w| match usize::try_from(w) {
         Ok(n) if (1..=MAX_WORKERS).contains(&w) => Some(n),
         _ => {
-            v.add("workers", format!("workers must be 1-{MAX_WORKERS}, got {w}"));
+            v.add(
+                "workers",
+                format!("workers must be 1-{MAX_WORKERS}, got {w}"),
+            );
             None
         }
     });
     if raw.listeners.is_empty() {
         v.add("listeners", "at least one listener is required");
     }
-    v.unique_names("listener", indexed("listeners", &raw.listeners, |l| &l.name));
+    v.unique_names(
+        "listener",
+        indexed("listeners", &raw.listeners, |l| &l.name),
+    );
     v.unique_names("cluster", indexed("clusters", &raw.clusters, |c| &c.name));
     let known = KnownClusters(raw.clusters.iter().map(|c| c.name.as_str()).collect());
 
@@ -134,7 +140,10 @@ fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<ClusterConfig>
         positive_duration(&raw.connect_timeout),
     );
     if raw.endpoints.is_empty() {
-        v.add(format!("{p}.endpoints"), "at least one endpoint is required");
+        v.add(
+            format!("{p}.endpoints"),
+            "at least one endpoint is required",
+        );
     }
     let mut ok = true;
     for (i, endpoint) in raw.endpoints.iter().enumerate() {
@@ -169,7 +178,10 @@ fn listener(
         (Some(_), other) => {
             v.add(
                 format!("{p}.detect_timeout"),
-                format!("detect_timeout only applies to protocol auto (this listener is {})", protocol_name(other)),
+                format!(
+                    "detect_timeout only applies to protocol auto (this listener is {})",
+                    protocol_name(other)
+                ),
             );
             None
         }
@@ -181,7 +193,10 @@ fn listener(
     let has_vhosts = !raw.virtual_hosts.is_empty();
     match (raw.protocol, has_vhosts, raw.cluster.is_some()) {
         (RawListenerProtocol::Tcp, _, false) => {
-            v.add(p.as_str(), "a tcp listener needs `cluster`, the upstream to relay to");
+            v.add(
+                p.as_str(),
+                "a tcp listener needs `cluster`, the upstream to relay to",
+            );
         }
         (RawListenerProtocol::Http | RawListenerProtocol::Auto, false, false) => v.add(
             p.as_str(),
@@ -229,7 +244,11 @@ fn check_addresses(v: &mut Issues, admin: Option<SocketAddr>, raw: &RawConfig) {
     let admin = admin.map(|a| ("admin.address".to_owned(), "the admin server".to_owned(), a));
     let listeners = raw.listeners.iter().enumerate().filter_map(|(i, l)| {
         let addr = parse_socket_addr(&l.address).ok()?;
-        Some((format!("listeners[{i}].address"), format!("listener \"{}\"", l.name), addr))
+        Some((
+            format!("listeners[{i}].address"),
+            format!("listener \"{}\"", l.name),
+            addr,
+        ))
     });
     for (path, owner, addr) in admin.into_iter().chain(listeners) {
         if addr.port() == 0 {

@@ -31,7 +31,10 @@ pub(crate) fn virtual_hosts(
         .collect();
     v.unique_names(
         "virtual host",
-        paths.iter().cloned().zip(raw.iter().map(|h| h.name.as_str())),
+        paths
+            .iter()
+            .cloned()
+            .zip(raw.iter().map(|h| h.name.as_str())),
     );
     // A domain served by two virtual hosts would make routing depend on
     // declaration order; Envoy rejects it too.
@@ -60,7 +63,10 @@ fn domains<'a>(
     owners: &mut HashMap<String, (usize, &'a str)>,
 ) -> Option<Vec<DomainMatch>> {
     if host.domains.is_empty() {
-        v.add(format!("{p}.domains"), "at least one domain is required (\"*\" matches any host)");
+        v.add(
+            format!("{p}.domains"),
+            "at least one domain is required (\"*\" matches any host)",
+        );
         return None;
     }
     let mut out = Some(Vec::with_capacity(host.domains.len()));
@@ -104,8 +110,16 @@ fn routes(
         v.add(format!("{host}.routes"), "at least one route is required");
         return None;
     }
-    let paths: Vec<String> = (0..raw.len()).map(|i| format!("{host}.routes[{i}]")).collect();
-    v.unique_names("route", paths.iter().cloned().zip(raw.iter().map(|r| r.name.as_str())));
+    let paths: Vec<String> = (0..raw.len())
+        .map(|i| format!("{host}.routes[{i}]"))
+        .collect();
+    v.unique_names(
+        "route",
+        paths
+            .iter()
+            .cloned()
+            .zip(raw.iter().map(|r| r.name.as_str())),
+    );
     let results: Vec<_> = (raw.iter().zip(&paths))
         .map(|(r, p)| route(v, p, r, known))
         .collect();
@@ -119,10 +133,26 @@ fn route(v: &mut Issues, p: &str, raw: &RawRoute, known: &KnownClusters) -> Opti
         .map(|(i, h)| header_match(v, &format!("{p}.match.headers[{i}]"), h))
         .collect();
     let action = action(v, p, raw, known);
-    let request_add = headers_to_add(v, &format!("{p}.request_headers_to_add"), &raw.request_headers_to_add);
-    let request_remove = headers_to_remove(v, &format!("{p}.request_headers_to_remove"), &raw.request_headers_to_remove);
-    let response_add = headers_to_add(v, &format!("{p}.response_headers_to_add"), &raw.response_headers_to_add);
-    let response_remove = headers_to_remove(v, &format!("{p}.response_headers_to_remove"), &raw.response_headers_to_remove);
+    let request_add = headers_to_add(
+        v,
+        &format!("{p}.request_headers_to_add"),
+        &raw.request_headers_to_add,
+    );
+    let request_remove = headers_to_remove(
+        v,
+        &format!("{p}.request_headers_to_remove"),
+        &raw.request_headers_to_remove,
+    );
+    let response_add = headers_to_add(
+        v,
+        &format!("{p}.response_headers_to_add"),
+        &raw.response_headers_to_add,
+    );
+    let response_remove = headers_to_remove(
+        v,
+        &format!("{p}.response_headers_to_remove"),
+        &raw.response_headers_to_remove,
+    );
     let (action, timeout) = action?;
     Some(RouteConfig {
         name: name.map(|()| raw.name.clone())?,
@@ -145,13 +175,19 @@ fn exactly_one(v: &mut Issues, p: &str, set: &[(&str, bool)]) -> bool {
     match present.as_slice() {
         [_] => true,
         [] => {
-            v.add(p, format!("exactly one of {} is required", names.join(", ")));
+            v.add(
+                p,
+                format!("exactly one of {} is required", names.join(", ")),
+            );
             false
         }
         [first, second, ..] => {
             v.add(
                 format!("{p}.{second}"),
-                format!("only one of {} is allowed, but {first} is also set", names.join(", ")),
+                format!(
+                    "only one of {} is allowed, but {first} is also set",
+                    names.join(", ")
+                ),
             );
             false
         }
@@ -159,7 +195,11 @@ fn exactly_one(v: &mut Issues, p: &str, set: &[(&str, bool)]) -> bool {
 }
 
 fn path_match(v: &mut Issues, p: &str, m: &RawRouteMatch) -> Option<PathMatch> {
-    let set = [("prefix", m.prefix.is_some()), ("path", m.path.is_some()), ("regex", m.regex.is_some())];
+    let set = [
+        ("prefix", m.prefix.is_some()),
+        ("path", m.path.is_some()),
+        ("regex", m.regex.is_some()),
+    ];
     if !exactly_one(v, p, &set) {
         return None;
     }
@@ -171,9 +211,15 @@ fn path_match(v: &mut Issues, p: &str, m: &RawRouteMatch) -> Option<PathMatch> {
         }
     };
     match (&m.prefix, &m.path, &m.regex) {
-        (Some(s), _, _) => v.check(format!("{p}.prefix"), slash("prefix", s)).map(PathMatch::Prefix),
-        (_, Some(s), _) => v.check(format!("{p}.path"), slash("path", s)).map(PathMatch::Exact),
-        (_, _, Some(re)) => v.check(format!("{p}.regex"), compile_anchored(re)).map(PathMatch::Regex),
+        (Some(s), _, _) => v
+            .check(format!("{p}.prefix"), slash("prefix", s))
+            .map(PathMatch::Prefix),
+        (_, Some(s), _) => v
+            .check(format!("{p}.path"), slash("path", s))
+            .map(PathMatch::Exact),
+        (_, _, Some(re)) => v
+            .check(format!("{p}.regex"), compile_anchored(re))
+            .map(PathMatch::Regex),
         _ => None,
     }
 }
@@ -192,7 +238,9 @@ fn header_match(v: &mut Issues, p: &str, h: &RawHeaderMatch) -> Option<HeaderMat
     let rule = match (&h.exact, &h.prefix, &h.regex, h.present) {
         (Some(s), ..) => Some(HeaderRule::Exact(s.clone())),
         (_, Some(s), ..) => Some(HeaderRule::Prefix(s.clone())),
-        (_, _, Some(re), _) => v.check(format!("{p}.regex"), compile_anchored(re)).map(HeaderRule::Regex),
+        (_, _, Some(re), _) => v
+            .check(format!("{p}.regex"), compile_anchored(re))
+            .map(HeaderRule::Regex),
         (.., Some(true)) => Some(HeaderRule::Present),
         _ => {
             v.add(
@@ -233,7 +281,9 @@ fn forward(v: &mut Issues, p: &str, r: &RawRouteAction, known: &KnownClusters) -
     known.check(v, format!("{p}.cluster"), &r.cluster);
     // `0s` disables the timeout, as in Envoy.
     let timeout = match &r.timeout {
-        Some(t) => Some(v.check(format!("{p}.timeout"), parse_duration(t))?).filter(|d| !d.is_zero()),
+        Some(t) => {
+            Some(v.check(format!("{p}.timeout"), parse_duration(t))?).filter(|d| !d.is_zero())
+        }
         None => None,
     };
     (v.0.len() == issues_before).then(|| (RouteAction::Cluster(r.cluster.clone()), timeout))
@@ -243,37 +293,67 @@ fn direct(v: &mut Issues, p: &str, d: &RawDirectResponse) -> Option<RouteAction>
     let status = match u16::try_from(d.status) {
         Ok(s) if (100..=599).contains(&s) => Some(s),
         _ => {
-            v.add(format!("{p}.status"), format!("status {} is not an HTTP status code (100-599)", d.status));
+            v.add(
+                format!("{p}.status"),
+                format!("status {} is not an HTTP status code (100-599)", d.status),
+            );
             None
         }
     };
     if d.body.len() > MAX_DIRECT_BODY {
-        v.add(format!("{p}.body"), format!("body is {} bytes; at most {MAX_DIRECT_BODY} are allowed", d.body.len()));
+        v.add(
+            format!("{p}.body"),
+            format!(
+                "body is {} bytes; at most {MAX_DIRECT_BODY} are allowed",
+                d.body.len()
+            ),
+        );
         return None;
     }
-    Some(RouteAction::DirectResponse { status: status?, body: d.body.clone() })
+    Some(RouteAction::DirectResponse {
+        status: status?,
+        body: d.body.clone(),
+    })
 }
 
 fn redirect(v: &mut Issues, p: &str, r: &RawRedirect) -> Option<RouteAction> {
     let before = v.0.len();
-    let status = u16::try_from(r.response_code).ok().filter(|_| REDIRECT_CODES.contains(&r.response_code));
+    let status = u16::try_from(r.response_code)
+        .ok()
+        .filter(|_| REDIRECT_CODES.contains(&r.response_code));
     if status.is_none() {
         v.add(
             format!("{p}.response_code"),
-            format!("response_code {} is not a redirect code (allowed: 301, 302, 303, 307, 308)", r.response_code),
+            format!(
+                "response_code {} is not a redirect code (allowed: 301, 302, 303, 307, 308)",
+                r.response_code
+            ),
         );
     }
     if r.scheme.is_none() && r.host.is_none() && r.path.is_none() {
         v.add(p, "a redirect needs at least one of scheme, host, path (otherwise it redirects to itself)");
     }
-    if let Some(s) = r.scheme.as_deref().filter(|s| !matches!(*s, "http" | "https")) {
-        v.add(format!("{p}.scheme"), format!("unknown scheme \"{s}\" (allowed: http, https)"));
+    if let Some(s) = r
+        .scheme
+        .as_deref()
+        .filter(|s| !matches!(*s, "http" | "https"))
+    {
+        v.add(
+            format!("{p}.scheme"),
+            format!("unknown scheme \"{s}\" (allowed: http, https)"),
+        );
     }
     if let Some(h) = &r.host {
-        v.check(format!("{p}.host"), check_authority(h).map_err(|e| format!("invalid redirect host: {e}")));
+        v.check(
+            format!("{p}.host"),
+            check_authority(h).map_err(|e| format!("invalid redirect host: {e}")),
+        );
     }
     if let Some(path) = r.path.as_deref().filter(|s| !s.starts_with('/')) {
-        v.add(format!("{p}.path"), format!("path \"{path}\" must start with '/'"));
+        v.add(
+            format!("{p}.path"),
+            format!("path \"{path}\" must start with '/'"),
+        );
     }
     (v.0.len() == before).then(|| RouteAction::Redirect {
         scheme: r.scheme.clone(),
@@ -283,13 +363,21 @@ fn redirect(v: &mut Issues, p: &str, r: &RawRedirect) -> Option<RouteAction> {
     })
 }
 
-fn headers_to_add(v: &mut Issues, p: &str, raw: &[RawHeaderValue]) -> Option<Vec<(String, String)>> {
+fn headers_to_add(
+    v: &mut Issues,
+    p: &str,
+    raw: &[RawHeaderValue],
+) -> Option<Vec<(String, String)>> {
     let before = v.0.len();
     for (i, h) in raw.iter().enumerate() {
         v.check(format!("{p}[{i}].name"), check_header_name(&h.name));
         v.check(format!("{p}[{i}].value"), check_header_value(&h.value));
     }
-    (v.0.len() == before).then(|| raw.iter().map(|h| (h.name.clone(), h.value.clone())).collect())
+    (v.0.len() == before).then(|| {
+        raw.iter()
+            .map(|h| (h.name.clone(), h.value.clone()))
+            .collect()
+    })
 }
 
 fn headers_to_remove(v: &mut Issues, p: &str, raw: &[String]) -> Option<Vec<String>> {

@@ -28,13 +28,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
     let mut total = Duration::ZERO;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(bad());
         }
         let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let part = match &rest[..unit_len] {
             "ms" => Some(Duration::from_millis(number)),
             "s" => Some(Duration::from_secs(number)),
@@ -64,7 +68,9 @@ pub fn check_name(name: &str) -> Result<(), String> {
 
 pub fn parse_socket_addr(text: &str) -> Result<SocketAddr, String> {
     text.trim().parse().map_err(|_| {
-        format!("invalid address \"{text}\": expected ip:port such as 127.0.0.1:10000 or [::1]:10000")
+        format!(
+            "invalid address \"{text}\": expected ip:port such as 127.0.0.1:10000 or [::1]:10000"
+        )
     })
 }
 
@@ -83,12 +89,16 @@ pub fn check_header_name(name: &str) -> Result<(), String> {
     }
     http::HeaderName::from_lowercase(name.as_bytes())
         .map(|_| ())
-        .map_err(|_| format!("invalid header name \"{name}\": expected an HTTP token such as x-request-id"))
+        .map_err(|_| {
+            format!("invalid header name \"{name}\": expected an HTTP token such as x-request-id")
+        })
 }
 
 pub fn check_header_value(value: &str) -> Result<(), String> {
     http::HeaderValue::from_str(value).map(|_| ()).map_err(|_| {
-        format!("invalid header value {value:?}: control characters (other than tab) are not allowed")
+        format!(
+            "invalid header value {value:?}: control characters (other than tab) are not allowed"
+        )
     })
 }
 
@@ -139,7 +149,9 @@ fn is_dns_name(host: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -240,11 +252,20 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        for ok in ["127.0.0.1:8080", "localhost:1", "[::1]:65535", "db-1.svc.local:27017"] {
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost:1",
+            "[::1]:65535",
+            "db-1.svc.local:27017",
+        ] {
             assert_eq!(check_endpoint(ok), Ok(()), "{ok}");
         }
-        assert!(check_endpoint("localhost").unwrap_err().contains("missing port"));
-        assert!(check_endpoint("h:0").unwrap_err().contains("invalid port \"0\""));
+        assert!(check_endpoint("localhost")
+            .unwrap_err()
+            .contains("missing port"));
+        assert!(check_endpoint("h:0")
+            .unwrap_err()
+            .contains("invalid port \"0\""));
         assert!(check_endpoint("h:65536").is_err());
         assert!(check_endpoint("::1:80").unwrap_err().contains("brackets"));
         assert!(check_endpoint(":80").is_err());

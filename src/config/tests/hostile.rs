@@ -21,7 +21,8 @@ fn fails_fast(yaml: &str) -> String {
 
 /// Classic billion laughs: 9 levels of 9 aliases, 10^9 strings if expanded.
 fn billion_laughs(target: &str) -> String {
-    let mut yaml = String::from("listeners:\n  - name: a\n    address: 127.0.0.1:1\n    cluster: c\n");
+    let mut yaml =
+        String::from("listeners:\n  - name: a\n    address: 127.0.0.1:1\n    cluster: c\n");
     yaml.push_str("clusters:\n  - name: c\n    endpoints: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
     for i in 1..10 {
         let p = i - 1;
@@ -36,7 +37,10 @@ fn billion_laughs(target: &str) -> String {
 #[test]
 fn billion_laughs_fails_fast() {
     let err = fails_fast(&billion_laughs("*a9"));
-    assert_eq!(err, "h.yaml:9:21: clusters[1].endpoints[0]: expected string scalar");
+    assert_eq!(
+        err,
+        "h.yaml:9:21: clusters[1].endpoints[0]: expected string scalar"
+    );
 }
 
 #[test]
@@ -68,27 +72,47 @@ fn deep_flow_nesting_fails_fast() {
 fn deep_block_nesting_fails_fast() {
     // Nothing in the schema nests freely, so deep input fails at the first
     // level where a type is wrong; the parser's depth budget is the backstop.
-    let yaml: String = (0..2_000).map(|i| format!("{}- \n", " ".repeat(i))).collect();
+    let yaml: String = (0..2_000)
+        .map(|i| format!("{}- \n", " ".repeat(i)))
+        .collect();
     let err = fails_fast(&format!("listeners:\n{yaml}"));
     assert_eq!(err, "h.yaml:3:2: listeners[0]: expected mapping start");
-    let mappings: String = (0..2_000).map(|i| format!("{}k{i}:\n", " ".repeat(i + 1))).collect();
+    let mappings: String = (0..2_000)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i + 1)))
+        .collect();
     let err = fails_fast(&format!("admin:\n{mappings}"));
-    assert_eq!(err, "h.yaml:2:2: admin.k0: unknown field `k0`, expected one of address");
+    assert_eq!(
+        err,
+        "h.yaml:2:2: admin.k0: unknown field `k0`, expected one of address"
+    );
 }
 
 #[test]
 fn oversized_config_is_rejected_before_parsing() {
-    let yaml = format!("# {}\nlisteners: []\n", "x".repeat(super::super::parse::MAX_CONFIG_BYTES));
+    let yaml = format!(
+        "# {}\nlisteners: []\n",
+        "x".repeat(super::super::parse::MAX_CONFIG_BYTES)
+    );
     let err = fails_fast(&yaml);
     assert_eq!(
         err,
-        format!("h.yaml: config is {} bytes; the limit is 4194304", yaml.len())
+        format!(
+            "h.yaml: config is {} bytes; the limit is 4194304",
+            yaml.len()
+        )
     );
 }
 
 #[test]
 fn control_characters_and_garbage() {
-    for yaml in ["\u{0}\u{1}", "{{{{", "listeners: \"\\x00\n", "- - - -", "? [a]\n: b\n", "&a *a"] {
+    for yaml in [
+        "\u{0}\u{1}",
+        "{{{{",
+        "listeners: \"\\x00\n",
+        "- - - -",
+        "? [a]\n: b\n",
+        "&a *a",
+    ] {
         fails_fast(yaml);
     }
 }

@@ -96,7 +96,10 @@ const FULL: &str = r#"
 fn full_config_builds_the_typed_model() {
     let c = load(FULL).expect("valid");
     assert_eq!(c.source, "t.yaml");
-    assert_eq!(c.admin.address, "127.0.0.1:9902".parse::<SocketAddr>().unwrap());
+    assert_eq!(
+        c.admin.address,
+        "127.0.0.1:9902".parse::<SocketAddr>().unwrap()
+    );
     assert_eq!(c.workers, Some(4));
     let edge = &c.listeners[0];
     assert_eq!(edge.protocol, ListenerProtocol::Auto);
@@ -115,16 +118,23 @@ fn full_config_builds_the_typed_model() {
     assert!(matches!(&api.path, PathMatch::Prefix(p) if p == "/api"));
     assert!(matches!(&api.headers[0].rule, HeaderRule::Exact(v) if v == "prod"));
     assert!(matches!(api.headers[1].rule, HeaderRule::Present) && api.headers[1].invert);
-    assert!(matches!(&api.headers[2].rule, HeaderRule::Regex(r) if r.is_match("42") && !r.is_match("v42")));
+    assert!(
+        matches!(&api.headers[2].rule, HeaderRule::Regex(r) if r.is_match("42") && !r.is_match("v42"))
+    );
     assert!(matches!(&api.action, RouteAction::Cluster(c) if c == "web"));
     assert_eq!(api.timeout, Some(Duration::from_secs(15)));
-    assert_eq!(api.request_headers_to_add, vec![("x-via".into(), "periscope".into())]);
+    assert_eq!(
+        api.request_headers_to_add,
+        vec![("x-via".into(), "periscope".into())]
+    );
     assert_eq!(api.response_headers_to_remove, vec!["server".to_owned()]);
     assert!(matches!(
         &host.routes[1].action,
         RouteAction::DirectResponse { status: 200, body } if body == "ok\n"
     ));
-    assert!(matches!(&host.routes[2].path, PathMatch::Regex(r) if r.is_match("/old/x") && !r.is_match("/a/old/x")));
+    assert!(
+        matches!(&host.routes[2].path, PathMatch::Regex(r) if r.is_match("/old/x") && !r.is_match("/a/old/x"))
+    );
     assert!(matches!(
         &host.routes[2].action,
         RouteAction::Redirect { scheme: None, host: None, path: Some(p), status: 301 } if p == "/new"
@@ -134,7 +144,10 @@ fn full_config_builds_the_typed_model() {
     assert_eq!(web.protocol, UpstreamProtocol::H2c);
     assert_eq!(web.connect_timeout, Duration::from_secs(5));
     assert_eq!(web.lb_policy, LbPolicy::RoundRobin);
-    assert_eq!(cluster(&c, "db").map(|d| d.connect_timeout), Some(Duration::from_secs(90)));
+    assert_eq!(
+        cluster(&c, "db").map(|d| d.connect_timeout),
+        Some(Duration::from_secs(90))
+    );
 }
 
 #[test]
@@ -152,7 +165,10 @@ fn effective_config_fills_defaults_and_round_trips() {
     // The dump is itself a valid config with the same effective form, in
     // JSON and, since JSON is YAML, through the YAML loader too.
     let raw: raw::RawConfig = serde_json::from_value(e.clone()).expect("dump parses");
-    assert_eq!(serde_json::to_value(raw.with_defaults()).ok().as_ref(), Some(e));
+    assert_eq!(
+        serde_json::to_value(raw.with_defaults()).ok().as_ref(),
+        Some(e)
+    );
     let again = load_str("dump.json", &e.to_string()).expect("dump validates");
     assert_eq!(&again.effective, e);
 }
@@ -203,7 +219,10 @@ fn embedded_default_validates() {
     assert_eq!(c.admin.address.to_string(), "127.0.0.1:9901");
     assert_eq!(c.listeners.len(), 1);
     let l = &c.listeners[0];
-    assert_eq!((l.name.as_str(), l.address.to_string()), ("default", "127.0.0.1:10000".into()));
+    assert_eq!(
+        (l.name.as_str(), l.address.to_string()),
+        ("default", "127.0.0.1:10000".into())
+    );
     assert_eq!(l.protocol, ListenerProtocol::Auto);
     assert_eq!(l.cluster.as_deref(), Some("local_service"));
     let cluster = cluster(&c, "local_service").expect("cluster");
@@ -224,7 +243,10 @@ fn every_example_in_config_dir_validates() {
             checked.push(path);
         }
     }
-    assert!(checked.len() >= 4, "expected the example configs, found {checked:?}");
+    assert!(
+        checked.len() >= 4,
+        "expected the example configs, found {checked:?}"
+    );
 }
 
 #[test]
@@ -270,7 +292,10 @@ fn quick_mode_builds_one_listener_and_one_cluster() {
     assert_eq!(c.source, "<command line>");
     assert_eq!(c.workers, Some(3));
     let l = &c.listeners[0];
-    assert_eq!((l.name.as_str(), l.protocol), ("quick", ListenerProtocol::Tcp));
+    assert_eq!(
+        (l.name.as_str(), l.protocol),
+        ("quick", ListenerProtocol::Tcp)
+    );
     assert_eq!(l.cluster.as_deref(), Some("upstream"));
     let u = cluster(&c, "upstream").expect("cluster");
     assert_eq!(u.endpoints, vec!["localhost:8080".to_owned()]);

@@ -56,8 +56,14 @@ fn wrong_type() {
         "#,
         "t.yaml:2:11: listeners[0].name: expected string scalar",
     );
-    assert_problem("workers: many\nlisteners: []\n", "t.yaml:1:10: workers: invalid u64");
-    assert_problem("listeners: {}\n", "t.yaml:1:12: listeners: expected sequence start");
+    assert_problem(
+        "workers: many\nlisteners: []\n",
+        "t.yaml:1:10: workers: invalid u64",
+    );
+    assert_problem(
+        "listeners: {}\n",
+        "t.yaml:1:12: listeners: expected sequence start",
+    );
 }
 
 #[test]
@@ -118,4 +124,3 @@ fn a_scalar_document() {
     let err = load("hello\n").unwrap_err().to_string();
     assert!(err.starts_with("t.yaml:1:1: "), "{err}");
 }
-

@@ -205,8 +205,14 @@ fn workers_range() {
 
 #[test]
 fn at_least_one_listener() {
-    assert_problem("listeners: []\n", "t.yaml:1:12: listeners: at least one listener is required");
-    assert_problem("admin: {}\n", "t.yaml:1:1: listeners: at least one listener is required");
+    assert_problem(
+        "listeners: []\n",
+        "t.yaml:1:12: listeners: at least one listener is required",
+    );
+    assert_problem(
+        "admin: {}\n",
+        "t.yaml:1:1: listeners: at least one listener is required",
+    );
 }
 
 #[test]

@@ -49,7 +49,9 @@ fn route_cluster_must_exist() {
               route: { cluster: webb, timeout: 15s }
             "
         ),
-        [format!(r#"t.yaml:10:31: {R}[0].route.cluster: unknown cluster "webb" (known: web)"#)]
+        [format!(
+            r#"t.yaml:10:31: {R}[0].route.cluster: unknown cluster "webb" (known: web)"#
+        )]
     );
 }
 
@@ -187,11 +189,21 @@ fn header_manipulation() {
             "#
         ),
         [
-            format!(r#"t.yaml:11:47: {R}[0].request_headers_to_add[0].name: invalid header name "x y": expected an HTTP token such as x-request-id"#),
-            format!(r#"t.yaml:11:88: {R}[0].request_headers_to_add[1].value: invalid header value "a\nb": control characters (other than tab) are not allowed"#),
-            format!(r#"t.yaml:12:42: {R}[0].request_headers_to_remove[0]: header name "X-Debug" must be lowercase: "x-debug""#),
-            format!(r#"t.yaml:13:48: {R}[0].response_headers_to_add[0].name: invalid header name ":status": pseudo-headers cannot be matched or modified"#),
-            format!(r#"t.yaml:14:43: {R}[0].response_headers_to_remove[0]: invalid header name "": expected an HTTP token such as x-request-id"#),
+            format!(
+                r#"t.yaml:11:47: {R}[0].request_headers_to_add[0].name: invalid header name "x y": expected an HTTP token such as x-request-id"#
+            ),
+            format!(
+                r#"t.yaml:11:88: {R}[0].request_headers_to_add[1].value: invalid header value "a\nb": control characters (other than tab) are not allowed"#
+            ),
+            format!(
+                r#"t.yaml:12:42: {R}[0].request_headers_to_remove[0]: header name "X-Debug" must be lowercase: "x-debug""#
+            ),
+            format!(
+                r#"t.yaml:13:48: {R}[0].response_headers_to_add[0].name: invalid header name ":status": pseudo-headers cannot be matched or modified"#
+            ),
+            format!(
+                r#"t.yaml:14:43: {R}[0].response_headers_to_remove[0]: invalid header name "": expected an HTTP token such as x-request-id"#
+            ),
         ]
     );
 }
@@ -200,7 +212,9 @@ fn header_manipulation() {
 fn route_timeout_parses() {
     assert_eq!(
         route_problems("- { name: a, match: { prefix: / }, route: { cluster: web, timeout: 1d } }"),
-        [format!(r#"t.yaml:8:78: {R}[0].route.timeout: invalid duration "1d": expected a number with a unit (ms, s, m, h), e.g. 250ms, 5s, 1m30s"#)]
+        [format!(
+            r#"t.yaml:8:78: {R}[0].route.timeout: invalid duration "1d": expected a number with a unit (ms, s, m, h), e.g. 250ms, 5s, 1m30s"#
+        )]
     );
 }
 
