@@ -53,6 +53,9 @@ pub struct ListenerConfig {
 
 #[derive(Debug, Clone)]
 pub struct VirtualHostConfig {
+    /// Unique within its listener. Part of the contract even while the
+    /// runtime does not label anything by virtual host yet.
+    #[allow(dead_code)]
     pub name: String,
     pub domains: Vec<DomainMatch>,
     pub routes: Vec<RouteConfig>,
