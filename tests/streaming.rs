@@ -55,6 +55,7 @@ fn download_of_20_mib_streams_through() {
             .run()
     });
     assert_eq!((r.status, r.bytes_downloaded), (200, BODY), "{}", r.stderr);
+    eprintln!("[streaming] RSS {base} KiB -> peak {peak} KiB");
     assert!(
         peak <= base + HEADROOM_KIB,
         "RSS grew from {base} KiB to {peak} KiB while 20 MiB streamed: the body is buffered"
@@ -84,6 +85,7 @@ fn upload_of_20_mib_streams_through() {
         "{}",
         r.stderr
     );
+    eprintln!("[streaming] RSS {base} KiB -> peak {peak} KiB");
     assert!(
         peak <= base + HEADROOM_KIB,
         "RSS grew from {base} KiB to {peak} KiB while 20 MiB were uploaded: the body is buffered"

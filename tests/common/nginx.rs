@@ -9,6 +9,7 @@
 //!                  (nginx only reads a body for a proxied location, so /post
 //!                  proxies to this same server's `/`)
 //!   /stub_status   nginx's own counters (requests, connections)
+//!   /close         no response: nginx closes the connection (its 444)
 use super::clients::require_tool;
 use super::ports::{free_port, looks_like_port_clash};
 use super::process::Supervised;
@@ -139,6 +140,7 @@ http {{
     location = /status/500 {{ return 500; }}
     location = /status/503 {{ return 503; }}
     location = /stub_status {{ stub_status; }}
+    location = /close {{ return 444; }}
     location = /post {{
       client_body_buffer_size 1m;
       proxy_pass http://{h1}/;

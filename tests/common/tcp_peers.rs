@@ -1,6 +1,7 @@
 //! Tiny opaque-TCP upstreams written in the test itself: an echo server that
 //! records every byte it received, optionally sending a banner first (a
-//! server-speaks-first protocol, like SMTP or MySQL greetings).
+//! server-speaks-first protocol, like SMTP or MySQL greetings), or staying
+//! silent (an upstream that hangs, for timeouts).
 //!
 //! They bind 127.0.0.1:0 directly, so they never race for a port.
 use std::io::{ErrorKind, Read, Write};
@@ -20,6 +21,8 @@ struct Shared {
     received: Mutex<Vec<u8>>,
     connections: AtomicUsize,
     stop: AtomicBool,
+    /// Record but never answer.
+    silent: bool,
 }
 
 impl EchoServer {
@@ -33,6 +36,11 @@ impl EchoServer {
         EchoServer::spawn(banner.to_vec())
     }
 
+    /// Accepts and reads, but never writes a byte back.
+    pub fn silent() -> EchoServer {
+        EchoServer::spawn_with(Vec::new(), true)
+    }
+
     /// All bytes received so far, over all connections, in arrival order.
     pub fn received(&self) -> Vec<u8> {
         self.shared.received.lock().unwrap().clone()
@@ -44,10 +52,17 @@ impl EchoServer {
     }
 
     fn spawn(banner: Vec<u8>) -> EchoServer {
+        EchoServer::spawn_with(banner, false)
+    }
+
+    fn spawn_with(banner: Vec<u8>, silent: bool) -> EchoServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind echo server");
         let addr = listener.local_addr().expect("echo server addr");
         listener.set_nonblocking(true).expect("nonblocking accept");
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            silent,
+            ..Shared::default()
+        });
         let s = shared.clone();
         thread::spawn(move || accept_loop(listener, banner, s));
         EchoServer { addr, shared }
@@ -91,7 +106,7 @@ fn echo(mut stream: TcpStream, banner: &[u8], shared: &Shared) {
             Ok(0) => return,
             Ok(n) => {
                 shared.received.lock().unwrap().extend_from_slice(&buf[..n]);
-                if stream.write_all(&buf[..n]).is_err() {
+                if !shared.silent && stream.write_all(&buf[..n]).is_err() {
                     return;
                 }
             }
