@@ -103,7 +103,8 @@ pub fn http1_input(data: &[u8]) {
     assert_eq!(a, b, "splitting feeds changed the events");
 }
 
-fn split_streams(data: &[u8]) -> (&[u8], &[u8]) {
+/// The client and server streams of an [`http1_input`] input.
+pub fn split_streams(data: &[u8]) -> (&[u8], &[u8]) {
     match memchr::memmem::find(data, SEPARATOR) {
         Some(at) => (
             data.get(..at).unwrap_or_default(),

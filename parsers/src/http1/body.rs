@@ -24,8 +24,20 @@ pub enum Body {
 /// What one call to [`Body::feed`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
+    /// Input bytes taken (including a partial line now buffered).
     pub consumed: usize,
+    /// Body bytes to add to the message's count. A line is counted when it
+    /// completes, not while buffered, so the total after an error is the
+    /// same however the input was split.
+    pub counted: u64,
     pub done: bool,
+}
+
+/// The body broke the protocol; `counted` is what was good before that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failed {
+    pub counted: u64,
+    pub reason: ErrorReason,
 }
 
 impl Body {
@@ -40,19 +52,34 @@ impl Body {
         }
     }
 
-    pub fn feed(&mut self, input: &[u8]) -> Result<Step, ErrorReason> {
+    pub fn feed(&mut self, input: &[u8]) -> Result<Step, Failed> {
         match self {
             Body::Fixed(remaining) => {
                 let take = clamp(*remaining, input.len());
                 *remaining -= take as u64;
                 Ok(Step {
                     consumed: take,
+                    counted: take as u64,
                     done: *remaining == 0,
                 })
             }
-            Body::Chunked(c) => c.feed(input),
+            Body::Chunked(c) => {
+                let mut step = Step {
+                    consumed: 0,
+                    counted: 0,
+                    done: false,
+                };
+                match c.feed(input, &mut step) {
+                    Ok(()) => Ok(step),
+                    Err(reason) => Err(Failed {
+                        counted: step.counted,
+                        reason,
+                    }),
+                }
+            }
             Body::UntilClose => Ok(Step {
                 consumed: input.len(),
+                counted: input.len() as u64,
                 done: false,
             }),
         }
@@ -83,9 +110,10 @@ pub struct Chunked {
 }
 
 impl Chunked {
-    fn feed(&mut self, input: &[u8]) -> Result<Step, ErrorReason> {
-        let mut used = 0;
-        while let Some(rest) = input.get(used..).filter(|r| !r.is_empty()) {
+    /// Advances through `input`, recording progress in `step` as it goes so
+    /// that the caller keeps the count even when an error cuts it short.
+    fn feed(&mut self, input: &[u8], step: &mut Step) -> Result<(), ErrorReason> {
+        while let Some(rest) = input.get(step.consumed..).filter(|r| !r.is_empty()) {
             match self.phase {
                 Phase::Size => {
                     let taken = self.line.next_line(
@@ -98,17 +126,18 @@ impl Chunked {
                                 .map_err(|e| wire::reason_of(&e))
                         },
                     )?;
-                    used += taken.consumed;
-                    match taken.line {
-                        None => break,
-                        Some(Ok(0)) => self.phase = Phase::Trailers,
-                        Some(Ok(size)) => self.phase = Phase::Data(size),
-                        Some(Err(reason)) => return Err(reason),
-                    }
+                    step.consumed += taken.consumed;
+                    let Some(size) = taken.line else { break };
+                    self.phase = match size? {
+                        0 => Phase::Trailers,
+                        size => Phase::Data(size),
+                    };
+                    step.counted += taken.line_len as u64;
                 }
                 Phase::Data(remaining) => {
                     let take = clamp(remaining, rest.len());
-                    used += take;
+                    step.consumed += take;
+                    step.counted += take as u64;
                     let left = remaining - take as u64;
                     self.phase = if left == 0 {
                         Phase::DataEnd(false)
@@ -117,12 +146,13 @@ impl Chunked {
                     };
                 }
                 Phase::DataEnd(seen_cr) => {
-                    used += 1;
+                    step.consumed += 1;
                     self.phase = match rest.first() {
                         Some(b'\r') if !seen_cr => Phase::DataEnd(true),
                         Some(b'\n') => Phase::Size,
                         _ => return Err(ErrorReason::Malformed),
                     };
+                    step.counted += 1;
                 }
                 Phase::Trailers => {
                     let budget = MAX_HEAD - self.trailer_len;
@@ -133,27 +163,20 @@ impl Chunked {
                                     .map(|(_, h)| h == HeaderLine::End)
                                     .map_err(|e| wire::reason_of(&e))
                             })?;
-                    used += taken.consumed;
+                    step.consumed += taken.consumed;
+                    let Some(end) = taken.line else { break };
+                    let end = end?;
                     self.trailer_len += taken.line_len;
-                    match taken.line {
-                        None => break,
-                        Some(Ok(true)) => {
-                            *self = Chunked::default();
-                            return Ok(Step {
-                                consumed: used,
-                                done: true,
-                            });
-                        }
-                        Some(Ok(false)) => {}
-                        Some(Err(reason)) => return Err(reason),
+                    step.counted += taken.line_len as u64;
+                    if end {
+                        *self = Chunked::default();
+                        step.done = true;
+                        return Ok(());
                     }
                 }
             }
         }
-        Ok(Step {
-            consumed: used,
-            done: false,
-        })
+        Ok(())
     }
 }
 
@@ -168,7 +191,7 @@ mod tests {
         for piece in input.chunks(step) {
             let mut off = 0;
             while off < piece.len() {
-                let s = body.feed(&piece[off..])?;
+                let s = body.feed(&piece[off..]).map_err(|f| f.reason)?;
                 off += s.consumed;
                 used += s.consumed;
                 if s.done {
@@ -203,31 +226,48 @@ mod tests {
         assert_eq!(run(&mut Body::chunked(), input, 1), Ok((input.len(), true)));
     }
 
+    fn step(consumed: usize, done: bool) -> Result<Step, Failed> {
+        Ok(Step {
+            consumed,
+            counted: consumed as u64,
+            done,
+        })
+    }
+
     #[test]
     fn fixed_counts_and_stops() {
         let mut body = Body::Fixed(3);
-        assert_eq!(
-            body.feed(b"ab"),
-            Ok(Step {
-                consumed: 2,
-                done: false
-            })
-        );
-        assert_eq!(
-            body.feed(b"cdef"),
-            Ok(Step {
-                consumed: 1,
-                done: true
-            })
-        );
+        assert_eq!(body.feed(b"ab"), step(2, false));
+        assert_eq!(body.feed(b"cdef"), step(1, true));
         let mut huge = Body::Fixed(u64::MAX);
-        assert_eq!(
-            huge.feed(b"xyz"),
-            Ok(Step {
-                consumed: 3,
-                done: false
-            })
-        );
+        assert_eq!(huge.feed(b"xyz"), step(3, false));
+    }
+
+    /// What was counted before an error must not depend on how the input
+    /// was cut: a line is counted when it completes, never half.
+    #[test]
+    fn count_before_an_error_is_split_invariant() {
+        let input = b"3\r\nabc\r\nzz;bad\r\n";
+        for cut in 1..input.len() {
+            let mut body = Body::chunked();
+            let mut counted = 0;
+            let mut failed = None;
+            for piece in input.chunks(cut) {
+                match body.feed(piece) {
+                    Ok(s) => counted += s.counted,
+                    Err(f) => {
+                        counted += f.counted;
+                        failed = Some(f.reason);
+                        break;
+                    }
+                }
+            }
+            assert_eq!(
+                (counted, failed),
+                (8, Some(ErrorReason::Malformed)),
+                "cut {cut}"
+            );
+        }
     }
 
     #[test]
@@ -260,14 +300,8 @@ mod tests {
     #[test]
     fn huge_chunk_is_skipped_not_held() {
         let mut body = Body::chunked();
-        assert_eq!(body.feed(b"ffffffffffffffff\r\n").unwrap().consumed, 18);
-        assert_eq!(
-            body.feed(&[0u8; 1000]),
-            Ok(Step {
-                consumed: 1000,
-                done: false
-            })
-        );
+        assert_eq!(body.feed(b"ffffffffffffffff\r\n"), step(18, false));
+        assert_eq!(body.feed(&[0u8; 1000]), step(1000, false));
         assert_eq!(body.buffered(), 0);
     }
 }

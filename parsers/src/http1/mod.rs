@@ -43,6 +43,15 @@ impl From<ErrorReason> for Halt {
 
 type Step<T = ()> = Result<T, Halt>;
 
+/// Separates a body step's byte count from its outcome, so that bytes read
+/// before an error are still counted.
+fn split_count(r: Result<body::Step, body::Failed>) -> (u64, Result<body::Step, ErrorReason>) {
+    match r {
+        Ok(step) => (step.counted, Ok(step)),
+        Err(failed) => (failed.counted, Err(failed.reason)),
+    }
+}
+
 #[derive(Debug)]
 enum ClientPhase {
     /// Between requests; blank lines here are skipped (RFC 9112 §2.2).
@@ -149,11 +158,12 @@ impl Http1Parser {
                     }
                 }
                 ClientPhase::Body(body) => {
-                    let step = body.feed(rest)?;
-                    used += step.consumed;
+                    let (counted, step) = split_count(body.feed(rest));
                     if let Some(p) = self.pairing.reading_request() {
-                        p.add_request_body(step.consumed as u64);
+                        p.add_request_body(counted);
                     }
+                    let step = step?;
+                    used += step.consumed;
                     if step.done {
                         self.request_end(sink);
                     }
@@ -241,11 +251,12 @@ impl Http1Parser {
                     }
                 }
                 ServerPhase::Body(body) => {
-                    let step = body.feed(rest)?;
-                    used += step.consumed;
+                    let (counted, step) = split_count(body.feed(rest));
                     if let Some(p) = self.pairing.answering() {
-                        p.add_response_body(step.consumed as u64);
+                        p.add_response_body(counted);
                     }
+                    let step = step?;
+                    used += step.consumed;
                     if step.done {
                         self.response_end(at, sink);
                     }
