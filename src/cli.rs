@@ -97,8 +97,14 @@ impl Cli {
         } else {
             config::embedded_default()
         };
-        if self.workers.is_some() {
-            config.workers = self.workers;
+        if let Some(workers) = self.workers {
+            if !(1..=1024).contains(&workers) {
+                return Err(format!(
+                    "--workers / PERISCOPE_WORKERS: {workers} is out of range (1..=1024)"
+                ));
+            }
+            config.workers = Some(workers);
+            config.effective["workers"] = serde_json::Value::from(workers);
         }
         Ok(config)
     }

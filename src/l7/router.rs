@@ -40,7 +40,8 @@ impl Router {
                 }
             }
         }
-        self.suffixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.suffixes
+            .sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
     }
 
     pub fn route(&self, parts: &Parts) -> Option<&Route> {
