@@ -34,7 +34,9 @@ impl DrainTrigger {
     /// passes. Returns whether everything drained in time.
     pub async fn drain(self, deadline: Duration) -> bool {
         let _ = self.tx.send(true);
-        tokio::time::timeout(deadline, self.tx.closed()).await.is_ok()
+        tokio::time::timeout(deadline, self.tx.closed())
+            .await
+            .is_ok()
     }
 }
 

@@ -46,9 +46,18 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             &listener.name,
             listener.cluster.as_deref().unwrap_or(""),
         ));
-        let http = HttpListener::new(listener, metrics.clone(), &http_clusters, &families, &budget)
-            .map_err(StartError::Build)?;
-        let l4_cluster = listener.cluster.as_ref().and_then(|name| clusters.get(name).cloned());
+        let http = HttpListener::new(
+            listener,
+            metrics.clone(),
+            &http_clusters,
+            &families,
+            &budget,
+        )
+        .map_err(StartError::Build)?;
+        let l4_cluster = listener
+            .cluster
+            .as_ref()
+            .and_then(|name| clusters.get(name).cloned());
         let socket = bind(&format!("listener {}", listener.name), listener.address).await?;
         let runtime = Listener::new(listener, metrics, l4_cluster, Arc::new(http));
         listeners.push((Arc::new(runtime), socket));

@@ -90,7 +90,8 @@ fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
 }
 
 fn json(value: &impl serde::Serialize) -> Response<Full<Bytes>> {
-    let body = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let body =
+        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     let mut response = text(StatusCode::OK, body + "\n");
     response.headers_mut().insert(
         header::CONTENT_TYPE,

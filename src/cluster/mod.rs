@@ -128,7 +128,12 @@ pub type Clusters = HashMap<String, Arc<Cluster>>;
 pub fn build_all(configs: &[ClusterConfig], families: &Families) -> Result<Clusters, String> {
     configs
         .iter()
-        .map(|config| Ok((config.name.clone(), Arc::new(Cluster::new(config, families)?))))
+        .map(|config| {
+            Ok((
+                config.name.clone(),
+                Arc::new(Cluster::new(config, families)?),
+            ))
+        })
         .collect()
 }
 
@@ -156,7 +161,14 @@ mod tests {
             .expect("endpoints");
         assert_eq!(
             picked,
-            ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]
+            [
+                "127.0.0.1:1",
+                "127.0.0.1:2",
+                "127.0.0.1:3",
+                "127.0.0.1:1",
+                "127.0.0.1:2",
+                "127.0.0.1:3"
+            ]
         );
     }
 

@@ -5,8 +5,8 @@
 //! write half is shut down and the opposite direction keeps flowing until it
 //! ends too. An error in either direction ends the whole connection.
 use super::tap::Tap;
-use prometheus::IntCounter;
 use periscope_parsers::Direction;
+use prometheus::IntCounter;
 use std::sync::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -3,7 +3,7 @@
 //! at the first parse error (counted with its reason).
 use crate::pipeline::{self, clock, ActiveConnection, ListenerMetrics};
 use periscope_parsers::{
-    detect, parser_for, Detection, Direction, Exchange, ProtocolParser, Protocol, Sink, Status,
+    detect, parser_for, Detection, Direction, Exchange, Protocol, ProtocolParser, Sink, Status,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;

@@ -59,12 +59,7 @@ pub fn build_router(
                 DomainMatch::Any => DomainRule::Any,
             })
             .collect();
-        router.add(
-            VirtualHost {
-                routes,
-            },
-            &domains,
-        );
+        router.add(VirtualHost { routes }, &domains);
     }
     Ok(router)
 }
@@ -137,7 +132,8 @@ fn edits(add: &[(String, String)], remove: &[String]) -> Result<HeaderEdits, Str
     let add = add
         .iter()
         .map(|(name, value)| {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
+            let name =
+                HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
             let value = HeaderValue::from_str(value).map_err(|e| format!("{name}: {e}"))?;
             Ok((name, value))
         })

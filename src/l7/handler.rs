@@ -66,8 +66,15 @@ async fn forward(
     mut recorder: Recorder,
 ) -> Response<ResponseBody> {
     let Some(endpoint) = cluster.cluster.pick() else {
-        cluster.cluster.metrics.failed(UpstreamFailure::ConnectFailure);
-        return local_reply(recorder, StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream\n");
+        cluster
+            .cluster
+            .metrics
+            .failed(UpstreamFailure::ConnectFailure);
+        return local_reply(
+            recorder,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no healthy upstream\n",
+        );
     };
     let (client, version) = cluster.client_for(parts.version);
     let downstream_authority = parts.uri.authority().cloned();
@@ -109,7 +116,10 @@ async fn forward(
     };
     endpoint.stats.failures.fetch_add(1, Ordering::Relaxed);
     if failure == UpstreamFailure::ConnectFailure {
-        endpoint.stats.connect_failures.fetch_add(1, Ordering::Relaxed);
+        endpoint
+            .stats
+            .connect_failures
+            .fetch_add(1, Ordering::Relaxed);
     }
     cluster.cluster.metrics.failed(failure);
     let (status, text) = match failure {

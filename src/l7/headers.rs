@@ -1,7 +1,9 @@
 //! Header rules every proxied request and response goes through: hop-by-hop
 //! headers removed (RFC 9110 §7.6.1), `x-forwarded-for` appended,
 //! `x-request-id` set when absent.
-use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST, TE, TRANSFER_ENCODING, UPGRADE};
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST, TE, TRANSFER_ENCODING, UPGRADE,
+};
 use std::cell::Cell;
 use std::net::IpAddr;
 
@@ -27,7 +29,14 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_te_trailers: bool) {
         && headers
             .get(TE)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    for name in [&CONNECTION, &KEEP_ALIVE, &PROXY_CONNECTION, &TRANSFER_ENCODING, &UPGRADE, &TE] {
+    for name in [
+        &CONNECTION,
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+        &TRANSFER_ENCODING,
+        &UPGRADE,
+        &TE,
+    ] {
         headers.remove(name);
     }
     if te_trailers {

@@ -65,8 +65,7 @@ impl HttpListener {
     /// Serve one downstream connection until it ends or the drain deadline.
     pub async fn serve(self: Arc<Self>, io: DownstreamIo, peer: SocketAddr, drain: Drain) {
         let listener = self.clone();
-        let service =
-            service_fn(move |request| handler::handle(listener.clone(), peer, request));
+        let service = service_fn(move |request| handler::handle(listener.clone(), peer, request));
         let connection = self.server.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
         tokio::select! {

@@ -59,12 +59,18 @@ impl Route {
             PathMatch::Exact(exact) => path == exact,
             PathMatch::Regex(regex) => regex.is_match(path),
         };
-        path_ok && self.headers.iter().all(|rule| header_matches(rule, &parts.headers))
+        path_ok
+            && self
+                .headers
+                .iter()
+                .all(|rule| header_matches(rule, &parts.headers))
     }
 }
 
 fn header_matches(rule: &HeaderMatch, headers: &HeaderMap) -> bool {
-    let value = headers.get(rule.name.as_str()).and_then(|v| v.to_str().ok());
+    let value = headers
+        .get(rule.name.as_str())
+        .and_then(|v| v.to_str().ok());
     let holds = match (&rule.rule, value) {
         (HeaderRule::Present, _) => headers.contains_key(rule.name.as_str()),
         (_, None) => false,

@@ -64,7 +64,9 @@ impl Router {
             .or_else(|| {
                 self.suffixes
                     .iter()
-                    .find(|(suffix, _)| host.ends_with(suffix.as_str()) && host.len() > suffix.len())
+                    .find(|(suffix, _)| {
+                        host.ends_with(suffix.as_str()) && host.len() > suffix.len()
+                    })
                     .map(|(_, index)| *index)
             })
             .or(self.any)?;
@@ -85,7 +87,9 @@ pub fn host_of(parts: &Parts) -> &str {
 
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
-        return host.split_once(']').map_or(host, |(v6, _)| &host[..v6.len() + 1]);
+        return host
+            .split_once(']')
+            .map_or(host, |(v6, _)| &host[..v6.len() + 1]);
     }
     host.rsplit_once(':').map_or(host, |(name, _)| name)
 }

@@ -79,7 +79,9 @@ impl Listener {
                 return;
             }
         };
-        self.metrics.bytes_received.inc_by(sniffed.prefix.len() as u64);
+        self.metrics
+            .bytes_received
+            .inc_by(sniffed.prefix.len() as u64);
         let is_http = matches!(sniffed.protocol, Protocol::Http1 | Protocol::Http2);
         if self.protocol == ListenerProtocol::Http || is_http {
             self.metrics.detected(sniffed.protocol);
