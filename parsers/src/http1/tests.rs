@@ -414,3 +414,35 @@ fn random_bytes_never_panic_and_stay_bounded() {
         p.close(Timestamp(10), &mut out);
     }
 }
+
+#[test]
+fn refused_connect_keeps_parsing_http() {
+    let steps: [(Direction, &[u8]); 3] = [
+        (C, b"CONNECT db:5432 HTTP/1.1\r\nHost: db:5432\r\n\r\nGET /after HTTP/1.1\r\nHost: h\r\n\r\n"),
+        (S, b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 4\r\n\r\ndeny"),
+        (S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    ];
+    let mut p = Http1Parser::new();
+    let (out, status) = feed_all(&mut p, &steps);
+    assert_eq!(status, Status::Ok);
+    let got: Vec<String> = out.iter().map(summary).collect();
+    assert_eq!(
+        got,
+        [
+            "CONNECT db:5432 db:5432 1.1 -> 407 body 0/4 complete",
+            "GET h /after 1.1 -> 200 body 0/0 complete"
+        ]
+    );
+}
+
+#[test]
+fn bytes_held_while_paused_are_capped() {
+    let mut p = Http1Parser::new();
+    let (_, status) = feed_all(&mut p, &[(C, b"CONNECT a:1 HTTP/1.1\r\n\r\n")]);
+    assert_eq!(status, Status::Ok);
+    let tls = vec![0x17u8; MAX_HEAD_BYTES + 1];
+    assert_eq!(
+        feed_all(&mut p, &[(C, &tls)]).1,
+        error(ErrorReason::HeadTooLarge)
+    );
+}
