@@ -6,8 +6,8 @@ mod common;
 use common::configs::{admin_block, listen_addr};
 use common::metrics::Sample;
 use common::{
-    free_port, opaque_garbage, promtool_check_metrics, Curl, EchoServer, Nginx, Periscope, RawConn,
-    Scrape,
+    closed_addr, opaque_garbage, promtool_check_metrics, Curl, EchoServer, Nginx, Periscope,
+    RawConn, Scrape,
 };
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -55,7 +55,7 @@ clusters:
 fn after_mixed_traffic() -> (Nginx, EchoServer, Periscope) {
     let nginx = Nginx::start();
     let echo = EchoServer::start();
-    let closed = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let closed = closed_addr();
     let px = Periscope::start(|| mixed_config(nginx.h1, echo.addr, closed));
     assert_eq!(Curl::get(&px.url("edge", "/")).run().status, 200);
     assert_eq!(Curl::get(&px.url("edge", "/status/500")).run().status, 500);

@@ -4,8 +4,7 @@
 mod common;
 
 use common::configs::{admin_block, listen_addr, proxy};
-use common::{free_port, Curl, EchoServer, Nginx, Periscope, REQUESTS};
-use std::net::SocketAddr;
+use common::{closed_addr, Curl, EchoServer, Nginx, Periscope, REQUESTS};
 use std::time::{Duration, Instant};
 
 const ERRORS: &str = "periscope_upstream_errors_total";
@@ -27,7 +26,7 @@ fn assert_plain(r: &common::curl::CurlResponse, status: u16, body: &str) {
 
 #[test]
 fn refused_connection_is_a_503_and_a_connect_failure() {
-    let closed = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let closed = closed_addr();
     let px = Periscope::start(|| proxy("http", "http1", closed));
     assert_plain(
         &Curl::get(&px.url("edge", "/")).run(),

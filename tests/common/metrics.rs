@@ -14,6 +14,11 @@ use std::fmt;
 pub const REQUESTS: &str = "http_server_request_duration_seconds_count";
 use std::net::SocketAddr;
 
+/// Scrapes `/metrics` on an admin address (same as `Scrape::fetch`).
+pub fn metrics(admin: SocketAddr) -> Scrape {
+    Scrape::fetch(admin)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     pub name: String,

@@ -51,9 +51,7 @@ impl Nginx {
             let prefix = format!("{}/", dir.path().display());
             cmd.args(["-p", &prefix, "-c", "nginx.conf", "-e", "logs/error.log"]);
             let mut process = Supervised::spawn("nginx", cmd, &dir.join("nginx.out"));
-            let ready = process
-                .wait_accepting(h1, Duration::from_secs(10))
-                .and_then(|_| process.wait_accepting(h2c, Duration::from_secs(10)));
+            let ready = process.wait_listening(&[h1.port(), h2c.port()], Duration::from_secs(10));
             match ready {
                 Ok(()) => {
                     return Nginx {

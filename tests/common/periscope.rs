@@ -138,9 +138,16 @@ impl Periscope {
         Ok(px)
     }
 
-    /// Polls `GET /ready` until 200. On failure returns the captured log.
+    /// Waits until this process listens on the admin and every listener
+    /// port, then polls `GET /ready` until 200. On failure returns the
+    /// captured log.
     fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + READY_TIMEOUT;
+        let mut ports: Vec<u16> = self.listeners.iter().map(|(_, a)| a.port()).collect();
+        ports.push(self.admin.port());
+        if let Err(e) = self.process.wait_listening(&ports, READY_TIMEOUT) {
+            return Err(format!("{e}; periscope log:\n{}", self.process.log_text()));
+        }
         loop {
             if let Some(status) = self.process.exited() {
                 return Err(format!(

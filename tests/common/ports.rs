@@ -20,9 +20,10 @@ static CURSOR: AtomicU16 = AtomicU16::new(0);
 /// in this process has been given.
 pub fn free_port() -> u16 {
     let span = HIGH - LOW;
-    // Different test binaries (and engineers running tests side by side)
-    // start at different offsets derived from the process id.
-    let seed = (std::process::id() % u32::from(span)) as u16;
+    // Test processes running side by side (several engineers on one
+    // machine) start far apart: the seed scatters neighbouring pids.
+    let scattered = u64::from(std::process::id()).wrapping_mul(2_654_435_761) % u64::from(span);
+    let seed = scattered as u16;
     let _ = CURSOR.compare_exchange(0, seed.max(1), Ordering::Relaxed, Ordering::Relaxed);
     for _ in 0..span {
         let n = CURSOR.fetch_add(1, Ordering::Relaxed);
@@ -34,6 +35,17 @@ pub fn free_port() -> u16 {
     // Window exhausted: let the kernel choose.
     let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().expect("local_addr").port()
+}
+
+/// A loopback address nothing listens on (connections are refused), for
+/// "upstream down" tests.
+pub fn closed_addr() -> SocketAddr {
+    loop {
+        let addr = free_addr();
+        if std::net::TcpStream::connect(addr).is_err() {
+            return addr;
+        }
+    }
 }
 
 /// `127.0.0.1:<free port>`.

@@ -1,8 +1,13 @@
 //! Child processes that belong to one test: output captured to a log file,
 //! terminated gently (SIGTERM, then SIGKILL) on drop, log tail printed when
 //! the test failed.
+//!
+//! Readiness means "this child listens on the port", read from /proc, not
+//! "something accepts on the port": when two test processes are handed the
+//! same port, the loser must not mistake the winner's server for its own.
+use std::collections::HashSet;
 use std::fs::File;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -47,23 +52,24 @@ impl Supervised {
         self.child.try_wait().expect("try_wait")
     }
 
-    /// Waits until `addr` accepts TCP connections. Returns an error message
-    /// (with the log) if the process dies first or `timeout` passes.
-    pub fn wait_accepting(&mut self, addr: SocketAddr, timeout: Duration) -> Result<(), String> {
+    /// Waits until this process listens on every port in `ports`. Returns
+    /// an error message if it exits first or `timeout` passes.
+    pub fn wait_listening(&mut self, ports: &[u16], timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.exited() {
                 return Err(format!(
-                    "{} exited ({status}) before {addr} accepted",
+                    "{} exited ({status}) before listening on {ports:?}",
                     self.name
                 ));
             }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            let listening = listening_ports(self.pid());
+            if ports.iter().all(|p| listening.contains(p)) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(format!(
-                    "{} did not accept on {addr} within {timeout:?}",
+                    "{} did not listen on {ports:?} within {timeout:?} (listening on {listening:?})",
                     self.name
                 ));
             }
@@ -112,4 +118,38 @@ impl Drop for Supervised {
             );
         }
     }
+}
+
+/// TCP ports process `pid` has in LISTEN state: its socket inodes (from
+/// /proc/PID/fd) matched against /proc/net/tcp{,6}.
+pub fn listening_ports(pid: u32) -> HashSet<u16> {
+    let inodes: HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter_map(|target| {
+                    let t = target.to_string_lossy();
+                    Some(t.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut ports = HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 10 || f[3] != "0A" || !inodes.contains(f[9]) {
+                continue;
+            }
+            if let Some(port) = f[1]
+                .rsplit(':')
+                .next()
+                .and_then(|h| u16::from_str_radix(h, 16).ok())
+            {
+                ports.insert(port);
+            }
+        }
+    }
+    ports
 }
