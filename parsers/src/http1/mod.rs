@@ -13,8 +13,6 @@ mod state;
 mod wire;
 
 #[cfg(test)]
-mod samples;
-#[cfg(test)]
 mod tests;
 
 use body::Body;

@@ -12,7 +12,7 @@ pub struct Sample {
     pub segments: &'static [(Direction, &'static [u8])],
     /// The server half-closes after the last segment.
     pub server_eos: bool,
-    /// The exchanges, summarised by [`super::tests::summary`].
+    /// The exchanges, summarised by [`super::summary`].
     pub expect: &'static [&'static str],
 }
 
