@@ -88,3 +88,38 @@ fn opaque_bytes_are_relayed_both_ways_and_counted() {
     );
     px.wait_metric(REQUESTS, &[], 0.0);
 }
+
+#[test]
+fn http_1_0_on_the_l4_path_is_counted_as_version_1_0() {
+    let nginx = Nginx::start();
+    let px = Periscope::start(|| proxy("tcp", "auto", nginx.h1));
+    let mut conn = RawConn::connect(px.addr("edge"));
+    conn.send(b"GET /bytes/1k HTTP/1.0\r\nHost: a\r\n\r\n");
+    let (bytes, closed) = conn.read_until_close(Duration::from_secs(5));
+    let responses = common::raw_http::parse_responses(&bytes);
+    assert!(closed, "HTTP/1.0 without keep-alive must end with a close");
+    assert_eq!(responses.len(), 1);
+    assert_eq!((responses[0].status, responses[0].body.len()), (200, 1024));
+    let v10 = [
+        ("listener", "edge"),
+        ("route", ""),
+        ("network_protocol_version", "1.0"),
+    ];
+    px.wait_metric(REQUESTS, &v10, 1.0);
+}
+
+/// The tap only watches: a request it cannot parse still reaches the
+/// upstream byte for byte, and the parse error is counted once.
+#[test]
+fn malformed_http_on_the_l4_path_is_relayed_untouched_and_counted() {
+    let echo = EchoServer::start();
+    let px = Periscope::start(|| proxy("tcp", "auto", echo.addr));
+    let bad = b"GET / HTTP/1.1\r\nHost: a\r\nthis line has no colon\r\n\r\n";
+    let mut conn = RawConn::connect(px.addr("edge"));
+    conn.send(bad);
+    assert_eq!(conn.read_at_least(bad.len(), Duration::from_secs(5)), bad);
+    assert_eq!(echo.received(), bad);
+    let errors = [("listener", "edge"), ("protocol", "http1")];
+    px.wait_metric("periscope_parse_errors_total", &errors, 1.0);
+    px.wait_metric(REQUESTS, &[], 0.0);
+}

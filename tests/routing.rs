@@ -58,6 +58,11 @@ fn routing_config(nginx: SocketAddr) -> String {
           - name: old
             match: {{ prefix: /old }}
             redirect: {{ path: /new, response_code: 301 }}
+          - name: headers
+            match: {{ path: /headers }}
+            route: {{ cluster: web }}
+            request_headers_to_add: [ {{ name: x-via, value: periscope }} ]
+            request_headers_to_remove: [ x-debug ]
           - name: bytes
             match: {{ prefix: /bytes }}
             route: {{ cluster: web, timeout: 5s }}
@@ -207,4 +212,52 @@ fn routed_response_gets_header_edits() {
         ],
         1.0,
     );
+}
+
+/// nginx's `/headers` answers with the request headers it received.
+fn headers_seen_by_nginx(px: &Periscope, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut curl = Curl::get(&px.url("edge", "/headers")).header("host", "site.org");
+    for (k, v) in extra {
+        curl = curl.header(k, v);
+    }
+    let r = curl.run();
+    assert_eq!(r.status, 200, "{}", r.stderr);
+    r.body_text()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn seen<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
+#[test]
+fn request_headers_are_added_removed_and_forwarded_for() {
+    let (_nginx, px) = start();
+    let h = headers_seen_by_nginx(&px, &[("x-debug", "1")]);
+    assert_eq!(seen(&h, "x-via"), "periscope", "{h:?}");
+    assert_eq!(seen(&h, "x-debug"), "", "x-debug not removed: {h:?}");
+    assert_eq!(seen(&h, "x-forwarded-for"), "127.0.0.1", "{h:?}");
+    assert!(
+        !seen(&h, "x-request-id").is_empty(),
+        "no x-request-id set: {h:?}"
+    );
+
+    let h = headers_seen_by_nginx(
+        &px,
+        &[("x-forwarded-for", "10.0.0.1"), ("x-request-id", "abc-123")],
+    );
+    assert_eq!(seen(&h, "x-forwarded-for"), "10.0.0.1, 127.0.0.1", "{h:?}");
+    assert_eq!(
+        seen(&h, "x-request-id"),
+        "abc-123",
+        "client's id replaced: {h:?}"
+    );
+    px.wait_metric(REQUESTS, &[("route", "headers"), ("cluster", "web")], 2.0);
 }

@@ -10,6 +10,9 @@
 //!                  proxies to this same server's `/`)
 //!   /stub_status   nginx's own counters (requests, connections)
 //!   /close         no response: nginx closes the connection (its 444)
+//!   /headers       the request headers the proxy may set or strip, one
+//!                  `name=value` line each: x-via, x-debug, x-forwarded-for,
+//!                  x-request-id
 use super::clients::require_tool;
 use super::ports::{free_port, looks_like_port_clash};
 use super::process::Supervised;
@@ -139,6 +142,9 @@ http {{
     location = /status/503 {{ return 503; }}
     location = /stub_status {{ stub_status; }}
     location = /close {{ return 444; }}
+    location = /headers {{
+      return 200 "x-via=$http_x_via\nx-debug=$http_x_debug\nx-forwarded-for=$http_x_forwarded_for\nx-request-id=$http_x_request_id\n";
+    }}
     location = /post {{
       client_body_buffer_size 1m;
       proxy_pass http://{h1}/;
