@@ -39,7 +39,8 @@ impl From<ErrorReason> for Halt {
     }
 }
 
-type Step<T = ()> = Result<T, Halt>;
+/// Outcome of driving one direction or one message event.
+type Flow = Result<(), Halt>;
 
 /// Separates a body step's byte count from its outcome, so that bytes read
 /// before an error are still counted.
@@ -133,7 +134,7 @@ impl Http1Parser {
         self.pairing.len()
     }
 
-    fn client_bytes(&mut self, input: &[u8], at: Timestamp, sink: &mut dyn Sink) -> Step {
+    fn client_bytes(&mut self, input: &[u8], at: Timestamp, sink: &mut dyn Sink) -> Flow {
         let mut used = 0;
         while let Some(rest) = input.get(used..).filter(|r| !r.is_empty()) {
             match &mut self.client {
@@ -182,7 +183,7 @@ impl Http1Parser {
         Ok(())
     }
 
-    fn request_head(&mut self, head: Head, sink: &mut dyn Sink) -> Step {
+    fn request_head(&mut self, head: Head, sink: &mut dyn Sink) -> Flow {
         let Head {
             start,
             framing,
@@ -224,7 +225,7 @@ impl Http1Parser {
         self.pairing.emit_ready(sink);
     }
 
-    fn server_bytes(&mut self, input: &[u8], at: Timestamp, sink: &mut dyn Sink) -> Step {
+    fn server_bytes(&mut self, input: &[u8], at: Timestamp, sink: &mut dyn Sink) -> Flow {
         let mut used = 0;
         while let Some(rest) = input.get(used..).filter(|r| !r.is_empty()) {
             match &mut self.server {
@@ -265,7 +266,7 @@ impl Http1Parser {
         Ok(())
     }
 
-    fn response_head(&mut self, head: Head, at: Timestamp, sink: &mut dyn Sink) -> Step {
+    fn response_head(&mut self, head: Head, at: Timestamp, sink: &mut dyn Sink) -> Flow {
         let StartLine::Status { code } = head.start else {
             return Err(ErrorReason::Malformed.into());
         };
