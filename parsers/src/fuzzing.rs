@@ -5,7 +5,7 @@
 //! under `cargo test` exercises exactly what the fuzzer exercises. Every
 //! check is an `assert!`: a violated invariant is a crash the fuzzer keeps.
 //!
-//! Input format for [`http1`]: client bytes, then [`SEPARATOR`], then server
+//! Input format for [`http1_input`]: client bytes, then [`SEPARATOR`], then server
 //! bytes (no separator: everything is client bytes). That keeps seeds
 //! readable captures; how the two streams are cut into feeds and interleaved
 //! is drawn from a generator seeded by a hash of the input, so each mutation

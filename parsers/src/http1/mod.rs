@@ -1,9 +1,9 @@
 //! HTTP/1.0 and HTTP/1.1 on the wire, both directions of one connection.
 //!
 //! Each direction runs its own small machine (idle → head → body → idle);
-//! the two meet only in [`state::Pairing`], the FIFO that pairs responses
+//! the two meet only in `state::Pairing`, the FIFO that pairs responses
 //! with requests. Bytes are never held except the unfinished line of a head
-//! or chunk-size line, and (see [`ClientPhase::Paused`]) what a client sends
+//! or chunk-size line, and (see `ClientPhase::Paused`) what a client sends
 //! while waiting to learn whether its `Upgrade`/`CONNECT` was accepted.
 
 mod body;
@@ -74,7 +74,14 @@ enum ServerPhase {
     Ended,
 }
 
-/// Sans-IO HTTP/1.x parser for one connection.
+/// Sans-IO HTTP/1.x parser for one connection: feed it both directions as
+/// they are seen, and it emits one [`crate::Exchange`] per request/response
+/// pair, in request order.
+///
+/// Upgrades (`101`) and tunnels (`CONNECT` + 2xx) emit their exchange with
+/// `upgraded` set and then report [`Status::Done`]: what follows is another
+/// protocol. After `Done` or an error, feeds are ignored; `close` still
+/// reports requests that never got their answer.
 #[derive(Debug)]
 pub struct Http1Parser {
     status: Status,
@@ -112,8 +119,9 @@ impl Http1Parser {
         }
     }
 
-    /// Bytes of input held right now. Never more than a few times
-    /// [`MAX_HEAD_BYTES`]; exposed so tests and the fuzzer can check it.
+    /// Bytes of input held right now: at most one partial line per direction
+    /// plus what a paused client sent, so never over twice
+    /// [`MAX_HEAD_BYTES`]. Exposed so tests and the fuzzer can check it.
     pub fn buffered_bytes(&self) -> usize {
         let body = |b: Option<&Body>| b.map_or(0, Body::buffered);
         self.client_head.buffered()
