@@ -1,0 +1,100 @@
+//! Parser throughput in bytes per second, next to this machine's memcpy rate
+//! as the ceiling. Run with `cargo bench -p periscope-parsers`.
+//!
+//! Inputs are realistic captures: a browser-like request with a dozen
+//! headers and an nginx-like response, and a pipelined batch of small
+//! requests on one keep-alive connection.
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use periscope_parsers::{detect, Direction, Exchange, Http1Parser, ProtocolParser, Timestamp};
+
+const REQUEST: &[u8] = b"GET /api/v1/items?page=2&limit=50 HTTP/1.1\r\n\
+Host: api.example.com\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\r\n\
+Accept: application/json, text/plain, */*\r\n\
+Accept-Language: en-US,en;q=0.9\r\n\
+Accept-Encoding: gzip, deflate, br\r\n\
+Cookie: session=0123456789abcdef0123456789abcdef; theme=dark; consent=yes\r\n\
+Referer: https://app.example.com/dashboard\r\n\
+Connection: keep-alive\r\n\r\n";
+
+const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\n\
+Server: nginx/1.22.1\r\n\
+Date: Tue, 24 Nov 2026 04:08:11 GMT\r\n\
+Content-Type: application/json; charset=utf-8\r\n\
+Content-Length: 2\r\n\
+Connection: keep-alive\r\n\
+Cache-Control: no-store\r\n\
+X-Request-Id: 5f1c2a9e-0d3b-4c8e-9a7f-2b6d1e0c3a4f\r\n\r\n{}";
+
+fn http1_exchange(c: &mut Criterion) {
+    let mut group = c.benchmark_group("http1");
+    group.throughput(Throughput::Bytes((REQUEST.len() + RESPONSE.len()) as u64));
+    group.bench_function("request_response_heads", |b| {
+        let mut parser = Http1Parser::new();
+        let mut out: Vec<Exchange> = Vec::with_capacity(1);
+        b.iter(|| {
+            parser.feed(
+                Direction::ClientToServer,
+                black_box(REQUEST),
+                Timestamp(0),
+                &mut out,
+            );
+            parser.feed(
+                Direction::ServerToClient,
+                black_box(RESPONSE),
+                Timestamp(1),
+                &mut out,
+            );
+            out.clear();
+        });
+    });
+    let pipelined: Vec<u8> = REQUEST.repeat(16);
+    let responses: Vec<u8> = RESPONSE.repeat(16);
+    group.throughput(Throughput::Bytes(
+        (pipelined.len() + responses.len()) as u64,
+    ));
+    group.bench_function("pipelined_16", |b| {
+        let mut parser = Http1Parser::new();
+        let mut out: Vec<Exchange> = Vec::with_capacity(16);
+        b.iter(|| {
+            parser.feed(
+                Direction::ClientToServer,
+                black_box(&pipelined),
+                Timestamp(0),
+                &mut out,
+            );
+            parser.feed(
+                Direction::ServerToClient,
+                black_box(&responses),
+                Timestamp(1),
+                &mut out,
+            );
+            out.clear();
+        });
+    });
+    group.finish();
+}
+
+fn detection(c: &mut Criterion) {
+    let mut group = c.benchmark_group("detect");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("http1_request_line", |b| {
+        b.iter(|| detect(Direction::ClientToServer, black_box(REQUEST)))
+    });
+    group.finish();
+}
+
+/// The ceiling: copying the same bytes, which any parser must at least read.
+fn memcpy_ceiling(c: &mut Criterion) {
+    let source = vec![0x5au8; 64 * 1024];
+    let mut target = vec![0u8; source.len()];
+    let mut group = c.benchmark_group("ceiling");
+    group.throughput(Throughput::Bytes(source.len() as u64));
+    group.bench_function("memcpy_64k", |b| {
+        b.iter(|| target.copy_from_slice(black_box(&source)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, http1_exchange, detection, memcpy_ceiling);
+criterion_main!(benches);
