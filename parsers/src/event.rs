@@ -97,6 +97,7 @@ impl Exchange {
     pub fn attributes(&self) -> Vec<(&'static str, AttrValue)> {
         match &self.detail {
             ExchangeDetail::Http(http) => http.attributes(),
+            ExchangeDetail::Mongo(mongo) => mongo.attributes(),
         }
     }
 }
@@ -105,6 +106,7 @@ impl Exchange {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExchangeDetail {
     Http(HttpExchange),
+    Mongo(crate::mongodb::MongoExchange),
 }
 
 /// An attribute value, as OpenTelemetry types them.

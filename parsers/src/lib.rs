@@ -16,6 +16,7 @@ pub mod detect;
 pub mod event;
 pub mod fuzzing;
 pub mod http1;
+pub mod mongodb;
 
 pub use detect::{detect, Detection};
 pub use event::{

@@ -34,7 +34,7 @@ struct TelemetrySink<'a> {
 
 impl Sink for TelemetrySink<'_> {
     fn exchange(&mut self, exchange: Exchange) {
-        pipeline::record_exchange(&self.metrics.l4_http, &exchange);
+        pipeline::record_http(&self.metrics.l4_http, &exchange);
     }
 }
 

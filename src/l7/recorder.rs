@@ -80,7 +80,7 @@ impl Recorder {
                 upgraded: false,
             }),
         };
-        pipeline::record_exchange(&self.scope, &exchange);
+        pipeline::record_http(&self.scope, &exchange);
     }
 }
 

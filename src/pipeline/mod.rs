@@ -12,14 +12,15 @@ pub use listener_metrics::{ActiveConnection, ClusterMetrics, ListenerMetrics, Up
 
 use periscope_parsers::{Exchange, ExchangeDetail};
 
-/// Record one exchange against a pre-resolved scope.
-pub fn record_exchange(scope: &HttpScope, exchange: &Exchange) {
-    match &exchange.detail {
-        ExchangeDetail::Http(http) => scope.observe(
+/// Record an HTTP exchange against a pre-resolved scope. Other protocols'
+/// exchanges are not HTTP requests and are ignored here.
+pub fn record_http(scope: &HttpScope, exchange: &Exchange) {
+    if let ExchangeDetail::Http(http) = &exchange.detail {
+        scope.observe(
             http.method,
             http.version,
             http.status,
             exchange.duration_seconds(),
-        ),
+        );
     }
 }
