@@ -141,7 +141,9 @@ fn long_target_and_host_are_capped() {
     feed_all(&mut p, &[(C, &req)]);
     let mut out: Vec<Exchange> = Vec::new();
     p.close(Timestamp(2), &mut out);
-    let ExchangeDetail::Http(h) = &out[0].detail;
+    let ExchangeDetail::Http(h) = &out[0].detail else {
+        panic!("expected an HTTP exchange, got {:?}", out[0].detail);
+    };
     assert_eq!(h.target.len(), crate::event::MAX_KEPT_TARGET);
     assert_eq!(
         h.host.as_ref().map(String::len),

@@ -14,7 +14,9 @@ const S: Direction = Direction::ServerToClient;
 
 /// One line per exchange, so expectations read like the traffic.
 pub fn summary(e: &Exchange) -> String {
-    let ExchangeDetail::Http(h) = &e.detail;
+    let ExchangeDetail::Http(h) = &e.detail else {
+        return format!("not http: {:?}", e.detail);
+    };
     let method = match &h.method_original {
         Some(orig) => format!("{}({orig})", h.method.as_str()),
         None => h.method.as_str().to_owned(),
