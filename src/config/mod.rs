@@ -101,6 +101,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             detect_timeout: None,
             cluster: Some("upstream".to_owned()),
             virtual_hosts: Vec::new(),
+            label_limits: Default::default(),
         }],
         clusters: vec![RawCluster {
             name: "upstream".to_owned(),

@@ -49,7 +49,19 @@ pub struct ListenerConfig {
     /// (every request routes to it). Validation guarantees it names a cluster.
     pub cluster: Option<String>,
     pub virtual_hosts: Vec<VirtualHostConfig>,
+    pub label_limits: LabelLimits,
 }
+
+/// Per-listener caps on label values taken from traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelLimits {
+    pub collections: usize,
+    pub namespaces: usize,
+    pub status_codes: usize,
+}
+
+/// No sane deployment needs more distinct values of one label per listener.
+pub const MAX_LABEL_LIMIT: u64 = 100_000;
 
 #[derive(Debug, Clone)]
 pub struct VirtualHostConfig {

@@ -79,6 +79,52 @@ pub struct RawListener {
     pub cluster: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub virtual_hosts: Vec<RawVirtualHost>,
+    #[serde(default)]
+    pub label_limits: RawLabelLimits,
+}
+
+/// Caps on label values that come off the wire (collection and database
+/// names, error codes), per listener. Beyond a cap new values label as
+/// `_OTHER` and `periscope_metric_label_overflow_total` counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabelLimits {
+    /// Distinct `db_collection_name` values (MongoDB collections,
+    /// DynamoDB tables).
+    #[serde(default = "default_collections")]
+    pub collections: u64,
+    /// Distinct `db_namespace` values (databases).
+    #[serde(default = "default_namespaces")]
+    pub namespaces: u64,
+    /// Distinct `db_response_status_code` values.
+    #[serde(default = "default_status_codes")]
+    pub status_codes: u64,
+}
+
+pub const DEFAULT_COLLECTION_LABELS: u64 = 500;
+pub const DEFAULT_NAMESPACE_LABELS: u64 = 100;
+pub const DEFAULT_STATUS_CODE_LABELS: u64 = 100;
+
+fn default_collections() -> u64 {
+    DEFAULT_COLLECTION_LABELS
+}
+
+fn default_namespaces() -> u64 {
+    DEFAULT_NAMESPACE_LABELS
+}
+
+fn default_status_codes() -> u64 {
+    DEFAULT_STATUS_CODE_LABELS
+}
+
+impl Default for RawLabelLimits {
+    fn default() -> Self {
+        RawLabelLimits {
+            collections: DEFAULT_COLLECTION_LABELS,
+            namespaces: DEFAULT_NAMESPACE_LABELS,
+            status_codes: DEFAULT_STATUS_CODE_LABELS,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

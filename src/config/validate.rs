@@ -12,7 +12,10 @@ use std::time::Duration;
 use super::raw::{RawCluster, RawConfig, RawListener, RawListenerProtocol};
 use super::validate_route::virtual_hosts;
 use super::values::{check_endpoint, check_name, parse_duration, parse_socket_addr};
-use super::{AdminConfig, ClusterConfig, Config, ListenerConfig, ListenerProtocol};
+use super::{
+    AdminConfig, ClusterConfig, Config, LabelLimits, ListenerConfig, ListenerProtocol,
+    MAX_LABEL_LIMIT,
+};
 
 const MAX_WORKERS: u64 = 1024;
 
@@ -219,6 +222,20 @@ fn listener(
         );
     }
     let virtual_hosts = virtual_hosts(v, &p, &raw.virtual_hosts, known);
+    let limits = &raw.label_limits;
+    let mut limit = |field: &str, value: u64| {
+        v.check(
+            format!("{p}.label_limits.{field}"),
+            if (1..=MAX_LABEL_LIMIT).contains(&value) {
+                Ok(value as usize)
+            } else {
+                Err(format!("must be between 1 and {MAX_LABEL_LIMIT}, got {value}"))
+            },
+        )
+    };
+    let collections = limit("collections", limits.collections);
+    let namespaces = limit("namespaces", limits.namespaces);
+    let status_codes = limit("status_codes", limits.status_codes);
     Some(ListenerConfig {
         name: name.map(|()| raw.name.clone())?,
         address: address?,
@@ -226,6 +243,11 @@ fn listener(
         detect_timeout: detect_timeout?,
         cluster: raw.cluster.clone(),
         virtual_hosts: virtual_hosts?,
+        label_limits: LabelLimits {
+            collections: collections?,
+            namespaces: namespaces?,
+            status_codes: status_codes?,
+        },
     })
 }
 

@@ -283,3 +283,43 @@ fn several_errors_are_reported_at_once_in_source_order() {
         ]
     );
 }
+
+#[test]
+fn label_limits_must_be_positive_and_bounded() {
+    assert_eq!(
+        problems(
+            r#"
+            listeners:
+              - name: db
+                address: 127.0.0.1:1
+                protocol: tcp
+                cluster: c
+                label_limits: { collections: 0, status_codes: 100001 }
+            clusters: [ { name: c, endpoints: ["h:1"] } ]
+            "#
+        ),
+        vec![
+            "t.yaml:6:34: listeners[0].label_limits.collections: must be between 1 and 100000, got 0",
+            "t.yaml:6:51: listeners[0].label_limits.status_codes: must be between 1 and 100000, got 100001",
+        ]
+    );
+}
+
+#[test]
+fn label_limits_default_and_override() {
+    let config = crate::config::load_str(
+        "t.yaml",
+        r#"
+        listeners:
+          - { name: a, address: 127.0.0.1:1, protocol: tcp, cluster: c }
+          - { name: b, address: 127.0.0.1:2, protocol: tcp, cluster: c, label_limits: { collections: 2 } }
+        clusters: [ { name: c, endpoints: ["h:1"] } ]
+        "#,
+    )
+    .expect("valid config");
+    let limits: Vec<_> = config.listeners.iter().map(|l| l.label_limits).collect();
+    assert_eq!(limits[0].collections, 500);
+    assert_eq!(limits[0].namespaces, 100);
+    assert_eq!(limits[1].collections, 2);
+    assert_eq!(limits[1].status_codes, 100);
+}
