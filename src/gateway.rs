@@ -40,12 +40,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
 
     let mut listeners = Vec::new();
     for listener in &config.listeners {
-        let metrics = Arc::new(ListenerMetrics::new(
-            &families,
-            budget.clone(),
-            &listener.name,
-            listener.cluster.as_deref().unwrap_or(""),
-        ));
+        let metrics = Arc::new(ListenerMetrics::new(&families, budget.clone(), listener));
         let http = HttpListener::new(
             listener,
             metrics.clone(),

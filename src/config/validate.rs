@@ -229,7 +229,9 @@ fn listener(
             if (1..=MAX_LABEL_LIMIT).contains(&value) {
                 Ok(value as usize)
             } else {
-                Err(format!("must be between 1 and {MAX_LABEL_LIMIT}, got {value}"))
+                Err(format!(
+                    "must be between 1 and {MAX_LABEL_LIMIT}, got {value}"
+                ))
             },
         )
     };

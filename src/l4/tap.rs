@@ -1,9 +1,11 @@
 //! The sniffing tap on the L4 relay: it reads the same buffers the relay
 //! forwards, never delays or changes them, and switches itself off for good
 //! at the first parse error (counted with its reason).
+use crate::pipeline::mongo::MongoCache;
 use crate::pipeline::{self, clock, ActiveConnection, ListenerMetrics};
 use periscope_parsers::{
-    detect, parser_for, Detection, Direction, Exchange, Protocol, ProtocolParser, Sink, Status,
+    detect, parser_for, Detection, Direction, Exchange, ExchangeDetail, Protocol, ProtocolParser,
+    Sink, Status,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -25,16 +27,22 @@ pub struct Tap {
     /// While detecting, the connection is active as `unknown`; once the
     /// protocol is known it moves there and is counted in the total.
     active: Option<ActiveConnection>,
+    /// Metric handles this connection already resolved.
+    mongo: MongoCache,
 }
 
 /// Forwards parsed exchanges into the listener's telemetry.
 struct TelemetrySink<'a> {
     metrics: &'a ListenerMetrics,
+    mongo: &'a mut MongoCache,
 }
 
 impl Sink for TelemetrySink<'_> {
     fn exchange(&mut self, exchange: Exchange) {
-        pipeline::record_http(&self.metrics.l4_http, &exchange);
+        match &exchange.detail {
+            ExchangeDetail::Http(_) => pipeline::record_http(&self.metrics.l4_http, &exchange),
+            ExchangeDetail::Mongo(mongo) => self.metrics.mongo.record(self.mongo, &exchange, mongo),
+        }
     }
 }
 
@@ -45,6 +53,7 @@ impl Tap {
             state: State::Detecting(Vec::new()),
             active: Some(metrics.connection_active(Protocol::Unknown)),
             metrics,
+            mongo: MongoCache::default(),
         }
     }
 
@@ -58,6 +67,7 @@ impl Tap {
             state,
             metrics,
             active: None,
+            mongo: MongoCache::default(),
         }
     }
 
@@ -105,6 +115,7 @@ impl Tap {
         let protocol = *protocol;
         let mut sink = TelemetrySink {
             metrics: &self.metrics,
+            mongo: &mut self.mongo,
         };
         let at = clock::now();
         let status = catch_unwind(AssertUnwindSafe(|| parser.feed(dir, bytes, at, &mut sink)));
@@ -142,6 +153,7 @@ impl Tap {
         let protocol = *protocol;
         let mut sink = TelemetrySink {
             metrics: &self.metrics,
+            mongo: &mut self.mongo,
         };
         if catch_unwind(AssertUnwindSafe(|| f(parser.as_mut(), &mut sink))).is_err() {
             self.metrics.parser_panicked(protocol);

@@ -41,6 +41,7 @@ pub struct Families {
     pub upstream_connect_failures: IntCounterVec,
     pub upstream_errors: IntCounterVec,
     pub label_overflow: IntCounterVec,
+    pub mongo: super::mongo_families::MongoFamilies,
 }
 
 impl Families {
@@ -108,6 +109,7 @@ impl Families {
                 "Observations folded into an _OTHER series because a metric reached its series cap.",
                 &["metric"],
             ),
+            mongo: super::mongo_families::MongoFamilies::new(),
             registry,
         };
         families.register_all();
@@ -132,6 +134,7 @@ impl Families {
                 .register(collector)
                 .expect("metric names are unique");
         }
+        self.mongo.register(&self.registry);
     }
 
     /// The Prometheus text exposition (format 0.0.4).

@@ -2,6 +2,8 @@
 //! configuration is loaded so that connections only touch atomics.
 use super::families::Families;
 use super::http_scope::{HttpScope, SeriesBudget};
+use super::mongo::MongoTelemetry;
+use crate::config::ListenerConfig;
 use periscope_parsers::{ErrorReason, Protocol};
 use prometheus::{IntCounter, IntGauge};
 use std::sync::{Arc, OnceLock};
@@ -34,15 +36,18 @@ pub struct ListenerMetrics {
     parse_errors: Box<[OnceLock<IntCounter>]>,
     /// HTTP exchanges sniffed on the L4 path (no route).
     pub l4_http: HttpScope,
+    /// MongoDB operations sniffed on the L4 path.
+    pub mongo: MongoTelemetry,
 }
 
 impl ListenerMetrics {
     pub fn new(
-        families: &Families,
+        families: &Arc<Families>,
         budget: Arc<SeriesBudget>,
-        listener: &str,
-        l4_cluster: &str,
+        config: &ListenerConfig,
     ) -> ListenerMetrics {
+        let listener = config.name.as_str();
+        let l4_cluster = config.cluster.as_deref().unwrap_or("");
         let per_protocol = |vec: &prometheus::IntCounterVec| -> Vec<IntCounter> {
             Protocol::ALL
                 .iter()
@@ -66,6 +71,7 @@ impl ListenerMetrics {
             parse_errors_family: families.parse_errors.clone(),
             parse_errors: (0..PROTOCOLS * REASONS).map(|_| OnceLock::new()).collect(),
             l4_http: HttpScope::new(&families.http_duration, budget, listener, "", l4_cluster),
+            mongo: MongoTelemetry::new(families.clone(), listener, l4_cluster, config.label_limits),
         }
     }
 

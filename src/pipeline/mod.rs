@@ -3,7 +3,10 @@
 pub mod clock;
 pub mod families;
 pub mod http_scope;
+pub mod label_cap;
 pub mod listener_metrics;
+pub mod mongo;
+pub mod mongo_families;
 pub mod status_slots;
 
 pub use families::Families;
@@ -24,3 +27,6 @@ pub fn record_http(scope: &HttpScope, exchange: &Exchange) {
         );
     }
 }
+
+#[cfg(test)]
+mod mongo_tests;
