@@ -1,7 +1,7 @@
 //! MongoDB metric families: the OpenTelemetry database convention's
 //! operation duration, and Periscope's own `periscope_mongodb_*` view
 //! (everything Envoy's `mongo_proxy` reports, for OP_MSG too).
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 
 /// Advisory buckets of the OpenTelemetry database conventions.
 pub const DB_DURATION_BUCKETS: [f64; 9] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0];
@@ -90,8 +90,8 @@ impl MongoFamilies {
         }
     }
 
-    pub fn register(&self, registry: &Registry) {
-        let collectors: [Box<dyn prometheus::core::Collector>; 7] = [
+    pub fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 7] {
+        [
             Box::new(self.operation_duration.clone()),
             Box::new(self.reply_documents.clone()),
             Box::new(self.reply_size.clone()),
@@ -99,12 +99,7 @@ impl MongoFamilies {
             Box::new(self.messages.clone()),
             Box::new(self.compressed_messages.clone()),
             Box::new(self.cursors.clone()),
-        ];
-        for collector in collectors {
-            registry
-                .register(collector)
-                .expect("metric names are unique");
-        }
+        ]
     }
 }
 
