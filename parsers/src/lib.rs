@@ -24,6 +24,7 @@ pub use event::{
     Protocol, Timestamp,
 };
 pub use http1::Http1Parser;
+pub use mongodb::{MongoOptions, MongoParser};
 
 /// Receives the exchanges a parser completes.
 ///
@@ -120,7 +121,8 @@ pub trait ProtocolParser: Send {
 pub fn parser_for(protocol: Protocol) -> Option<Box<dyn ProtocolParser>> {
     match protocol {
         Protocol::Http1 => Some(Box::new(Http1Parser::new())),
-        Protocol::Http2 | Protocol::Tls | Protocol::Mongodb | Protocol::Unknown => None,
+        Protocol::Mongodb => Some(Box::new(MongoParser::new())),
+        Protocol::Http2 | Protocol::Tls | Protocol::Unknown => None,
     }
 }
 
@@ -129,14 +131,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parser_for_http1_only_for_now() {
+    fn parser_for_http1_and_mongodb_for_now() {
         assert!(parser_for(Protocol::Http1).is_some());
-        for p in [
-            Protocol::Http2,
-            Protocol::Tls,
-            Protocol::Mongodb,
-            Protocol::Unknown,
-        ] {
+        assert!(parser_for(Protocol::Mongodb).is_some());
+        for p in [Protocol::Http2, Protocol::Tls, Protocol::Unknown] {
             assert!(parser_for(p).is_none(), "{p:?}");
         }
     }

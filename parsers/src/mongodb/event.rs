@@ -190,6 +190,10 @@ pub struct MongoExchange {
     /// The command document as relaxed extended JSON, truncated to
     /// `MAX_MESSAGE`; only when the parser was built with query text on.
     pub query_text: Option<String>,
+    /// Documents the request carried: OP_MSG kind-1 sequences
+    /// (`documents` / `updates` / `deletes`, ...) plus the body's arrays of
+    /// those names, or OP_INSERT's documents. Counted, never decoded.
+    pub request_documents: u64,
 }
 
 impl MongoExchange {

@@ -1,0 +1,305 @@
+//! What a request means: command name, its metric label and kind, database,
+//! collection, session fields. One pass over the command's top-level keys;
+//! nested documents are only looked into when a field needs it.
+
+use bson::{RawBsonRef, RawDocument};
+
+use super::event::{CommandKind, SessionInfo, MAX_MESSAGE, MAX_NAME};
+use crate::event::bounded_text;
+use crate::ErrorReason;
+
+/// Label for commands outside [`KNOWN_COMMANDS`].
+pub const OTHER: &str = "_OTHER";
+
+/// Commands whose name is a safe metric label. Sorted (bytewise) for
+/// binary search; a test keeps it so.
+pub const KNOWN_COMMANDS: &[&str] = &[
+    "abortTransaction",
+    "aggregate",
+    "authenticate",
+    "buildInfo",
+    "buildinfo",
+    "bulkWrite",
+    "collMod",
+    "collStats",
+    "commitTransaction",
+    "compact",
+    "connectionStatus",
+    "count",
+    "create",
+    "createIndexes",
+    "createRole",
+    "createUser",
+    "currentOp",
+    "dbStats",
+    "delete",
+    "deleteIndexes",
+    "distinct",
+    "drop",
+    "dropDatabase",
+    "dropIndexes",
+    "dropUser",
+    "endSessions",
+    "explain",
+    "find",
+    "findAndModify",
+    "getCmdLineOpts",
+    "getLastError",
+    "getLog",
+    "getMore",
+    "getParameter",
+    "getnonce",
+    "hello",
+    "hostInfo",
+    "insert",
+    "isMaster",
+    "ismaster",
+    "killAllSessions",
+    "killCursors",
+    "killOp",
+    "killSessions",
+    "listCollections",
+    "listDatabases",
+    "listIndexes",
+    "logout",
+    "mapReduce",
+    "ping",
+    "reIndex",
+    "refreshSessions",
+    "renameCollection",
+    "saslContinue",
+    "saslStart",
+    "serverStatus",
+    "setParameter",
+    "startSession",
+    "update",
+    "usersInfo",
+    "validate",
+    "whatsmyuri",
+];
+
+/// Handshake, heartbeat, auth and session housekeeping: counted apart from
+/// operations. `getLastError` is here because it is the acknowledgement of
+/// a legacy write, not an operation of its own.
+pub const HANDSHAKE_COMMANDS: &[&str] = &[
+    "authenticate",
+    "buildInfo",
+    "buildinfo",
+    "connectionStatus",
+    "endSessions",
+    "getLastError",
+    "getnonce",
+    "hello",
+    "isMaster",
+    "ismaster",
+    "logout",
+    "ping",
+    "saslContinue",
+    "saslStart",
+    "whatsmyuri",
+];
+
+/// Commands whose first value, when a string, names the collection.
+const COLLECTION_COMMANDS: &[&str] = &[
+    "aggregate",
+    "collMod",
+    "collStats",
+    "compact",
+    "count",
+    "create",
+    "createIndexes",
+    "delete",
+    "deleteIndexes",
+    "distinct",
+    "drop",
+    "dropIndexes",
+    "find",
+    "findAndModify",
+    "insert",
+    "killCursors",
+    "listIndexes",
+    "mapReduce",
+    "reIndex",
+    "update",
+    "validate",
+];
+
+/// The metric label for a command name.
+pub fn label(command: &str) -> &'static str {
+    KNOWN_COMMANDS
+        .binary_search(&command)
+        .ok()
+        .and_then(|i| KNOWN_COMMANDS.get(i).copied())
+        .unwrap_or(OTHER)
+}
+
+pub fn kind(command: &str) -> CommandKind {
+    if HANDSHAKE_COMMANDS.contains(&command) {
+        CommandKind::Handshake
+    } else {
+        CommandKind::Operation
+    }
+}
+
+/// A request, summarised.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub command: String,
+    pub database: Option<String>,
+    pub collection: Option<String>,
+    pub session: SessionInfo,
+    pub query_text: Option<String>,
+    /// Documents sent: kind-1 sequences, or the body's `documents` /
+    /// `updates` / `deletes` array, or legacy OP_INSERT documents.
+    pub documents: u64,
+    /// The cursor a `getMore` / `killCursors` is about, to attribute it to
+    /// the cursor's collection when the request does not say.
+    pub cursor: Option<i64>,
+}
+
+/// Reads a command document (OP_MSG body, or a `$cmd` OP_QUERY's query
+/// with any `$query` wrapper already removed).
+pub fn read(doc: &RawDocument, query_text: bool) -> Result<Request, ErrorReason> {
+    let mut req = Request::default();
+    let mut first_value: Option<RawBsonRef<'_>> = None;
+    for (i, element) in doc.iter_elements().enumerate() {
+        let element = element.map_err(|_| ErrorReason::Malformed)?;
+        let key = element.key();
+        if i == 0 {
+            req.command = bounded_text(key.as_bytes(), MAX_NAME);
+            first_value = Some(element.value().map_err(|_| ErrorReason::Malformed)?);
+            continue;
+        }
+        match key {
+            "$db" | "collection" | "lsid" | "txnNumber" | "startTransaction" | "autocommit"
+            | "documents" | "updates" | "deletes" | "cursors" => {}
+            _ => continue,
+        }
+        let value = element.value().map_err(|_| ErrorReason::Malformed)?;
+        match (key, value) {
+            ("$db", RawBsonRef::String(db)) => {
+                req.database = Some(bounded_text(db.as_bytes(), MAX_NAME));
+            }
+            ("collection", RawBsonRef::String(c)) if req.command == "getMore" => {
+                req.collection = Some(bounded_text(c.as_bytes(), MAX_NAME));
+            }
+            ("lsid", _) => req.session.has_lsid = true,
+            ("txnNumber", v) => req.session.txn_number = as_i64(v),
+            ("startTransaction", RawBsonRef::Boolean(b)) => req.session.start_transaction = b,
+            ("autocommit", RawBsonRef::Boolean(b)) => req.session.autocommit = Some(b),
+            ("documents" | "updates" | "deletes", RawBsonRef::Array(a)) => {
+                req.documents = req.documents.saturating_add(count(a)?);
+            }
+            ("cursors", RawBsonRef::Array(a)) if req.command == "killCursors" => {
+                if let Some(first) = a.into_iter().next() {
+                    req.cursor = as_i64(first.map_err(|_| ErrorReason::Malformed)?);
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(first) = first_value else {
+        // A command document with no command in it.
+        return Err(ErrorReason::Malformed);
+    };
+    match first {
+        RawBsonRef::String(name) if COLLECTION_COMMANDS.contains(&req.command.as_str()) => {
+            req.collection = Some(bounded_text(name.as_bytes(), MAX_NAME));
+        }
+        RawBsonRef::Int64(id) if req.command == "getMore" => req.cursor = Some(id),
+        _ => {}
+    }
+    if query_text {
+        req.query_text = Some(text(doc));
+    }
+    Ok(req)
+}
+
+/// The command as relaxed extended JSON, bounded. Only on opt-in: this is
+/// the one place a whole document is decoded.
+pub fn text(doc: &RawDocument) -> String {
+    match bson::Document::try_from(doc) {
+        Ok(d) => {
+            let json = bson::Bson::Document(d).into_relaxed_extjson().to_string();
+            bounded_text(json.as_bytes(), MAX_MESSAGE)
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// Elements in an array, without decoding them.
+pub fn count(array: &bson::RawArray) -> Result<u64, ErrorReason> {
+    let mut n = 0u64;
+    for element in array {
+        element.map_err(|_| ErrorReason::Malformed)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// An integer field as sent: int32, int64, or an integral double.
+pub fn as_i64(value: RawBsonRef<'_>) -> Option<i64> {
+    match value {
+        RawBsonRef::Int32(v) => Some(i64::from(v)),
+        RawBsonRef::Int64(v) => Some(v),
+        RawBsonRef::Double(v) if v.is_finite() && v.fract() == 0.0 => Some(v as i64),
+        _ => None,
+    }
+}
+
+/// A legacy namespace `db.collection` split at its first dot.
+pub fn namespace(ns: &[u8]) -> (String, Option<String>) {
+    match memchr::memchr(b'.', ns) {
+        Some(dot) => (
+            bounded_text(ns.get(..dot).unwrap_or_default(), MAX_NAME),
+            Some(bounded_text(
+                ns.get(dot + 1..).unwrap_or_default(),
+                MAX_NAME,
+            )),
+        ),
+        None => (bounded_text(ns, MAX_NAME), None),
+    }
+}
+
+/// An OP_QUERY's command: `{$query: {...}, $readPreference: ...}` (or
+/// `query`) wraps the command; otherwise the document is the command.
+pub fn unwrap_query(doc: &RawDocument) -> Result<&RawDocument, ErrorReason> {
+    let first = doc
+        .iter()
+        .next()
+        .transpose()
+        .map_err(|_| ErrorReason::Malformed)?;
+    match first {
+        Some(("$query" | "query", RawBsonRef::Document(inner))) => Ok(inner),
+        _ => Ok(doc),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_sorted_and_consistent() {
+        for list in [KNOWN_COMMANDS, HANDSHAKE_COMMANDS, COLLECTION_COMMANDS] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+        }
+        for c in HANDSHAKE_COMMANDS.iter().chain(COLLECTION_COMMANDS) {
+            assert_eq!(label(c), *c);
+        }
+        assert_eq!(label("aggregate"), "aggregate");
+        assert_eq!(label("dropEverything"), OTHER);
+        assert_eq!(kind("hello"), CommandKind::Handshake);
+        assert_eq!(kind("find"), CommandKind::Operation);
+    }
+
+    #[test]
+    fn namespaces_split_at_the_first_dot() {
+        assert_eq!(
+            namespace(b"admin.$cmd"),
+            ("admin".into(), Some("$cmd".into()))
+        );
+        assert_eq!(namespace(b"db.a.b"), ("db".into(), Some("a.b".into())));
+        assert_eq!(namespace(b"db"), ("db".into(), None));
+    }
+}
