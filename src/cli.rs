@@ -32,15 +32,15 @@ pub struct Cli {
     pub upstream: Option<String>,
 
     /// Quick mode: admin address (default 127.0.0.1:9901).
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", requires = "listen")]
     pub admin: Option<SocketAddr>,
 
     /// Quick mode: how the listener treats connections.
-    #[arg(long, value_enum, default_value_t = ProtocolArg::Auto)]
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Auto, requires = "listen")]
     pub protocol: ProtocolArg,
 
     /// Quick mode: protocol towards the upstream (auto keeps the client's).
-    #[arg(long, value_enum, default_value_t = UpstreamArg::Auto)]
+    #[arg(long, value_enum, default_value_t = UpstreamArg::Auto, requires = "listen")]
     pub upstream_protocol: UpstreamArg,
 
     /// Worker threads (default: config, else one per core).

@@ -29,6 +29,9 @@ pub enum StartError {
 }
 
 pub async fn run(config: Config) -> Result<(), StartError> {
+    // Before anything binds or reports ready: a SIGTERM that arrives early
+    // must drain, not kill the process with the default action.
+    let shutdown = ShutdownSignal::install();
     let config = Arc::new(config);
     let families = Arc::new(Families::new());
     let budget = http_budget(&families);
@@ -76,7 +79,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     admin.ready.store(true, Ordering::Release);
     tracing::info!(admin = %config.admin.address, source = %config.source, "periscope ready");
 
-    shutdown_signal().await;
+    shutdown.received().await;
     admin.ready.store(false, Ordering::Release);
     tracing::info!("shutting down: draining in-flight connections");
     if !trigger.drain(DRAIN_DEADLINE).await {
@@ -95,18 +98,41 @@ async fn bind(what: &str, address: std::net::SocketAddr) -> Result<TcpListener, 
         })
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(err) => {
-            tracing::warn!("cannot watch SIGTERM: {err}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// SIGTERM or SIGINT, watched from the moment it is installed.
+struct ShutdownSignal {
+    terminate: Option<tokio::signal::unix::Signal>,
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignal {
+    fn install() -> ShutdownSignal {
+        use tokio::signal::unix::{signal, SignalKind};
+        let watch = |kind: SignalKind, name: &str| {
+            signal(kind)
+                .map_err(|err| tracing::warn!("cannot watch {name}: {err}"))
+                .ok()
+        };
+        ShutdownSignal {
+            terminate: watch(SignalKind::terminate(), "SIGTERM"),
+            interrupt: watch(SignalKind::interrupt(), "SIGINT"),
         }
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+    }
+
+    async fn received(mut self) {
+        let next = |signal: &mut Option<tokio::signal::unix::Signal>| {
+            let signal = signal.take();
+            async move {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+        };
+        tokio::select! {
+            _ = next(&mut self.terminate) => {}
+            _ = next(&mut self.interrupt) => {}
+        }
     }
 }

@@ -27,8 +27,15 @@ pub struct Admin {
 impl Admin {
     pub async fn run(self: Arc<Self>, socket: TcpListener) {
         loop {
-            let Ok((stream, _peer)) = socket.accept().await else {
-                continue;
+            let stream = match socket.accept().await {
+                Ok((stream, _peer)) => stream,
+                Err(err) => {
+                    // Out of file descriptors and the like: back off rather
+                    // than spin.
+                    tracing::warn!("admin accept failed: {err}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
             };
             let admin = self.clone();
             tokio::spawn(async move {

@@ -84,9 +84,15 @@ fn is_false(b: &bool) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct RawRouteAction {
     pub cluster: String,
-    /// Absent = no timeout.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
+    /// Until upstream response headers. Envoy's default, 15s; `0s` = none.
+    #[serde(default = "default_route_timeout")]
+    pub timeout: String,
+}
+
+pub const DEFAULT_ROUTE_TIMEOUT: &str = "15s";
+
+fn default_route_timeout() -> String {
+    DEFAULT_ROUTE_TIMEOUT.to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

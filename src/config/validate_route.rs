@@ -280,12 +280,8 @@ fn forward(v: &mut Issues, p: &str, r: &RawRouteAction, known: &KnownClusters) -
     let issues_before = v.0.len();
     known.check(v, format!("{p}.cluster"), &r.cluster);
     // `0s` disables the timeout, as in Envoy.
-    let timeout = match &r.timeout {
-        Some(t) => {
-            Some(v.check(format!("{p}.timeout"), parse_duration(t))?).filter(|d| !d.is_zero())
-        }
-        None => None,
-    };
+    let timeout =
+        Some(v.check(format!("{p}.timeout"), parse_duration(&r.timeout))?).filter(|d| !d.is_zero());
     (v.0.len() == issues_before).then(|| (RouteAction::Cluster(r.cluster.clone()), timeout))
 }
 

@@ -10,8 +10,9 @@ use periscope_parsers::{
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-/// Most bytes kept while detecting on a `tcp` listener before giving up.
-const MAX_DETECT: usize = 8 * 1024;
+/// Most bytes kept while detecting on a `tcp` listener before giving up: an
+/// HTTP/1 request line may take a whole head.
+const MAX_DETECT: usize = periscope_parsers::http1::MAX_HEAD_BYTES;
 
 enum State {
     /// `tcp` listeners detect inline from the client's first bytes, so a
@@ -72,34 +73,38 @@ impl Tap {
     }
 
     pub fn feed(&mut self, dir: Direction, bytes: &[u8]) {
-        if let State::Detecting(seen) = &mut self.state {
-            let decided = if dir == Direction::ServerToClient && seen.is_empty() {
-                Some(Protocol::Unknown)
-            } else {
-                let take = bytes.len().min(MAX_DETECT - seen.len());
-                seen.extend_from_slice(&bytes[..take]);
-                match detect(Direction::ClientToServer, seen) {
+        let State::Detecting(seen) = &mut self.state else {
+            return self.feed_parser(dir, bytes);
+        };
+        let (decided, consumed) = match dir {
+            // The server spoke before the client said enough: decide from
+            // the client's bytes alone, never from the server's.
+            Direction::ServerToClient => match detect(Direction::ClientToServer, seen) {
+                Detection::Protocol(protocol) => (Some(protocol), 0),
+                _ => (Some(Protocol::Unknown), 0),
+            },
+            Direction::ClientToServer => {
+                let take = bytes.len().min(MAX_DETECT.saturating_sub(seen.len()));
+                seen.extend_from_slice(bytes.get(..take).unwrap_or(bytes));
+                let decided = match detect(Direction::ClientToServer, seen) {
                     Detection::Protocol(protocol) => Some(protocol),
                     Detection::Unknown => Some(Protocol::Unknown),
                     Detection::NeedMore if seen.len() >= MAX_DETECT => Some(Protocol::Unknown),
                     Detection::NeedMore => None,
-                }
-            };
-            let Some(protocol) = decided else { return };
-            let seen = std::mem::take(seen);
-            self.detected(protocol);
-            self.state = State::Off;
-            if let Some(parser) = parser_for(protocol) {
-                self.state = State::Parsing(protocol, parser);
-                // Replay what detection held; `bytes` is part of it when the
-                // client spoke, so it must not be fed again.
-                if dir == Direction::ClientToServer {
-                    self.feed_parser(Direction::ClientToServer, &seen);
-                    return;
-                }
+                };
+                (decided, take)
             }
+        };
+        let Some(protocol) = decided else { return };
+        let seen = std::mem::take(seen);
+        self.detected(protocol);
+        self.state = State::Off;
+        if let Some(parser) = parser_for(protocol) {
+            self.state = State::Parsing(protocol, parser);
+            // Replay what detection held, then the rest of this chunk.
+            self.feed_parser(Direction::ClientToServer, &seen);
+            self.feed_parser(dir, bytes.get(consumed..).unwrap_or_default());
         }
-        self.feed_parser(dir, bytes);
     }
 
     fn detected(&mut self, protocol: Protocol) {
@@ -159,5 +164,13 @@ impl Tap {
             self.metrics.parser_panicked(protocol);
             self.state = State::Off;
         }
+    }
+}
+
+impl Drop for Tap {
+    /// Connections that end early (upstream refused, write failed) are
+    /// counted and their pending exchanges emitted all the same.
+    fn drop(&mut self) {
+        self.close();
     }
 }

@@ -11,22 +11,32 @@ use hyper::body::Incoming;
 use periscope_parsers::Outcome;
 use pin_project_lite::pin_project;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+
+/// What the request body did, shared between the body on its way upstream
+/// and the exchange's recorder.
+#[derive(Default)]
+pub struct RequestBodyState {
+    pub bytes: AtomicU64,
+    /// Reading the body from the client failed (the client went away
+    /// mid-upload): the failure is downstream, not the upstream's.
+    pub downstream_failed: AtomicBool,
+}
 
 pin_project! {
     /// A downstream request body on its way upstream.
     pub struct CountedBody {
         #[pin]
         inner: Incoming,
-        total: Arc<AtomicU64>,
+        state: Arc<RequestBodyState>,
     }
 }
 
 impl CountedBody {
-    pub fn new(inner: Incoming, total: Arc<AtomicU64>) -> CountedBody {
-        CountedBody { inner, total }
+    pub fn new(inner: Incoming, state: Arc<RequestBodyState>) -> CountedBody {
+        CountedBody { inner, state }
     }
 }
 
@@ -40,10 +50,18 @@ impl Body for CountedBody {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.project();
         let polled = this.inner.poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                this.total.fetch_add(data.len() as u64, Ordering::Relaxed);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.state
+                        .bytes
+                        .fetch_add(data.len() as u64, Ordering::Relaxed);
+                }
             }
+            Poll::Ready(Some(Err(_))) => {
+                this.state.downstream_failed.store(true, Ordering::Relaxed);
+            }
+            _ => {}
         }
         polled
     }

@@ -1,6 +1,6 @@
 //! One request through the L7 path: route, then answer locally or forward
 //! to the route's cluster, streaming both bodies.
-use super::body::{CountedBody, ResponseBody};
+use super::body::{CountedBody, RequestBodyState, ResponseBody};
 use super::headers;
 use super::recorder::Recorder;
 use super::route::{Action, Route};
@@ -10,9 +10,10 @@ use crate::pipeline::{clock, UpstreamFailure};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, Uri};
 use hyper::body::Incoming;
+use periscope_parsers::Outcome;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub async fn handle(
@@ -22,12 +23,12 @@ pub async fn handle(
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = clock::now();
     let (parts, body) = request.into_parts();
-    let request_bytes = Arc::new(AtomicU64::new(0));
+    let request_body = Arc::new(RequestBodyState::default());
     let mut recorder = Recorder::start(
         listener.no_route_scope.clone(),
         started,
         &parts,
-        request_bytes.clone(),
+        request_body.clone(),
     );
     let Some(route) = listener.router.route(&parts) else {
         return Ok(local_reply(recorder, StatusCode::NOT_FOUND, "no route\n"));
@@ -49,8 +50,8 @@ pub async fn handle(
             response
         }
         Action::Forward(cluster) => {
-            let body = CountedBody::new(body, request_bytes);
-            forward(route, cluster, peer, parts, body, recorder).await
+            let body = CountedBody::new(body, request_body.clone());
+            forward(route, cluster, peer, parts, body, &request_body, recorder).await
         }
     };
     route.response_edits.apply(response.headers_mut());
@@ -63,6 +64,7 @@ async fn forward(
     peer: SocketAddr,
     mut parts: http::request::Parts,
     body: CountedBody,
+    request_body: &RequestBodyState,
     mut recorder: Recorder,
 ) -> Response<ResponseBody> {
     let Some(endpoint) = cluster.cluster.pick() else {
@@ -91,6 +93,7 @@ async fn forward(
         headers::ensure_host(&mut parts.headers, downstream_authority.as_ref());
     }
     headers::append_forwarded_for(&mut parts.headers, peer.ip());
+    headers::ensure_forwarded_proto(&mut parts.headers);
     headers::ensure_request_id(&mut parts.headers);
     route.request_edits.apply(&mut parts.headers);
     endpoint.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -108,6 +111,14 @@ async fn forward(
             return Response::from_parts(parts, ResponseBody::upstream(body, recorder));
         }
         Err(()) => UpstreamFailure::Timeout,
+        Ok(Err(_)) if request_body.downstream_failed.load(Ordering::Relaxed) => {
+            // The client broke off its upload: nobody is left to answer and
+            // the upstream did nothing wrong.
+            recorder.finish(Outcome::Incomplete);
+            let mut response = Response::new(ResponseBody::local(Bytes::new(), None));
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return response;
+        }
         Ok(Err(err)) if err.is_connect() => UpstreamFailure::ConnectFailure,
         Ok(Err(err)) => {
             tracing::debug!(route = %route.name, endpoint = %endpoint.address, "upstream request failed: {err:?}");
@@ -181,11 +192,16 @@ fn redirect_location(
             .or_else(|| parts.headers.get(http::header::HOST)?.to_str().ok())
             .unwrap_or("localhost")
     });
-    let path = path
-        .as_deref()
-        .or_else(|| parts.uri.path_and_query().map(|pq| pq.as_str()))
-        .unwrap_or("/");
-    format!("{scheme}://{host}{path}")
+    // A replaced path keeps the request's query string, as Envoy does.
+    let path_and_query = match (path.as_deref(), parts.uri.query()) {
+        (Some(path), Some(query)) => format!("{path}?{query}"),
+        (Some(path), None) => path.to_owned(),
+        (None, _) => parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+    };
+    format!("{scheme}://{host}{path_and_query}")
 }
 
 /// A response Periscope writes itself: plain text, recorded like any other.

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Remove hop-by-hop headers, including any the `Connection` header names.
@@ -52,6 +53,14 @@ pub fn append_forwarded_for(headers: &mut HeaderMap, peer: IpAddr) {
     };
     if let Ok(value) = HeaderValue::from_str(&value) {
         headers.insert(X_FORWARDED_FOR.clone(), value);
+    }
+}
+
+/// Periscope's listeners speak plain HTTP; a value set by a trusted hop in
+/// front (a TLS terminator) is kept.
+pub fn ensure_forwarded_proto(headers: &mut HeaderMap) {
+    if !headers.contains_key(&X_FORWARDED_PROTO) {
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
     }
 }
 

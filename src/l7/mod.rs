@@ -19,6 +19,7 @@ use crate::pipeline::{Families, HttpScope, ListenerMetrics, SeriesBudget};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use periscope_parsers::{ErrorReason, Protocol};
 use router::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,7 +64,14 @@ impl HttpListener {
     }
 
     /// Serve one downstream connection until it ends or the drain deadline.
-    pub async fn serve(self: Arc<Self>, io: DownstreamIo, peer: SocketAddr, drain: Drain) {
+    /// `protocol` is what detection saw, for labelling parse errors.
+    pub async fn serve(
+        self: Arc<Self>,
+        io: DownstreamIo,
+        peer: SocketAddr,
+        protocol: Protocol,
+        drain: Drain,
+    ) {
         let listener = self.clone();
         let service = service_fn(move |request| handler::handle(listener.clone(), peer, request));
         let connection = self.server.serve_connection(TokioIo::new(io), service);
@@ -71,6 +79,9 @@ impl HttpListener {
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(err) = result {
+                    if let Some(reason) = parse_error_reason(err.as_ref()) {
+                        self.metrics.parse_error(protocol, reason);
+                    }
                     tracing::debug!(listener = self.metrics.name(), %peer, "http connection ended: {err}");
                 }
                 return;
@@ -80,4 +91,23 @@ impl HttpListener {
         connection.as_mut().graceful_shutdown();
         let _ = connection.await;
     }
+}
+
+/// hyper answers malformed requests itself (400, 431) and closes; the
+/// connection's error says why, and it is counted like a sniffing parse
+/// error so that bad clients are visible.
+fn parse_error_reason(err: &(dyn std::error::Error + 'static)) -> Option<ErrorReason> {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if let Some(hyper_err) = current.downcast_ref::<hyper::Error>() {
+            if hyper_err.is_parse_too_large() {
+                return Some(ErrorReason::HeadTooLarge);
+            }
+            if hyper_err.is_parse() {
+                return Some(ErrorReason::Malformed);
+            }
+        }
+        cause = current.source();
+    }
+    None
 }

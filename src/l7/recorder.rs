@@ -1,11 +1,17 @@
 //! Turns one proxied request into an `Exchange` — the same event the L4
 //! sniffer emits — and records it exactly once.
+//!
+//! Exactly once includes the paths where nobody calls `finish`: hyper drops
+//! the request future when the client goes away before response headers
+//! (HTTP/1 close, h2 stream reset), and the recorder's `Drop` then records
+//! the request as incomplete.
+use super::body::RequestBodyState;
 use crate::pipeline::{self, clock, HttpScope};
 use periscope_parsers::event::{bounded_text, MAX_KEPT_TARGET};
 use periscope_parsers::{
     Exchange, ExchangeDetail, HttpExchange, HttpMethod, HttpVersion, Outcome, Protocol, Timestamp,
 };
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub struct Recorder {
@@ -17,8 +23,9 @@ pub struct Recorder {
     target: String,
     host: Option<String>,
     pub status: Option<u16>,
-    request_body_bytes: Arc<AtomicU64>,
+    request_body: Arc<RequestBodyState>,
     pub response_body_bytes: u64,
+    recorded: bool,
 }
 
 impl Recorder {
@@ -26,7 +33,7 @@ impl Recorder {
         scope: Arc<HttpScope>,
         started: Timestamp,
         parts: &http::request::Parts,
-        request_body_bytes: Arc<AtomicU64>,
+        request_body: Arc<RequestBodyState>,
     ) -> Recorder {
         let method = HttpMethod::from_bytes(parts.method.as_str().as_bytes());
         let target = parts
@@ -46,8 +53,9 @@ impl Recorder {
                 .filter(|h| !h.is_empty())
                 .map(|h| bounded_text(h.as_bytes(), MAX_KEPT_TARGET)),
             status: None,
-            request_body_bytes,
+            request_body,
             response_body_bytes: 0,
+            recorded: false,
         }
     }
 
@@ -56,8 +64,15 @@ impl Recorder {
         self.scope = scope;
     }
 
-    pub fn finish(self, outcome: Outcome) {
-        let request_body_bytes = self.request_body_bytes.load(Ordering::Relaxed);
+    pub fn finish(mut self, outcome: Outcome) {
+        self.record(outcome);
+    }
+
+    fn record(&mut self, outcome: Outcome) {
+        if std::mem::replace(&mut self.recorded, true) {
+            return;
+        }
+        let request_body_bytes = self.request_body.bytes.load(Ordering::Relaxed);
         let exchange = Exchange {
             protocol: match self.version {
                 HttpVersion::Http2 => Protocol::Http2,
@@ -70,9 +85,9 @@ impl Recorder {
             outcome,
             detail: ExchangeDetail::Http(HttpExchange {
                 method: self.method,
-                method_original: self.method_original,
-                target: self.target,
-                host: self.host,
+                method_original: self.method_original.take(),
+                target: std::mem::take(&mut self.target),
+                host: self.host.take(),
                 version: self.version,
                 status: self.status,
                 request_body_bytes,
@@ -81,6 +96,12 @@ impl Recorder {
             }),
         };
         pipeline::record_http(&self.scope, &exchange);
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.record(Outcome::Incomplete);
     }
 }
 

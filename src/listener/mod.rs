@@ -82,12 +82,20 @@ impl Listener {
         self.metrics
             .bytes_received
             .inc_by(sniffed.prefix.len() as u64);
+        if sniffed.prefix.is_empty() && !sniffed.silent {
+            // Connected and closed without a byte (a TCP health probe):
+            // nothing to forward, so no upstream connection either.
+            self.metrics.detected(Protocol::Unknown);
+            self.metrics.connection_counted(Protocol::Unknown);
+            return;
+        }
         let is_http = matches!(sniffed.protocol, Protocol::Http1 | Protocol::Http2);
         if self.protocol == ListenerProtocol::Http || is_http {
             self.metrics.detected(sniffed.protocol);
             let _active = self.metrics.connection_opened(sniffed.protocol);
             let io = DownstreamIo::new(sniffed.prefix, stream, self.metrics.clone());
-            return self.http.clone().serve(io, peer, drain).await;
+            let protocol = sniffed.protocol;
+            return self.http.clone().serve(io, peer, protocol, drain).await;
         }
         // `auto`, not HTTP: relay as TCP, sniffing what was detected.
         if sniffed.silent {

@@ -9,8 +9,9 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-/// A request line longer than this is not worth waiting for: relay as TCP.
-const MAX_SNIFF: usize = 8 * 1024;
+/// Detection may need a whole HTTP/1 request line, which may take a whole
+/// head; beyond that the client is not speaking HTTP: relay as TCP.
+const MAX_SNIFF: usize = periscope_parsers::http1::MAX_HEAD_BYTES;
 
 pub struct Sniffed {
     pub protocol: Protocol,

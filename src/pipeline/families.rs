@@ -117,6 +117,7 @@ impl Families {
     }
 
     /// Names of every registered family, whether or not it has series yet.
+    #[cfg(test)]
     pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .collectors()

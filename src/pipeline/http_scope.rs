@@ -7,7 +7,7 @@
 //! table index and an atomic add — no label strings, no allocation, no lock.
 use super::families::{Families, HTTP_SERIES_CAP};
 use super::status_slots::{self, SLOTS};
-use periscope_parsers::{HttpMethod, HttpVersion};
+use periscope_parsers::{HttpMethod, HttpVersion, Outcome};
 use prometheus::{Histogram, HistogramVec, IntCounter};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -15,6 +15,8 @@ use std::sync::{Arc, OnceLock};
 const METHODS: usize = HttpMethod::ALL.len();
 const VERSIONS: usize = 3;
 const VERSION_LABELS: [&str; VERSIONS] = ["1.0", "1.1", "2"];
+/// Complete or incomplete.
+const OUTCOMES: usize = 2;
 
 /// Counts series created in one family so that a cap holds across scopes.
 pub struct SeriesBudget {
@@ -62,25 +64,30 @@ impl HttpScope {
             family: family.clone(),
             labels: [listener.to_owned(), route.to_owned(), cluster.to_owned()],
             budget,
-            cells: (0..METHODS * VERSIONS * SLOTS)
+            cells: (0..METHODS * VERSIONS * SLOTS * OUTCOMES)
                 .map(|_| OnceLock::new())
                 .collect(),
         }
     }
 
+    /// An incomplete exchange (the client or upstream went away before the
+    /// response ended) keeps its status but gets `error_type="incomplete"`.
     pub fn observe(
         &self,
         method: HttpMethod,
         version: HttpVersion,
         status: Option<u16>,
+        outcome: Outcome,
         seconds: f64,
     ) {
         let slot = status_slots::slot(status);
-        let index = (method.index() * VERSIONS + version.index()) * SLOTS + slot;
+        let incomplete = outcome == Outcome::Incomplete;
+        let index = ((method.index() * VERSIONS + version.index()) * SLOTS + slot) * OUTCOMES
+            + usize::from(incomplete);
         let Some(cell) = self.cells.get(index) else {
             return;
         };
-        let cell = cell.get_or_init(|| self.create(method, version, slot));
+        let cell = cell.get_or_init(|| self.create(method, version, slot, incomplete));
         if cell.overflowed {
             self.budget.overflow.inc();
         }
@@ -88,7 +95,13 @@ impl HttpScope {
     }
 
     /// Runs once per label set per scope.
-    fn create(&self, method: HttpMethod, version: HttpVersion, slot: usize) -> Cell {
+    fn create(
+        &self,
+        method: HttpMethod,
+        version: HttpVersion,
+        slot: usize,
+        incomplete: bool,
+    ) -> Cell {
         let [listener, route, cluster] = &self.labels;
         if self.budget.try_take() {
             let histogram = self.family.with_label_values(&[
@@ -98,7 +111,11 @@ impl HttpScope {
                 method.as_str(),
                 status_slots::status_label(slot),
                 VERSION_LABELS[version.index()],
-                status_slots::error_type_label(slot),
+                if incomplete {
+                    status_slots::INCOMPLETE
+                } else {
+                    status_slots::error_type_label(slot)
+                },
             ]);
             Cell {
                 histogram,
@@ -154,13 +171,34 @@ mod tests {
             "web",
         );
         for _ in 0..3 {
-            scope.observe(HttpMethod::Get, HttpVersion::Http11, Some(200), 0.01);
+            scope.observe(
+                HttpMethod::Get,
+                HttpVersion::Http11,
+                Some(200),
+                Outcome::Complete,
+                0.01,
+            );
         }
-        scope.observe(HttpMethod::Post, HttpVersion::Http2, Some(503), 0.01);
+        scope.observe(
+            HttpMethod::Post,
+            HttpVersion::Http2,
+            Some(503),
+            Outcome::Complete,
+            0.01,
+        );
+        scope.observe(
+            HttpMethod::Get,
+            HttpVersion::Http11,
+            Some(200),
+            Outcome::Incomplete,
+            0.01,
+        );
         let ok = ["edge", "api", "web", "GET", "200", "1.1", ""];
         let failed = ["edge", "api", "web", "POST", "503", "2", "503"];
         assert_eq!(count(&families, &ok), 3);
         assert_eq!(count(&families, &failed), 1);
+        let cut_short = ["edge", "api", "web", "GET", "200", "1.1", "incomplete"];
+        assert_eq!(count(&families, &cut_short), 1);
     }
 
     #[test]
@@ -169,9 +207,27 @@ mod tests {
         let overflow = families.label_overflow.with_label_values(&["test"]);
         let budget = Arc::new(SeriesBudget::new(1, overflow.clone()));
         let scope = HttpScope::new(&families.http_duration, budget, "l", "r", "c");
-        scope.observe(HttpMethod::Get, HttpVersion::Http11, Some(200), 0.0);
-        scope.observe(HttpMethod::Get, HttpVersion::Http11, Some(404), 0.0);
-        scope.observe(HttpMethod::Put, HttpVersion::Http11, Some(404), 0.0);
+        scope.observe(
+            HttpMethod::Get,
+            HttpVersion::Http11,
+            Some(200),
+            Outcome::Complete,
+            0.0,
+        );
+        scope.observe(
+            HttpMethod::Get,
+            HttpVersion::Http11,
+            Some(404),
+            Outcome::Complete,
+            0.0,
+        );
+        scope.observe(
+            HttpMethod::Put,
+            HttpVersion::Http11,
+            Some(404),
+            Outcome::Complete,
+            0.0,
+        );
         let other = ["l", "r", "c", "_OTHER", "_OTHER", "_OTHER", "_OTHER"];
         assert_eq!(count(&families, &other), 2);
         assert_eq!(overflow.get(), 2);

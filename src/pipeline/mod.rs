@@ -23,6 +23,7 @@ pub fn record_http(scope: &HttpScope, exchange: &Exchange) {
             http.method,
             http.version,
             http.status,
+            exchange.outcome,
             exchange.duration_seconds(),
         );
     }

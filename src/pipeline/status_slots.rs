@@ -24,6 +24,8 @@ const KNOWN_LABELS: [&str; 62] = [
 /// Slot 0: no response; 1..=62: known codes; 63: `_OTHER`.
 pub const SLOTS: usize = KNOWN.len() + 2;
 const NO_RESPONSE: usize = 0;
+/// `error_type` of an exchange cut short.
+pub const INCOMPLETE: &str = "incomplete";
 const OTHER: usize = SLOTS - 1;
 
 pub fn slot(status: Option<u16>) -> usize {
@@ -47,7 +49,7 @@ pub fn status_label(slot: usize) -> &'static str {
 /// came, empty otherwise.
 pub fn error_type_label(slot: usize) -> &'static str {
     match slot {
-        NO_RESPONSE => "incomplete",
+        NO_RESPONSE => INCOMPLETE,
         OTHER => "_OTHER",
         i => {
             let label = status_label(i);
