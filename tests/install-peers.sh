@@ -7,7 +7,9 @@
 # Three sections, each a list that later tests extend:
 #   APT_PKGS   Debian packages (nginx, curl, h2load/nghttp, promtool, ...)
 #   PIP_REQS   Python peers and clients, in a venv at .runtime/venv
-#              (git-ignored); empty until a test needs one
+#              (git-ignored): pymongo (client) and nx-27017 (MongoDB wire
+#              server on SQLite) for tests/mongodb*.rs
+#   NPM_PKGS   Node clients, in .runtime/node (git-ignored): mongosh
 #   cargo-fuzz only when fuzz/run-all.sh exists (the fuzz smoke run needs it)
 # Runs as root (CI and dev machines are root); otherwise uses sudo.
 set -euo pipefail
@@ -27,7 +29,16 @@ APT_PKGS=(
 )
 
 # Python peers, pinned, e.g. "pymongo==4.20.0" "boto3" "grpcio==1.85.1".
-PIP_REQS=()
+PIP_REQS=(
+  "pymongo[snappy,zstd]==4.20.0"   # MongoDB client; extras = OP_COMPRESSED codecs
+  "nx-27017==0.8.1"                # MongoDB wire server backed by SQLite
+)
+
+# Node packages, pinned, installed with npm into .runtime/node.
+NPM_PKGS=(
+  "mongosh@2.12.0"                 # the MongoDB shell, a second real client
+)
+NODE_DIR="$RUNTIME/node"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -85,6 +96,24 @@ install_pip() {
   printf '%s' "$reqs" >"$stamp"
 }
 
+install_npm() {
+  if [ ${#NPM_PKGS[@]} -eq 0 ]; then
+    return
+  fi
+  local stamp="$NODE_DIR/.peers-pkgs" pkgs
+  pkgs="$(printf '%s\n' "${NPM_PKGS[@]}")"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pkgs" ]; then
+    log "npm: node_modules up to date"
+    return
+  fi
+  command -v npm >/dev/null || { echo "install-peers: npm not found (apt install npm)" >&2; exit 1; }
+  log "npm: installing ${NPM_PKGS[*]} into $NODE_DIR"
+  mkdir -p "$NODE_DIR"
+  [ -f "$NODE_DIR/package.json" ] || echo '{ "name": "periscope-test-peers", "private": true }' >"$NODE_DIR/package.json"
+  (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error "${NPM_PKGS[@]}" >/dev/null)
+  printf '%s' "$pkgs" >"$stamp"
+}
+
 install_cargo_fuzz() {
   if [ ! -e "$ROOT/fuzz/run-all.sh" ]; then
     return
@@ -99,5 +128,6 @@ install_cargo_fuzz() {
 
 install_apt
 install_pip
+install_npm
 install_cargo_fuzz
 log "done"

@@ -70,3 +70,23 @@ clusters:
         listen = listen_addr(),
     )
 }
+
+/// One listener `edge` (`listener_protocol` tcp | auto) relaying to cluster
+/// `mongo` at `upstream`; `listener_extra` is added to the listener as is
+/// (e.g. `"    label_limits: { collections: 2 }\n"`).
+pub fn mongo_proxy(listener_protocol: &str, upstream: SocketAddr, listener_extra: &str) -> String {
+    format!(
+        r#"{admin}listeners:
+  - name: edge
+    address: {listen}
+    protocol: {listener_protocol}
+    cluster: mongo
+{listener_extra}clusters:
+  - name: mongo
+    connect_timeout: 2s
+    endpoints: ["{upstream}"]
+"#,
+        admin = admin_block(),
+        listen = listen_addr(),
+    )
+}

@@ -1,8 +1,9 @@
 //! Test harness shared by every integration test file (`mod common;`).
 //!
-//! Each test starts its own real peers (nginx, echo servers) and its own
-//! `periscope` process on free loopback ports, drives them with real clients
-//! (curl, h2load, hyper, raw sockets) and asserts exact Prometheus telemetry.
+//! Each test starts its own real peers (nginx, nx-27017, echo servers) and
+//! its own `periscope` process on free loopback ports, drives them with real
+//! clients (curl, h2load, hyper, pymongo, raw sockets) and asserts exact
+//! Prometheus telemetry.
 //! Everything is killed on drop, so tests in one file can run in parallel.
 //!
 //! Not every test file uses every helper; that is expected, hence the allows.
@@ -14,11 +15,17 @@ pub mod configs;
 pub mod curl;
 pub mod hyper_client;
 pub mod metrics;
+pub mod mongo;
+pub mod mongo_telemetry;
+pub mod mongo_wire;
+pub mod mongo_workload;
 pub mod nginx;
 pub mod periscope;
 pub mod ports;
 pub mod process;
+pub mod python;
 pub mod raw_http;
+pub mod runtime;
 pub mod tcp_peers;
 pub mod workdir;
 
@@ -27,9 +34,12 @@ pub use clients::{h2load, promtool_check_metrics, require_tool};
 pub use curl::Curl;
 pub use hyper_client::HyperClient;
 pub use metrics::{metrics, Scrape, REQUESTS};
+pub use mongo::{CompressionHop, MongoServer};
+pub use mongo_workload::{Account, Workload};
 pub use nginx::Nginx;
 pub use periscope::Periscope;
 pub use ports::{closed_addr, free_port};
+pub use python::Python;
 pub use raw_http::RawConn;
 pub use tcp_peers::EchoServer;
 pub use workdir::WorkDir;

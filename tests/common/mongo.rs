@@ -1,0 +1,121 @@
+//! Real MongoDB peers: the nx-27017 wire server (PyPI, SQLite in memory) and
+//! our own compression hop (`tests/mongo/compression_hop.py`), which makes
+//! drivers really send OP_COMPRESSED to a server that cannot negotiate it.
+//!
+//!     let mongo = MongoServer::start();
+//!     let hop = CompressionHop::start(mongo.addr, "zlib");
+//!     let px = Periscope::start(|| proxy("tcp", "auto", hop.addr));
+//!     let account = Workload::crud().compressors("zlib").run(px.addr("edge"));
+use super::ports::{free_addr, looks_like_port_clash};
+use super::process::Supervised;
+use super::python::Python;
+use super::runtime::require_runtime;
+use super::workdir::WorkDir;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// How long a peer may take to listen (nx-27017 imports a lot of Python).
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct MongoServer {
+    // Declared first so the process stops before its work dir is removed.
+    process: Supervised,
+    pub addr: SocketAddr,
+    dir: WorkDir,
+}
+
+impl MongoServer {
+    /// Starts nx-27017 with an in-memory database on a free port and returns
+    /// once it listens. Retries on fresh ports if the port was taken.
+    pub fn start() -> MongoServer {
+        let binary = require_runtime("venv/bin/nx-27017", "nx-27017");
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let dir = WorkDir::new("nx-27017");
+            let addr = free_addr();
+            let mut cmd = Command::new(&binary);
+            cmd.args(["--host", "127.0.0.1", "--db", "memory"])
+                .args(["-p", &addr.port().to_string()])
+                .arg("--log-file")
+                .arg(dir.join("nx.log"))
+                .arg("--pid-file")
+                .arg(dir.join("nx.pid"));
+            let mut process = Supervised::spawn("nx-27017", cmd, &dir.join("nx.out"));
+            match process.wait_listening(&[addr.port()], START_TIMEOUT) {
+                Ok(()) => return MongoServer { process, addr, dir },
+                Err(e) => {
+                    let log = process.log_text();
+                    last_error = format!("{e}\n{log}");
+                    if !looks_like_port_clash(&log) {
+                        break;
+                    }
+                }
+            }
+        }
+        panic!("nx-27017 failed to start: {last_error}");
+    }
+
+    /// `mongodb://ADDR/` for clients that connect straight to the server.
+    pub fn uri(&self) -> String {
+        mongodb_uri(self.addr)
+    }
+}
+
+/// `mongodb://ADDR/`
+pub fn mongodb_uri(addr: SocketAddr) -> String {
+    format!("mongodb://{addr}/")
+}
+
+/// A hop in front of a MongoDB server that answers the handshake with
+/// `compression: [...]`, inflates what the client compresses and compresses
+/// the replies. It binds a port of the kernel's choosing and says which.
+pub struct CompressionHop {
+    process: Supervised,
+    pub addr: SocketAddr,
+    dir: WorkDir,
+}
+
+impl CompressionHop {
+    /// `compressors` is the hop's comma list (zlib, snappy, zstd): the first
+    /// the client offers that is in it is agreed.
+    pub fn start(upstream: SocketAddr, compressors: &str) -> CompressionHop {
+        let dir = WorkDir::new("compression-hop");
+        let mut cmd = Python::command("mongo/compression_hop.py");
+        cmd.args(["--upstream", &upstream.to_string()])
+            .args(["--compressors", compressors]);
+        let mut process = Supervised::spawn("compression hop", cmd, &dir.join("hop.log"));
+        let deadline = Instant::now() + START_TIMEOUT;
+        let addr = loop {
+            if let Some(addr) = listening_line(&process.log_text()) {
+                break addr;
+            }
+            if let Some(status) = process.exited() {
+                panic!("compression hop exited ({status}):\n{}", process.log_text());
+            }
+            if Instant::now() >= deadline {
+                panic!("compression hop did not listen within {START_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        CompressionHop { process, addr, dir }
+    }
+
+    /// Frames the hop inflated (`direction` "request") or compressed
+    /// ("reply") with `compressor`, as counted by the hop itself.
+    pub fn compressed_frames(&self, direction: &str, compressor: &str) -> usize {
+        let wanted = format!("compressed {direction} {compressor}");
+        self.process
+            .log_text()
+            .lines()
+            .filter(|l| *l == wanted)
+            .count()
+    }
+}
+
+/// The address in the hop's `listening 127.0.0.1:PORT` line.
+fn listening_line(log: &str) -> Option<SocketAddr> {
+    log.lines()
+        .find_map(|l| l.strip_prefix("listening "))
+        .and_then(|a| a.trim().parse().ok())
+}

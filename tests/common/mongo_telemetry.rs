@@ -1,0 +1,137 @@
+//! Exact MongoDB telemetry checks: every series Periscope exports for a
+//! listener, compared with the driver's own account of what it did.
+//!
+//!     let account = Workload::crud().run(px.addr("edge"));
+//!     operations_match(&px, "edge", &account);
+//!     replies_match(&px, "edge", &account);
+use super::mongo_workload::Account;
+use super::periscope::Periscope;
+
+/// Operations counted (the duration histogram's `_count`).
+pub const OPERATIONS: &str = "db_client_operation_duration_seconds_count";
+pub const HANDSHAKES: &str = "periscope_mongodb_handshake_commands_total";
+pub const MESSAGES: &str = "periscope_mongodb_messages_total";
+pub const COMPRESSED: &str = "periscope_mongodb_compressed_messages_total";
+pub const CURSORS: &str = "periscope_mongodb_cursors_total";
+pub const REPLY_DOCUMENTS_SUM: &str = "periscope_mongodb_reply_documents_sum";
+pub const REPLY_DOCUMENTS_COUNT: &str = "periscope_mongodb_reply_documents_count";
+pub const REPLY_SIZE_COUNT: &str = "periscope_mongodb_reply_size_bytes_count";
+
+/// Commands that must never show up as operations.
+pub const HANDSHAKE_COMMANDS: [&str; 8] = [
+    "hello",
+    "isMaster",
+    "ismaster",
+    "ping",
+    "buildInfo",
+    "saslStart",
+    "saslContinue",
+    "endSessions",
+];
+
+/// Every group of the account is one operation series with exactly its
+/// count, and the listener counts nothing else (no handshake, no extra).
+pub fn operations_match(px: &Periscope, listener: &str, account: &Account) {
+    for op in &account.operations {
+        let labels = [
+            ("listener", listener),
+            ("db_system_name", "mongodb"),
+            ("db_operation_name", op.command.as_str()),
+            ("db_collection_name", op.collection.as_str()),
+            ("db_namespace", op.db.as_str()),
+            ("db_response_status_code", op.status.as_str()),
+            ("error_type", op.status.as_str()),
+        ];
+        px.wait_metric(OPERATIONS, &labels, op.count as f64);
+    }
+    px.wait_metric(
+        OPERATIONS,
+        &[("listener", listener)],
+        account.total_operations() as f64,
+    );
+    no_handshake_operations(px, listener);
+}
+
+/// No operation series for hello, isMaster, ping, endSessions, ...
+pub fn no_handshake_operations(px: &Periscope, listener: &str) {
+    let scrape = px.scrape();
+    for command in HANDSHAKE_COMMANDS {
+        let labels = [("listener", listener), ("db_operation_name", command)];
+        assert!(
+            scrape.matching(OPERATIONS, &labels).next().is_none(),
+            "{command} counted as an operation\n{}",
+            scrape.near_misses(OPERATIONS)
+        );
+    }
+}
+
+/// Documents returned (the histogram's `_sum`) and replies (`_count`) per
+/// command and collection, and one reply size observation per reply.
+pub fn replies_match(px: &Periscope, listener: &str, account: &Account) {
+    for ((command, collection), (count, documents)) in account.by_command_and_collection() {
+        let labels = [
+            ("listener", listener),
+            ("db_operation_name", command.as_str()),
+            ("db_collection_name", collection.as_str()),
+        ];
+        px.wait_metric(REPLY_DOCUMENTS_SUM, &labels, documents as f64);
+        px.wait_metric(REPLY_DOCUMENTS_COUNT, &labels, count as f64);
+        px.wait_metric(REPLY_SIZE_COUNT, &labels, count as f64);
+    }
+}
+
+/// Handshake-class commands: the total, and each command the application
+/// itself sent (endSessions, ping) exactly.
+pub fn handshakes_match(px: &Periscope, listener: &str, account: &Account) {
+    px.wait_metric(
+        HANDSHAKES,
+        &[("listener", listener)],
+        account.handshake_commands() as f64,
+    );
+    for (command, n) in &account.handshake {
+        px.wait_metric(
+            HANDSHAKES,
+            &[("listener", listener), ("command", command.as_str())],
+            *n as f64,
+        );
+    }
+}
+
+/// Opcodes after decompression. pymongo opens every connection with a
+/// legacy OP_QUERY `ismaster` (answered by OP_REPLY) and sends everything
+/// else, later heartbeats included, as OP_MSG.
+pub fn opcodes_match(px: &Periscope, listener: &str, account: &Account) {
+    let opening = account.tcp_connections();
+    let later_heartbeats = account.heartbeats.saturating_sub(1);
+    let app_handshakes: u64 = account.handshake.values().sum();
+    let op_msgs = account.total_operations() + app_handshakes + later_heartbeats;
+    for (direction, legacy) in [("request", "OP_QUERY"), ("reply", "OP_REPLY")] {
+        let labels = [("listener", listener), ("direction", direction)];
+        let with = |op: &'static str| [labels[0], labels[1], ("op_code", op)];
+        px.wait_metric(MESSAGES, &with(legacy), opening as f64);
+        px.wait_metric(MESSAGES, &with("OP_MSG"), op_msgs as f64);
+        px.wait_metric(MESSAGES, &labels, (opening + op_msgs) as f64);
+    }
+}
+
+/// Cursor events: opened (a first batch with a live cursor id), exhausted
+/// (a getMore whose reply closes the cursor), killed (killCursors).
+pub fn cursors_match(px: &Periscope, listener: &str, account: &Account) {
+    for event in ["opened", "exhausted", "killed"] {
+        let expected = account.cursors.get(event).copied().unwrap_or(0);
+        px.wait_metric(
+            CURSORS,
+            &[("listener", listener), ("event", event)],
+            expected as f64,
+        );
+    }
+}
+
+/// Everything above, for one listener.
+pub fn telemetry_matches(px: &Periscope, listener: &str, account: &Account) {
+    operations_match(px, listener, account);
+    replies_match(px, listener, account);
+    handshakes_match(px, listener, account);
+    opcodes_match(px, listener, account);
+    cursors_match(px, listener, account);
+}
