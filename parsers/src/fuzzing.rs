@@ -14,6 +14,7 @@
 use crate::detect::{detect, Detection};
 use crate::event::{Direction, Exchange, Protocol, Timestamp};
 use crate::http1::{Http1Parser, MAX_HEAD_BYTES};
+use crate::mongodb::{MongoOptions, MongoParser, MAX_CURSORS, MAX_PENDING};
 use crate::{ProtocolParser, Status};
 
 /// Splits a fuzz input into the client and server streams.
@@ -103,6 +104,78 @@ pub fn http1_input(data: &[u8]) {
     assert_eq!(a, b, "splitting feeds changed the events");
 }
 
+/// The MongoDB parser on a conversation, same format and checks as
+/// [`http1_input`]. The input's hash also picks the options: a small
+/// buffering cap half of the time (so oversize skipping and resync get
+/// exercised by small inputs) and query text on or off.
+pub fn mongodb_input(data: &[u8]) {
+    let (client, server) = split_streams(data);
+    let mut rng = Rng::from_bytes(data);
+    let options = MongoOptions {
+        query_text: rng.below(2) == 0,
+        max_message_bytes: if rng.below(2) == 0 {
+            64 + rng.below(512)
+        } else {
+            MongoOptions::default().max_message_bytes
+        },
+    };
+    let segments = interleave(client, server, &mut rng);
+    let whole: Vec<Feed<'_>> = segments.clone();
+    let mut pieces: Vec<Feed<'_>> = Vec::new();
+    for (dir, bytes, at) in segments {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (a, b) = rest.split_at(1 + rng.below(rest.len().min(32)));
+            pieces.push((dir, a, at));
+            rest = b;
+        }
+    }
+    let end = Timestamp(u64::MAX);
+    let a = run_mongodb(&whole, options, end);
+    let b = run_mongodb(&pieces, options, end);
+    assert_eq!(a, b, "splitting feeds changed the events");
+}
+
+fn run_mongodb(
+    feeds: &[Feed<'_>],
+    options: MongoOptions,
+    end: Timestamp,
+) -> (Vec<Exchange>, Status) {
+    let mut parser = MongoParser::with_options(options);
+    let mut out: Vec<Exchange> = Vec::new();
+    let mut status = Status::Ok;
+    for &(dir, bytes, at) in feeds {
+        status = parser.feed(dir, bytes, at, &mut out);
+        assert!(
+            parser.buffered_bytes() <= 2 * (options.max_message_bytes + 16),
+            "buffer grew past the caps"
+        );
+        assert!(parser.pending() <= MAX_PENDING);
+        assert!(parser.cursors() <= MAX_CURSORS);
+    }
+    parser.close(end, &mut out);
+    for e in &out {
+        assert!(e.finished >= e.started || e.finished == end);
+        let crate::ExchangeDetail::Mongo(m) = &e.detail else {
+            panic!("a MongoDB parser emitted {:?}", e.detail);
+        };
+        assert!(m.command.len() <= crate::mongodb::MAX_NAME);
+        assert!(m
+            .database
+            .as_ref()
+            .is_none_or(|d| d.len() <= crate::mongodb::MAX_NAME));
+        assert!(m
+            .collection
+            .as_ref()
+            .is_none_or(|c| c.len() <= crate::mongodb::MAX_NAME));
+        assert!(m
+            .query_text
+            .as_ref()
+            .is_none_or(|q| q.len() <= crate::mongodb::MAX_MESSAGE));
+    }
+    (out, status)
+}
+
 /// The client and server streams of an [`http1_input`] input.
 pub fn split_streams(data: &[u8]) -> (&[u8], &[u8]) {
     match memchr::memmem::find(data, SEPARATOR) {
@@ -190,6 +263,7 @@ mod tests {
         ] {
             detect_input(input);
             http1_input(input);
+            mongodb_input(input);
         }
     }
 }

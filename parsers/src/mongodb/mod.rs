@@ -24,6 +24,9 @@ mod reply;
 mod state;
 mod wire;
 
+#[cfg(test)]
+mod tests;
+
 pub use command::{HANDSHAKE_COMMANDS, KNOWN_COMMANDS};
 pub use event::{
     CommandKind, Compressor, MongoExchange, MongoReply, OpCode, SessionInfo, MAX_MESSAGE, MAX_NAME,

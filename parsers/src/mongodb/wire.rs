@@ -121,7 +121,7 @@ type Res<'a, T> = IResult<&'a [u8], T>;
 /// Parses the body (the message minus its header) of an `op` message.
 pub fn body(op: OpCode, input: &[u8]) -> Result<Body<'_>, ErrorReason> {
     let parsed = match op {
-        OpCode::Msg => msg(input).map(|m| Body::Msg(m)),
+        OpCode::Msg => msg(input).map(Body::Msg),
         OpCode::Compressed => compressed(input),
         OpCode::Query => query(input),
         OpCode::Reply => reply(input),
