@@ -3,9 +3,13 @@
 //!
 //! Inputs are realistic captures: a browser-like request with a dozen
 //! headers and an nginx-like response, and a pipelined batch of small
-//! requests on one keep-alive connection.
+//! requests on one keep-alive connection; for MongoDB, pymongo-shaped
+//! OP_MSG inserts and find replies.
+use bson::{doc, Bson, Document};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use periscope_parsers::{detect, Direction, Exchange, Http1Parser, ProtocolParser, Timestamp};
+use periscope_parsers::{
+    detect, Direction, Exchange, Http1Parser, MongoParser, ProtocolParser, Timestamp,
+};
 
 const REQUEST: &[u8] = b"GET /api/v1/items?page=2&limit=50 HTTP/1.1\r\n\
 Host: api.example.com\r\n\
@@ -84,6 +88,94 @@ fn detection(c: &mut Criterion) {
     group.finish();
 }
 
+fn bson_bytes(d: &Document) -> Vec<u8> {
+    let mut v = Vec::new();
+    d.to_writer(&mut v).expect("serialisable");
+    v
+}
+
+fn mongo_message(request_id: i32, response_to: i32, body: &[u8]) -> Vec<u8> {
+    let mut m = ((16 + body.len()) as i32).to_le_bytes().to_vec();
+    m.extend_from_slice(&request_id.to_le_bytes());
+    m.extend_from_slice(&response_to.to_le_bytes());
+    m.extend_from_slice(&2013i32.to_le_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+/// A shop-like document of about 200 bytes.
+fn item(i: i32) -> Document {
+    doc! {
+        "_id": bson::oid::ObjectId::new(), "sku": format!("SKU-{i:06}"), "name": "Stainless steel water bottle 750ml",
+        "qty": i, "price": 19.99, "tags": ["kitchen", "outdoor", "gift"],
+        "dims": { "h": 26.5, "w": 7.2, "unit": "cm" }, "active": true,
+    }
+}
+
+/// pymongo-shaped traffic: an `insert_many` of 50 documents (kind-1
+/// sequence) with its reply, and a `find` whose reply carries a first batch
+/// of 101 documents.
+fn mongodb_op_msg(c: &mut Criterion) {
+    let lsid = doc! { "id": bson::Binary { subtype: bson::spec::BinarySubtype::Uuid, bytes: vec![7; 16] } };
+    let mut insert = 0u32.to_le_bytes().to_vec();
+    insert.push(0);
+    insert.extend(bson_bytes(
+        &doc! { "insert": "items", "ordered": true, "lsid": lsid.clone(), "$db": "shop" },
+    ));
+    let mut seq = b"documents\0".to_vec();
+    for i in 0..50 {
+        seq.extend(bson_bytes(&item(i)));
+    }
+    insert.push(1);
+    insert.extend_from_slice(&((4 + seq.len()) as i32).to_le_bytes());
+    insert.extend(seq);
+    let insert = mongo_message(1, 0, &insert);
+    let mut ok = 0u32.to_le_bytes().to_vec();
+    ok.push(0);
+    ok.extend(bson_bytes(&doc! { "n": 50, "ok": 1.0 }));
+    let insert_reply = mongo_message(2, 1, &ok);
+
+    let mut find = 0u32.to_le_bytes().to_vec();
+    find.push(0);
+    find.extend(bson_bytes(
+        &doc! { "find": "items", "filter": { "qty": { "$gt": 10 } }, "lsid": lsid, "$db": "shop" },
+    ));
+    let find = mongo_message(3, 0, &find);
+    let batch: Vec<Bson> = (0..101).map(|i| Bson::Document(item(i))).collect();
+    let mut reply = 0u32.to_le_bytes().to_vec();
+    reply.push(0);
+    reply.extend(bson_bytes(&doc! { "cursor": { "firstBatch": batch, "id": 8_123_456_789i64, "ns": "shop.items" }, "ok": 1.0 }));
+    let find_reply = mongo_message(4, 3, &reply);
+
+    let mut group = c.benchmark_group("mongodb");
+    for (name, req, rep) in [
+        ("insert_many_50", &insert, &insert_reply),
+        ("find_reply_101", &find, &find_reply),
+    ] {
+        group.throughput(Throughput::Bytes((req.len() + rep.len()) as u64));
+        group.bench_function(name, |b| {
+            let mut parser = MongoParser::new();
+            let mut out: Vec<Exchange> = Vec::with_capacity(1);
+            b.iter(|| {
+                parser.feed(
+                    Direction::ClientToServer,
+                    black_box(req),
+                    Timestamp(0),
+                    &mut out,
+                );
+                parser.feed(
+                    Direction::ServerToClient,
+                    black_box(rep),
+                    Timestamp(1),
+                    &mut out,
+                );
+                out.clear();
+            });
+        });
+    }
+    group.finish();
+}
+
 /// The ceiling: copying the same bytes, which any parser must at least read.
 fn memcpy_ceiling(c: &mut Criterion) {
     let source = vec![0x5au8; 64 * 1024];
@@ -96,5 +188,11 @@ fn memcpy_ceiling(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, http1_exchange, detection, memcpy_ceiling);
+criterion_group!(
+    benches,
+    http1_exchange,
+    mongodb_op_msg,
+    detection,
+    memcpy_ceiling
+);
 criterion_main!(benches);
