@@ -147,8 +147,22 @@ fn mongodb_op_msg(c: &mut Criterion) {
     reply.extend(bson_bytes(&doc! { "cursor": { "firstBatch": batch, "id": 8_123_456_789i64, "ns": "shop.items" }, "ok": 1.0 }));
     let find_reply = mongo_message(4, 3, &reply);
 
+    let mut ping = 0u32.to_le_bytes().to_vec();
+    ping.push(0);
+    ping.extend(bson_bytes(
+        &doc! { "find": "items", "filter": { "_id": 5 }, "limit": 1, "$db": "shop" },
+    ));
+    let small_find = mongo_message(5, 0, &ping);
+    let mut pong = 0u32.to_le_bytes().to_vec();
+    pong.push(0);
+    pong.extend(bson_bytes(
+        &doc! { "cursor": { "firstBatch": [item(5)], "id": 0i64, "ns": "shop.items" }, "ok": 1.0 },
+    ));
+    let small_reply = mongo_message(6, 5, &pong);
+
     let mut group = c.benchmark_group("mongodb");
     for (name, req, rep) in [
+        ("find_one", &small_find, &small_reply),
         ("insert_many_50", &insert, &insert_reply),
         ("find_reply_101", &find, &find_reply),
     ] {
