@@ -2,8 +2,8 @@
 //!
 //! Each test starts its own real peers (nginx, nx-27017, echo servers) and
 //! its own `periscope` process on free loopback ports, drives them with real
-//! clients (curl, h2load, hyper, pymongo, raw sockets) and asserts exact
-//! Prometheus telemetry.
+//! clients (curl, h2load, hyper, pymongo, mongosh, raw sockets) and asserts
+//! exact Prometheus telemetry.
 //! Everything is killed on drop, so tests in one file can run in parallel.
 //!
 //! Not every test file uses every helper; that is expected, hence the allows.
@@ -19,6 +19,7 @@ pub mod mongo;
 pub mod mongo_telemetry;
 pub mod mongo_wire;
 pub mod mongo_workload;
+pub mod mongosh;
 pub mod nginx;
 pub mod periscope;
 pub mod ports;
@@ -36,6 +37,7 @@ pub use hyper_client::HyperClient;
 pub use metrics::{metrics, Scrape, REQUESTS};
 pub use mongo::{CompressionHop, MongoServer};
 pub use mongo_workload::{Account, Workload};
+pub use mongosh::Mongosh;
 pub use nginx::Nginx;
 pub use periscope::Periscope;
 pub use ports::{closed_addr, free_port};

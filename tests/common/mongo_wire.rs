@@ -55,6 +55,7 @@ impl Doc {
     }
 }
 
+pub const OP_QUERY: i32 = 2004;
 pub const OP_MSG: i32 = 2013;
 
 /// A 16-byte header followed by `body`.
@@ -74,6 +75,17 @@ pub fn op_msg(request_id: i32, command: &Doc) -> Vec<u8> {
     body.push(0);
     body.extend_from_slice(&command.bytes());
     message(request_id, 0, OP_MSG, &body)
+}
+
+/// A legacy OP_QUERY of `command` on `<db>.$cmd` (numberToReturn -1), as
+/// pre-3.6 drivers sent commands.
+pub fn op_query_command(request_id: i32, db: &str, command: &Doc) -> Vec<u8> {
+    let mut body = 0u32.to_le_bytes().to_vec();
+    body.extend_from_slice(format!("{db}.$cmd\0").as_bytes());
+    body.extend_from_slice(&0i32.to_le_bytes());
+    body.extend_from_slice(&(-1i32).to_le_bytes());
+    body.extend_from_slice(&command.bytes());
+    message(request_id, 0, OP_QUERY, &body)
 }
 
 /// An OP_MSG whose only section has kind 7, which does not exist: a

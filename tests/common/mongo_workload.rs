@@ -22,11 +22,15 @@ pub struct Operation {
     pub count: u64,
     /// Documents in cursor.firstBatch / nextBatch replies.
     pub documents: u64,
+    /// Sizes of the reply messages, uncompressed.
+    pub reply_bytes: u64,
 }
 
 /// What the driver did, as `workload.py` prints it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Account {
+    /// The compressor the driver was asked for, "" for none.
+    pub compressor: String,
     pub operations: Vec<Operation>,
     /// Handshake-class commands the application sent (endSessions, ping).
     pub handshake: BTreeMap<String, u64>,
@@ -67,18 +71,28 @@ impl Account {
         self.connections + 1
     }
 
-    /// Operations grouped by (command, collection): count and documents.
-    pub fn by_command_and_collection(&self) -> BTreeMap<(String, String), (u64, u64)> {
-        let mut out = BTreeMap::new();
+    /// Operations grouped by (command, collection), the labels of the
+    /// reply histograms: count, documents and reply bytes summed.
+    pub fn by_command_and_collection(&self) -> BTreeMap<(String, String), Replies> {
+        let mut out: BTreeMap<_, Replies> = BTreeMap::new();
         for o in &self.operations {
             let e = out
                 .entry((o.command.clone(), o.collection.clone()))
-                .or_insert((0, 0));
-            e.0 += o.count;
-            e.1 += o.documents;
+                .or_default();
+            e.count += o.count;
+            e.documents += o.documents;
+            e.bytes += o.reply_bytes;
         }
         out
     }
+}
+
+/// The replies to one (command, collection).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Replies {
+    pub count: u64,
+    pub documents: u64,
+    pub bytes: u64,
 }
 
 /// A scenario of `workload.py`, optionally with wire compression.

@@ -19,10 +19,11 @@ Rust test can compare Periscope's telemetry with it line by line:
 write error's code for ok:1 replies carrying writeErrors, the command's
 `code` for ok:0 replies (or "" when the server gave none, see
 `failed_without_code`). `documents` sums cursor.firstBatch / nextBatch
-lengths. Handshake and heartbeat commands are listed apart, never as
-operations. `connections` counts pooled connections opened (each begins
-with a handshake), `heartbeats` the monitor's checks (the first is the
-monitor connection's handshake).
+lengths, `reply_bytes` the sizes of the (uncompressed) reply messages.
+Handshake and heartbeat commands are listed apart, never as operations.
+`connections` counts pooled connections opened (each begins with a
+handshake), `heartbeats` the monitor's checks (the first is the monitor
+connection's handshake), `compressor` what the driver was asked to use.
 
 The client connects with directConnection=true and a 10-minute heartbeat,
 so background monitoring adds exactly one check while the script runs.
@@ -32,6 +33,7 @@ import collections
 import json
 import sys
 
+import bson
 import pymongo
 from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne, monitoring
 from pymongo.errors import DuplicateKeyError, OperationFailure, WriteError
@@ -56,6 +58,13 @@ def status_of(reply):
     if reply.get("ok", 1) != 1 and "code" in reply:
         return str(reply["code"])
     return ""
+
+
+def reply_bytes(reply):
+    """Size of the OP_MSG that carried `reply`: header (16), flags (4),
+    section kind (1) and the document re-encoded (pymongo decodes int32,
+    int64 and doubles back to their own types, so the size is exact)."""
+    return 21 + len(bson.encode(reply)) if reply else 0
 
 
 class Account:
@@ -90,8 +99,10 @@ class Account:
         key = (name, db, coll, status)
         op = self.ops.setdefault(key, {"command": name, "db": db,
                                        "collection": coll, "status": status,
-                                       "count": 0, "documents": 0})
+                                       "count": 0, "documents": 0,
+                                       "reply_bytes": 0})
         op["count"] += 1
+        op["reply_bytes"] += reply_bytes(reply)
         cursor = reply.get("cursor") or {}
         batch = cursor.get("firstBatch", cursor.get("nextBatch"))
         if batch is not None:
@@ -105,8 +116,9 @@ class Account:
         if status:
             self.errors[status] += 1
 
-    def summary(self):
+    def summary(self, compressor):
         return {
+            "compressor": compressor,
             "operations": list(self.ops.values()),
             "handshake": dict(self.handshake),
             "connections": self.connections,
@@ -258,7 +270,7 @@ def main():
         SCENARIOS[a.scenario](client)
     finally:
         client.close()
-    json.dump(account.summary(), sys.stdout, indent=1)
+    json.dump(account.summary(a.compressors), sys.stdout, indent=1)
     print()
 
 
