@@ -207,6 +207,15 @@ pub fn read(doc: &RawDocument, query_text: bool) -> Result<Request, ErrorReason>
             req.collection = Some(bounded_text(name.as_bytes(), MAX_NAME));
         }
         RawBsonRef::Int64(id) if req.command == "getMore" => req.cursor = Some(id),
+        // `explain` wraps the command it explains: attribute it to that
+        // command's collection (the operation stays `explain`).
+        RawBsonRef::Document(inner) if req.command == "explain" => {
+            if let Some(Ok((name, RawBsonRef::String(coll)))) = inner.iter().next() {
+                if COLLECTION_COMMANDS.contains(&name) {
+                    req.collection = Some(bounded_text(coll.as_bytes(), MAX_NAME));
+                }
+            }
+        }
         _ => {}
     }
     if query_text {
@@ -215,16 +224,38 @@ pub fn read(doc: &RawDocument, query_text: bool) -> Result<Request, ErrorReason>
     Ok(req)
 }
 
-/// The command as relaxed extended JSON, bounded. Only on opt-in: this is
-/// the one place a whole document is decoded.
+/// The command as relaxed extended JSON, bounded. Only on opt-in. Built key
+/// by key and stopped once the text is long enough, and a nested value too
+/// large to fit is shown as `"..."` rather than decoded: a 16 MiB insert
+/// costs no more than a small one.
 pub fn text(doc: &RawDocument) -> String {
-    match bson::Document::try_from(doc) {
-        Ok(d) => {
-            let json = bson::Bson::Document(d).into_relaxed_extjson().to_string();
-            bounded_text(json.as_bytes(), MAX_MESSAGE)
+    let mut out = String::from("{");
+    for (i, element) in doc.iter().enumerate() {
+        let Ok((key, value)) = element else { break };
+        if out.len() >= MAX_MESSAGE {
+            break;
         }
-        Err(_) => String::new(),
+        if i > 0 {
+            out.push(',');
+        }
+        out += &bson::Bson::String(key.to_owned())
+            .into_relaxed_extjson()
+            .to_string();
+        out.push(':');
+        let nested_len = match value {
+            RawBsonRef::Document(d) => d.as_bytes().len(),
+            RawBsonRef::Array(a) => a.as_bytes().len(),
+            _ => 0,
+        };
+        match bson::Bson::try_from(value) {
+            Ok(v) if nested_len <= 2 * MAX_MESSAGE => {
+                out += &v.into_relaxed_extjson().to_string();
+            }
+            _ => out += "\"...\"",
+        }
     }
+    out.push('}');
+    bounded_text(out.as_bytes(), MAX_MESSAGE)
 }
 
 /// Elements in an array, without decoding them.
@@ -291,6 +322,57 @@ mod tests {
         assert_eq!(label("dropEverything"), OTHER);
         assert_eq!(kind("hello"), CommandKind::Handshake);
         assert_eq!(kind("find"), CommandKind::Operation);
+    }
+
+    fn bytes(d: bson::Document) -> Vec<u8> {
+        let mut v = Vec::new();
+        d.to_writer(&mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn collection_comes_from_the_first_value_of_collection_commands() {
+        use bson::doc;
+        let cases = [
+            (doc! { "find": "items", "$db": "shop" }, Some("items")),
+            (
+                doc! { "aggregate": 1, "pipeline": [], "$db": "admin" },
+                None,
+            ),
+            (
+                doc! { "aggregate": "items", "pipeline": [], "$db": "shop" },
+                Some("items"),
+            ),
+            (doc! { "ping": "items" }, None),
+            (
+                doc! { "getMore": 5i64, "collection": "items" },
+                Some("items"),
+            ),
+            (
+                doc! { "explain": { "find": "items" }, "$db": "shop" },
+                Some("items"),
+            ),
+            (doc! { "explain": { "ping": "x" } }, None),
+        ];
+        for (d, want) in cases {
+            let raw = bytes(d);
+            let doc = RawDocument::from_bytes(&raw).unwrap();
+            let req = read(doc, false).unwrap();
+            assert_eq!(req.collection.as_deref(), want, "{}", req.command);
+        }
+        let raw = bytes(doc! { "getMore": 5i64 });
+        let req = read(RawDocument::from_bytes(&raw).unwrap(), false).unwrap();
+        assert_eq!((req.collection, req.cursor), (None, Some(5)));
+    }
+
+    #[test]
+    fn long_names_are_bounded() {
+        let long = "c".repeat(10_000);
+        let raw = bytes(bson::doc! { "find": long.clone(), "$db": long });
+        let req = read(RawDocument::from_bytes(&raw).unwrap(), true).unwrap();
+        assert_eq!(req.collection.map(|c| c.len()), Some(MAX_NAME));
+        assert_eq!(req.database.map(|c| c.len()), Some(MAX_NAME));
+        assert!(req.query_text.is_some_and(|q| q.len() <= MAX_MESSAGE));
     }
 
     #[test]
