@@ -4,6 +4,7 @@
 
 use super::command::{self, Request};
 use super::compress::decompress;
+use super::crc;
 use super::event::{Compressor, MongoExchange, MongoReply, OpCode};
 use super::frame::Frame;
 use super::reply::{self, ReplyFields};
@@ -21,6 +22,7 @@ pub struct Core {
     /// Reused output buffer for OP_COMPRESSED payloads.
     scratch: Vec<u8>,
     pub skipped: u64,
+    pub checksum_mismatches: u64,
 }
 
 /// One message as the pairing sees it: wire facts plus where it came from.
@@ -40,6 +42,7 @@ impl Core {
             cursors: Cursors::default(),
             scratch: Vec::new(),
             skipped: 0,
+            checksum_mismatches: 0,
         }
     }
 
@@ -68,6 +71,13 @@ impl Core {
             data,
         } = parsed
         else {
+            if let Body::Msg(Msg {
+                checksum: Some(sent),
+                ..
+            }) = parsed
+            {
+                self.verify_checksum(frame, body, sent);
+            }
             let arrival = Arrival {
                 frame,
                 op: frame.header.op_code,
@@ -94,6 +104,17 @@ impl Core {
             });
         self.scratch = inner;
         result
+    }
+
+    /// Counts an OP_MSG whose CRC-32C (over header and body, checksum
+    /// excluded) is not the one it carries. Compressed messages are not
+    /// checked: the header that was summed is not the one on the wire.
+    fn verify_checksum(&mut self, frame: Frame, body: &[u8], sent: u32) {
+        let covered = body.get(..body.len().saturating_sub(4)).unwrap_or_default();
+        let crc = crc::update(crc::update(0, &wire::header_bytes(&frame.header)), covered);
+        if crc != sent {
+            self.checksum_mismatches = self.checksum_mismatches.saturating_add(1);
+        }
     }
 
     /// A message above the buffering cap went by: what its header says is

@@ -17,6 +17,7 @@
 
 mod command;
 mod compress;
+mod crc;
 pub mod event;
 mod exchange;
 mod frame;
@@ -120,6 +121,12 @@ impl MongoParser {
     /// Messages skipped for being above `max_message_bytes`.
     pub fn skipped_messages(&self) -> u64 {
         self.core.skipped
+    }
+
+    /// OP_MSGs with `checksumPresent` whose CRC-32C did not match. They
+    /// are parsed all the same: the server decides what to do with them.
+    pub fn checksum_mismatches(&self) -> u64 {
+        self.core.checksum_mismatches
     }
 }
 

@@ -67,6 +67,33 @@ pub fn header(bytes: &[u8; HEADER_LEN]) -> Result<Header, ErrorReason> {
     })
 }
 
+/// The header's 16 bytes as they were on the wire (every field was read
+/// from them and the length fits an `i32`), for checksumming.
+pub fn header_bytes(h: &Header) -> [u8; HEADER_LEN] {
+    let op: i32 = match h.op_code {
+        OpCode::Reply => 1,
+        OpCode::Update => 2001,
+        OpCode::Insert => 2002,
+        OpCode::Query => 2004,
+        OpCode::GetMore => 2005,
+        OpCode::Delete => 2006,
+        OpCode::KillCursors => 2007,
+        OpCode::Compressed => 2012,
+        OpCode::Msg => 2013,
+    };
+    let mut out = [0u8; HEADER_LEN];
+    let fields = [
+        i32::try_from(h.length).unwrap_or(i32::MAX),
+        h.request_id,
+        h.response_to,
+        op,
+    ];
+    for (chunk, v) in out.chunks_exact_mut(4).zip(fields) {
+        chunk.copy_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 /// An OP_MSG: flags, the kind-0 body and what the kind-1 sequences held.
 #[derive(Debug, Clone, Copy)]
 pub struct Msg<'a> {
@@ -75,6 +102,8 @@ pub struct Msg<'a> {
     /// Documents in all kind-1 sections (`documents`, `updates`,
     /// `deletes`, bulkWrite's `ops`, ...).
     pub sequence_documents: u64,
+    /// The trailing CRC-32C when `checksumPresent` is set.
+    pub checksum: Option<u32>,
 }
 
 /// The body of a message, by opcode; `ns` is a legacy namespace `db.coll`.
@@ -173,10 +202,13 @@ fn msg(input: &[u8]) -> Result<Msg<'_>, nom::Err<nom::error::Error<&[u8]>>> {
     if flags & REQUIRED_MASK & !KNOWN_REQUIRED != 0 {
         return Err(fail(input));
     }
+    let mut checksum = None;
     if flags & CHECKSUM_PRESENT != 0 {
-        // The CRC-32C trails the sections; it is skipped, not verified: a
-        // sniffer has no use for rejecting what the server will judge.
+        // The CRC-32C trails the sections: read apart, checked by the
+        // caller (which has the header it also covers).
         let end = rest.len().checked_sub(4).ok_or_else(|| fail(input))?;
+        let (_, crc) = le_u32(rest.get(end..).unwrap_or_default())?;
+        checksum = Some(crc);
         rest = rest.get(..end).ok_or_else(|| fail(input))?;
     }
     let mut body = None;
@@ -210,6 +242,7 @@ fn msg(input: &[u8]) -> Result<Msg<'_>, nom::Err<nom::error::Error<&[u8]>>> {
         flags,
         body,
         sequence_documents,
+        checksum,
     })
 }
 

@@ -38,8 +38,7 @@ pub fn message(request_id: i32, response_to: i32, op: i32, body: &[u8]) -> Vec<u
 }
 
 /// An OP_MSG with a kind-0 body and kind-1 sequences. With
-/// `CHECKSUM_PRESENT` a (dummy: it is skipped, not verified) checksum
-/// trails the sections.
+/// `CHECKSUM_PRESENT` the CRC-32C of the message trails the sections.
 pub fn op_msg(
     request_id: i32,
     response_to: i32,
@@ -61,7 +60,12 @@ pub fn op_msg(
         b.extend(payload);
     }
     if flags & CHECKSUM_PRESENT != 0 {
-        b.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+        b.extend_from_slice(&[0; 4]);
+        let mut m = message(request_id, response_to, OP_MSG, &b);
+        let end = m.len() - 4;
+        let crc = crate::mongodb::crc::update(0, &m[..end]);
+        m[end..].copy_from_slice(&crc.to_le_bytes());
+        return m;
     }
     message(request_id, response_to, OP_MSG, &b)
 }

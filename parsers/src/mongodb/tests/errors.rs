@@ -379,3 +379,33 @@ fn cursor_map_stays_bounded() {
     assert_eq!(p.cursors(), MAX_CURSORS);
     assert_eq!(out.len(), MAX_CURSORS * 3);
 }
+
+#[test]
+fn checksums_are_verified_and_mismatches_counted() {
+    let good = op_msg(
+        1,
+        0,
+        CHECKSUM_PRESENT,
+        &doc! { "ping": 1, "$db": "admin" },
+        &[],
+    );
+    let mut p = MongoParser::new();
+    assert_eq!(feed_all(&mut p, C, &good), Status::Ok);
+    assert_eq!(p.checksum_mismatches(), 0);
+    let mut bad = op_msg(
+        2,
+        0,
+        CHECKSUM_PRESENT,
+        &doc! { "ping": 1, "$db": "admin" },
+        &[],
+    );
+    let last = bad.len() - 1;
+    bad[last] ^= 0x55;
+    assert_eq!(
+        feed_all(&mut p, C, &bad),
+        Status::Ok,
+        "counted, not refused"
+    );
+    assert_eq!(p.checksum_mismatches(), 1);
+    assert_eq!(p.pending(), 2);
+}
