@@ -166,7 +166,7 @@ pub fn read(doc: &RawDocument, query_text: bool) -> Result<Request, ErrorReason>
         let element = element.map_err(|_| ErrorReason::Malformed)?;
         let key = element.key();
         if i == 0 {
-            req.command = bounded_text(key.as_bytes(), MAX_NAME);
+            req.command = bounded_str(key, MAX_NAME);
             first_value = Some(element.value().map_err(|_| ErrorReason::Malformed)?);
             continue;
         }
@@ -178,10 +178,10 @@ pub fn read(doc: &RawDocument, query_text: bool) -> Result<Request, ErrorReason>
         let value = element.value().map_err(|_| ErrorReason::Malformed)?;
         match (key, value) {
             ("$db", RawBsonRef::String(db)) => {
-                req.database = Some(bounded_text(db.as_bytes(), MAX_NAME));
+                req.database = Some(bounded_str(db, MAX_NAME));
             }
             ("collection", RawBsonRef::String(c)) if req.command == "getMore" => {
-                req.collection = Some(bounded_text(c.as_bytes(), MAX_NAME));
+                req.collection = Some(bounded_str(c, MAX_NAME));
             }
             ("lsid", _) => req.session.has_lsid = true,
             ("txnNumber", v) => req.session.txn_number = as_i64(v),
@@ -204,7 +204,7 @@ pub fn read(doc: &RawDocument, query_text: bool) -> Result<Request, ErrorReason>
     };
     match first {
         RawBsonRef::String(name) if COLLECTION_COMMANDS.contains(&req.command.as_str()) => {
-            req.collection = Some(bounded_text(name.as_bytes(), MAX_NAME));
+            req.collection = Some(bounded_str(name, MAX_NAME));
         }
         RawBsonRef::Int64(id) if req.command == "getMore" => req.cursor = Some(id),
         // `explain` wraps the command it explains: attribute it to that
@@ -212,7 +212,7 @@ pub fn read(doc: &RawDocument, query_text: bool) -> Result<Request, ErrorReason>
         RawBsonRef::Document(inner) if req.command == "explain" => {
             if let Some(Ok((name, RawBsonRef::String(coll)))) = inner.iter().next() {
                 if COLLECTION_COMMANDS.contains(&name) {
-                    req.collection = Some(bounded_text(coll.as_bytes(), MAX_NAME));
+                    req.collection = Some(bounded_str(coll, MAX_NAME));
                 }
             }
         }
@@ -255,7 +255,20 @@ pub fn text(doc: &RawDocument) -> String {
         }
     }
     out.push('}');
-    bounded_text(out.as_bytes(), MAX_MESSAGE)
+    bounded_str(&out, MAX_MESSAGE)
+}
+
+/// [`bounded_text`] for text already known to be UTF-8 (BSON keys and
+/// strings, which the `bson` crate has validated): no second validation.
+pub fn bounded_str(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default().to_owned()
 }
 
 /// Elements in an array, without decoding them.
@@ -278,17 +291,17 @@ pub fn as_i64(value: RawBsonRef<'_>) -> Option<i64> {
     }
 }
 
-/// A legacy namespace `db.collection` split at its first dot.
+/// A legacy namespace `db.collection` split at its first dot. The bytes
+/// are not known to be UTF-8: invalid ones become U+FFFD (three bytes
+/// each), so the lossy copy is cut again to stay within [`MAX_NAME`].
 pub fn namespace(ns: &[u8]) -> (String, Option<String>) {
+    let text = |raw: &[u8]| bounded_str(&bounded_text(raw, MAX_NAME), MAX_NAME);
     match memchr::memchr(b'.', ns) {
         Some(dot) => (
-            bounded_text(ns.get(..dot).unwrap_or_default(), MAX_NAME),
-            Some(bounded_text(
-                ns.get(dot + 1..).unwrap_or_default(),
-                MAX_NAME,
-            )),
+            text(ns.get(..dot).unwrap_or_default()),
+            Some(text(ns.get(dot + 1..).unwrap_or_default())),
         ),
-        None => (bounded_text(ns, MAX_NAME), None),
+        None => (text(ns), None),
     }
 }
 
@@ -376,6 +389,19 @@ mod tests {
     }
 
     #[test]
+    fn bounded_str_agrees_with_bounded_text() {
+        for s in ["", "abc", "aé", "€€", "ab€"] {
+            for max in 0..8 {
+                assert_eq!(
+                    bounded_str(s, max),
+                    bounded_text(s.as_bytes(), max),
+                    "{s} {max}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn namespaces_split_at_the_first_dot() {
         assert_eq!(
             namespace(b"admin.$cmd"),
@@ -383,5 +409,8 @@ mod tests {
         );
         assert_eq!(namespace(b"db.a.b"), ("db".into(), Some("a.b".into())));
         assert_eq!(namespace(b"db"), ("db".into(), None));
+        // Invalid UTF-8 grows when replaced: still within the cap.
+        let (db, coll) = namespace(&[0xff; 1000]);
+        assert!(db.len() <= MAX_NAME && coll.is_none());
     }
 }

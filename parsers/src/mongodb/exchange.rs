@@ -14,6 +14,9 @@ use super::MongoOptions;
 use crate::event::{Direction, Exchange, ExchangeDetail, Outcome, Protocol, Timestamp};
 use crate::{ErrorReason, Sink};
 
+/// Decompression buffers above this are dropped after use.
+const SCRATCH_KEEP: usize = 1 << 20;
+
 #[derive(Debug)]
 pub struct Core {
     pub options: MongoOptions,
@@ -102,7 +105,10 @@ impl Core {
                 };
                 self.dispatch(dir, &arrival, parsed, sink)
             });
-        self.scratch = inner;
+        // Keep a small buffer for the next message, not the largest one seen.
+        if inner.capacity() <= SCRATCH_KEEP {
+            self.scratch = inner;
+        }
         result
     }
 

@@ -4,9 +4,8 @@
 
 use bson::{RawBsonRef, RawDocument};
 
-use super::command::{as_i64, count};
+use super::command::{as_i64, bounded_str, count};
 use super::event::{MongoReply, MAX_MESSAGE, MAX_NAME};
-use crate::event::bounded_text;
 use crate::ErrorReason;
 
 /// One reply message's fields, plus the cursor's namespace (for the
@@ -37,10 +36,10 @@ pub fn read(doc: &RawDocument) -> Result<ReplyFields, ErrorReason> {
             ("ok", v) => r.ok = as_f64(v).is_some_and(|ok| ok != 0.0),
             ("code", v) => r.code = as_i64(v).and_then(|c| i32::try_from(c).ok()),
             ("codeName", RawBsonRef::String(s)) => {
-                r.code_name = Some(bounded_text(s.as_bytes(), MAX_MESSAGE));
+                r.code_name = Some(bounded_str(s, MAX_MESSAGE));
             }
             ("errmsg" | "$err", RawBsonRef::String(s)) => {
-                r.errmsg = Some(bounded_text(s.as_bytes(), MAX_MESSAGE));
+                r.errmsg = Some(bounded_str(s, MAX_MESSAGE));
             }
             ("writeErrors", RawBsonRef::Array(errors)) => {
                 for (i, e) in errors.into_iter().enumerate() {
@@ -83,7 +82,7 @@ fn cursor_fields(
         }
         match (key, element.value().map_err(|_| ErrorReason::Malformed)?) {
             ("id", v) => r.cursor_id = as_i64(v),
-            ("ns", RawBsonRef::String(s)) => *ns = Some(bounded_text(s.as_bytes(), MAX_NAME)),
+            ("ns", RawBsonRef::String(s)) => *ns = Some(bounded_str(s, MAX_NAME)),
             ("firstBatch" | "nextBatch", RawBsonRef::Array(batch)) => {
                 r.documents = r.documents.saturating_add(count(batch)?);
             }
