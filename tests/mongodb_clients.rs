@@ -8,7 +8,7 @@ use common::mongo_telemetry::{
     no_handshake_operations, HANDSHAKES, MESSAGES, OPERATIONS, REPLY_DOCUMENTS_COUNT,
     REPLY_DOCUMENTS_SUM,
 };
-use common::mongo_wire::{first_message, op_query_command, Doc};
+use common::mongo_wire::{first_message, op_msg, op_query_command, Doc};
 use common::{MongoServer, Mongosh, Periscope, RawConn};
 use std::time::Duration;
 
@@ -88,6 +88,28 @@ fn legacy_op_query_commands_are_counted_like_op_msg() {
     }
     let count_replies = [edge, ("db_operation_name", "count")];
     px.wait_metric(REPLY_DOCUMENTS_COUNT, &count_replies, 1.0);
+}
+
+/// nx-27017 answers a command it does not know with ok:1 (mongod would say
+/// CommandNotFound); Periscope labels unknown command names `_OTHER` so a
+/// client cannot mint series.
+#[test]
+fn unknown_commands_are_labelled_other() {
+    let mongo = MongoServer::start();
+    let px = Periscope::start(|| mongo_proxy("tcp", mongo.addr, ""));
+    let mut conn = RawConn::connect(px.addr("edge"));
+    for (id, name) in [(1, "noSuchCommandXyz"), (2, "anotherMadeUpOne")] {
+        conn.send(&op_msg(id, &Doc::new().int(name, 1).str("$db", "shop")));
+        read_one_message(&mut conn);
+    }
+    let other = [
+        ("listener", "edge"),
+        ("db_operation_name", "_OTHER"),
+        ("db_collection_name", ""),
+        ("db_namespace", "shop"),
+    ];
+    px.wait_metric(OPERATIONS, &other, 2.0);
+    px.wait_metric(OPERATIONS, &[], 2.0);
 }
 
 fn read_one_message(conn: &mut RawConn) {

@@ -2,8 +2,12 @@
 //! listener, compared with the driver's own account of what it did.
 //!
 //!     let account = Workload::crud().run(px.addr("edge"));
-//!     operations_match(&px, "edge", &account);
-//!     replies_match(&px, "edge", &account);
+//!     telemetry_matches(&px, "edge", &account);
+//!
+//! Each check first waits for the listener's totals (operations, handshake
+//! commands, messages) to reach the account's, then compares every series
+//! on one scrape: fast, and a late extra count still fails the totals.
+use super::metrics::Scrape;
 use super::mongo_workload::Account;
 use super::periscope::Periscope;
 
@@ -30,9 +34,21 @@ pub const HANDSHAKE_COMMANDS: [&str; 8] = [
     "endSessions",
 ];
 
+/// Waits until the listener's totals equal the account's (and stay), then
+/// returns one scrape to compare every series on.
+pub fn settled(px: &Periscope, listener: &str, account: &Account) -> Scrape {
+    let at = [("listener", listener)];
+    px.wait_metric(OPERATIONS, &at, account.total_operations() as f64);
+    px.wait_metric(HANDSHAKES, &at, account.handshake_commands() as f64);
+    let messages = 2 * (account.total_operations() + account.handshake_commands());
+    px.wait_metric(MESSAGES, &at, messages as f64);
+    px.scrape()
+}
+
 /// Every group of the account is one operation series with exactly its
 /// count, and the listener counts nothing else (no handshake, no extra).
 pub fn operations_match(px: &Periscope, listener: &str, account: &Account) {
+    let scrape = settled(px, listener, account);
     for op in &account.operations {
         let labels = [
             ("listener", listener),
@@ -43,13 +59,8 @@ pub fn operations_match(px: &Periscope, listener: &str, account: &Account) {
             ("db_response_status_code", op.status.as_str()),
             ("error_type", op.status.as_str()),
         ];
-        px.wait_metric(OPERATIONS, &labels, op.count as f64);
+        scrape.assert_value(OPERATIONS, &labels, op.count as f64);
     }
-    px.wait_metric(
-        OPERATIONS,
-        &[("listener", listener)],
-        account.total_operations() as f64,
-    );
     no_handshake_operations(px, listener);
 }
 
@@ -71,35 +82,34 @@ pub fn no_handshake_operations(px: &Periscope, listener: &str) {
 /// bytes are compared when the traffic is uncompressed: the driver knows
 /// only the inflated size, Periscope counts what crossed the wire.
 pub fn replies_match(px: &Periscope, listener: &str, account: &Account) {
+    let scrape = settled(px, listener, account);
     for ((command, collection), replies) in account.by_command_and_collection() {
         let labels = [
             ("listener", listener),
             ("db_operation_name", command.as_str()),
             ("db_collection_name", collection.as_str()),
         ];
-        px.wait_metric(REPLY_DOCUMENTS_SUM, &labels, replies.documents as f64);
-        px.wait_metric(REPLY_DOCUMENTS_COUNT, &labels, replies.count as f64);
-        px.wait_metric(REPLY_SIZE_COUNT, &labels, replies.count as f64);
+        scrape.assert_value(REPLY_DOCUMENTS_SUM, &labels, replies.documents as f64);
+        scrape.assert_value(REPLY_DOCUMENTS_COUNT, &labels, replies.count as f64);
+        scrape.assert_value(REPLY_SIZE_COUNT, &labels, replies.count as f64);
         if account.compressor.is_empty() {
-            px.wait_metric(REPLY_SIZE_SUM, &labels, replies.bytes as f64);
+            scrape.assert_value(REPLY_SIZE_SUM, &labels, replies.bytes as f64);
         }
     }
+    let at = [("listener", listener)];
+    let replies = account.total_operations() as f64;
+    scrape.assert_value(REPLY_DOCUMENTS_COUNT, &at, replies);
+    scrape.assert_value(REPLY_SIZE_COUNT, &at, replies);
 }
 
-/// Handshake-class commands: the total, and each command the application
-/// itself sent (endSessions, ping) exactly.
+/// Handshake-class commands: the total (one opening handshake per
+/// connection, later heartbeats, endSessions, ping), and each command the
+/// application itself sent exactly.
 pub fn handshakes_match(px: &Periscope, listener: &str, account: &Account) {
-    px.wait_metric(
-        HANDSHAKES,
-        &[("listener", listener)],
-        account.handshake_commands() as f64,
-    );
+    let scrape = settled(px, listener, account);
     for (command, n) in &account.handshake {
-        px.wait_metric(
-            HANDSHAKES,
-            &[("listener", listener), ("command", command.as_str())],
-            *n as f64,
-        );
+        let labels = [("listener", listener), ("command", command.as_str())];
+        scrape.assert_value(HANDSHAKES, &labels, *n as f64);
     }
 }
 
@@ -107,25 +117,24 @@ pub fn handshakes_match(px: &Periscope, listener: &str, account: &Account) {
 /// its connection handshakes included (no legacy OP_QUERY `ismaster` any
 /// more), and every request gets exactly one reply.
 pub fn opcodes_match(px: &Periscope, listener: &str, account: &Account) {
-    let messages = account.total_operations() + account.handshake_commands();
+    let scrape = settled(px, listener, account);
+    let messages = (account.total_operations() + account.handshake_commands()) as f64;
     for direction in ["request", "reply"] {
         let labels = [("listener", listener), ("direction", direction)];
         let op_msg = [labels[0], labels[1], ("op_code", "OP_MSG")];
-        px.wait_metric(MESSAGES, &op_msg, messages as f64);
-        px.wait_metric(MESSAGES, &labels, messages as f64);
+        scrape.assert_value(MESSAGES, &op_msg, messages);
+        scrape.assert_value(MESSAGES, &labels, messages);
     }
 }
 
 /// Cursor events: opened (a first batch with a live cursor id), exhausted
 /// (a getMore whose reply closes the cursor), killed (killCursors).
 pub fn cursors_match(px: &Periscope, listener: &str, account: &Account) {
+    let scrape = settled(px, listener, account);
     for event in ["opened", "exhausted", "killed"] {
         let expected = account.cursors.get(event).copied().unwrap_or(0);
-        px.wait_metric(
-            CURSORS,
-            &[("listener", listener), ("event", event)],
-            expected as f64,
-        );
+        let labels = [("listener", listener), ("event", event)];
+        scrape.assert_value(CURSORS, &labels, expected as f64);
     }
 }
 
