@@ -8,6 +8,7 @@ mod common;
 use common::configs::mongo_proxy;
 use common::mongo_telemetry::{
     handshakes_match, no_handshake_operations, telemetry_matches, COMPRESSED, OPERATIONS,
+    REPLY_SIZE_SUM,
 };
 use common::mongo_wire::op_msg_with_unknown_section;
 use common::{CompressionHop, EchoServer, MongoServer, Periscope, RawConn, Workload};
@@ -81,6 +82,18 @@ fn compressed_traffic_is_counted_exactly(compressor: &str) {
         ];
         px.wait_metric(COMPRESSED, &labels, frames as f64);
         px.wait_metric(COMPRESSED, &labels[..2], frames as f64);
+    }
+    // Reply sizes are wire sizes: the compressed frames the hop sent.
+    let scrape = px.scrape();
+    let wire = hop.compressed_reply_bytes();
+    for (command, collection) in account.by_command_and_collection().keys() {
+        let bytes = wire[&(command.clone(), collection.clone())];
+        let labels = [
+            ("listener", "edge"),
+            ("db_operation_name", command.as_str()),
+            ("db_collection_name", collection.as_str()),
+        ];
+        scrape.assert_value(REPLY_SIZE_SUM, &labels, bytes as f64);
     }
 }
 
@@ -172,6 +185,38 @@ fn collections_beyond_the_listener_cap_are_labelled_other() {
         &[("metric", "db_collection_name")],
         1.0,
     );
+}
+
+/// `namespaces: 1, status_codes: 1`: the first database (shop) and the
+/// first error code (11000) keep their names; `admin` (commitTransaction)
+/// and code 8 become `_OTHER`, each fold counted. Success ("") is no code.
+#[test]
+fn namespaces_and_status_codes_beyond_the_listener_cap_are_labelled_other() {
+    let mongo = MongoServer::start();
+    let limits = "    label_limits: { namespaces: 1, status_codes: 1 }\n";
+    let px = Periscope::start(|| mongo_proxy("tcp", mongo.addr, limits));
+    let errors = Workload::errors().run(px.addr("edge"));
+    let crud = Workload::crud().run(px.addr("edge"));
+    let total = errors.total_operations() + crud.total_operations();
+    px.wait_metric(OPERATIONS, &[], total as f64);
+    let scrape = px.scrape();
+    let op = |name: &'static str, namespace: &'static str, code: &'static str| {
+        [
+            ("db_operation_name", name),
+            ("db_namespace", namespace),
+            ("db_response_status_code", code),
+            ("error_type", code),
+        ]
+    };
+    scrape.assert_value(OPERATIONS, &op("commitTransaction", "_OTHER", ""), 1.0);
+    scrape.assert_value(OPERATIONS, &[("db_namespace", "admin")], 0.0);
+    scrape.assert_value(OPERATIONS, &op("insert", "shop", "11000"), 3.0);
+    scrape.assert_value(OPERATIONS, &op("update", "shop", "_OTHER"), 1.0);
+    scrape.assert_value(OPERATIONS, &[("db_response_status_code", "8")], 0.0);
+    let overflow = "periscope_metric_label_overflow_total";
+    scrape.assert_value(overflow, &[("metric", "db_namespace")], 1.0);
+    scrape.assert_value(overflow, &[("metric", "db_response_status_code")], 1.0);
+    scrape.assert_value(overflow, &[("metric", "db_collection_name")], 0.0);
 }
 
 /// A well-framed OP_MSG with a section kind that does not exist: relayed

@@ -9,7 +9,7 @@ use common::mongo_telemetry::{
     REPLY_DOCUMENTS_SUM,
 };
 use common::mongo_wire::{first_message, op_msg, op_query_command, Doc};
-use common::{MongoServer, Mongosh, Periscope, RawConn};
+use common::{EchoServer, MongoServer, Mongosh, Periscope, RawConn};
 use std::time::Duration;
 
 /// mongosh's own start-up commands (getParameter, buildInfo, ...) are its
@@ -110,6 +110,35 @@ fn unknown_commands_are_labelled_other() {
     ];
     px.wait_metric(OPERATIONS, &other, 2.0);
     px.wait_metric(OPERATIONS, &[], 2.0);
+}
+
+/// A request whose reply never comes (the server stays silent, then the
+/// client gives up and closes) is one operation with
+/// `error_type="incomplete"` and no status code.
+#[test]
+fn a_request_left_without_reply_is_an_incomplete_operation() {
+    let silent = EchoServer::silent();
+    let px = Periscope::start(|| mongo_proxy("tcp", silent.addr, ""));
+    let find = Doc::new().str("find", "lost").str("$db", "shop");
+    let mut conn = RawConn::connect(px.addr("edge"));
+    conn.send(&op_msg(9, &find));
+    common::eventually(
+        "the request to reach the server",
+        Duration::from_secs(5),
+        || (!silent.received().is_empty()).then_some(()),
+    );
+    drop(conn);
+    let incomplete = [
+        ("listener", "edge"),
+        ("db_operation_name", "find"),
+        ("db_collection_name", "lost"),
+        ("db_namespace", "shop"),
+        ("db_response_status_code", ""),
+        ("error_type", "incomplete"),
+    ];
+    px.wait_metric(OPERATIONS, &incomplete, 1.0);
+    px.wait_metric(OPERATIONS, &[], 1.0);
+    px.wait_metric(REPLY_DOCUMENTS_COUNT, &[], 0.0);
 }
 
 fn read_one_message(conn: &mut RawConn) {

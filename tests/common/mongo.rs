@@ -11,6 +11,7 @@ use super::process::Supervised;
 use super::python::Python;
 use super::runtime::require_runtime;
 use super::workdir::WorkDir;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -104,12 +105,33 @@ impl CompressionHop {
     /// Frames the hop inflated (`direction` "request") or compressed
     /// ("reply") with `compressor`, as counted by the hop itself.
     pub fn compressed_frames(&self, direction: &str, compressor: &str) -> usize {
-        let wanted = format!("compressed {direction} {compressor}");
+        let wanted = format!("compressed {direction} {compressor} ");
         self.process
             .log_text()
             .lines()
-            .filter(|l| *l == wanted)
+            .filter(|l| l.starts_with(&wanted))
             .count()
+    }
+
+    /// Wire bytes of the compressed replies the hop sent, summed by the
+    /// (command, collection) of the request each one answers.
+    pub fn compressed_reply_bytes(&self) -> BTreeMap<(String, String), u64> {
+        let mut out = BTreeMap::new();
+        for line in self.process.log_text().lines() {
+            if !line.starts_with("compressed reply ") {
+                continue;
+            }
+            let field = |key: &str| {
+                line.split(' ')
+                    .find_map(|w| w.strip_prefix(key))
+                    .unwrap_or_else(|| panic!("hop log line without {key}: {line}"))
+                    .to_string()
+            };
+            let bytes: u64 = field("bytes=").parse().expect("bytes=N");
+            *out.entry((field("command="), field("collection=")))
+                .or_insert(0) += bytes;
+        }
+        out
     }
 }
 

@@ -16,9 +16,14 @@ Listens on 127.0.0.1 (a port the kernel picks) and prints
   * a reply to a request that came compressed goes back compressed with the
     same compressor.
 
-Each compressed frame it handles is logged as `compressed request zlib` or
-`compressed reply zlib`, so a test can count them independently of the
-proxy under test. Uses the standard library, pymongo's `bson`, and the codec
+Each compressed frame it handles is logged, so a test can count them
+independently of the proxy under test:
+
+    compressed request zlib command=find collection=items
+    compressed reply zlib bytes=187 command=find collection=items
+
+(`bytes` = the whole OP_COMPRESSED message on the wire; `command` and
+`collection` are those of the request the reply answers.) Uses the standard library, pymongo's `bson`, and the codec
 modules pymongo's snappy / zstd extras install.
 """
 import argparse
@@ -104,6 +109,16 @@ def first_document(body, at):
     return bson.decode(body[at:at + size])
 
 
+def command_and_collection(command):
+    """First key of the command, and the collection it names ("" if none;
+    getMore names it in its `collection` field)."""
+    if not command:
+        return ("", "")
+    name = next(iter(command))
+    value = command.get("collection") if name == "getMore" else command[name]
+    return (name, value if isinstance(value, str) else "")
+
+
 def with_compression(op_code, body, chosen):
     """The server's handshake reply with `compression: [chosen]` added."""
     if op_code == OP_REPLY:
@@ -125,7 +140,7 @@ class Connection:
         self.allowed = allowed
         self.codec = None          # agreed for this connection
         self.handshakes = {}       # request id -> compressor to announce
-        self.compressed = set()    # request ids that arrived compressed
+        self.compressed = {}       # request id -> (command, collection), compressed
         self.lock = threading.Lock()
 
     def run(self):
@@ -148,9 +163,10 @@ class Connection:
                     codec = next(c for c in self.allowed if c.id == compressor_id)
                 body = codec.unpack(body[9:])
                 assert len(body) == size, "declared %d, inflated %d" % (size, len(body))
-                log("compressed request %s" % codec.name)
+                names = command_and_collection(command_of(op_code, body) or {})
+                log("compressed request %s command=%s collection=%s" % ((codec.name,) + names))
                 with self.lock:
-                    self.compressed.add(request_id)
+                    self.compressed[request_id] = names
             else:
                 self.note_handshake(request_id, op_code, body)
             self.server.sendall(message(request_id, response_to, op_code, body))
@@ -175,15 +191,15 @@ class Connection:
                 request_id, response_to, op_code, body = msg
                 with self.lock:
                     announce = self.handshakes.pop(response_to, None)
-                    compress = response_to in self.compressed
-                    self.compressed.discard(response_to)
+                    names = self.compressed.pop(response_to, None)
                 if announce:
                     body = with_compression(op_code, body, announce)
-                if compress and self.codec is not None:
+                if names is not None and self.codec is not None:
                     packed = self.codec.pack(body)
                     body = struct.pack("<iiB", op_code, len(body), self.codec.id) + packed
                     op_code = OP_COMPRESSED
-                    log("compressed reply %s" % self.codec.name)
+                    log("compressed reply %s bytes=%d command=%s collection=%s"
+                        % ((self.codec.name, 16 + len(body)) + names))
                 self.client.sendall(message(request_id, response_to, op_code, body))
         except OSError:
             pass
