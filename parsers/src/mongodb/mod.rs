@@ -8,12 +8,35 @@
 //! `bson` crate's raw types; `exchange` pairs replies with requests by
 //! `responseTo` (`state` holds the bounded maps).
 //!
-//! Oversize messages (above [`MongoOptions::max_message_bytes`], up to the
-//! wire limit of 48 MB) are skipped, not an error: a skipped request still
-//! becomes an exchange with command `_OTHER` (its opcode known, nothing
-//! else), and a skipped reply still completes its request, with `ok` taken
-//! as true since nothing says otherwise. [`MongoParser::skipped_messages`]
-//! counts them.
+//! Decisions worth knowing:
+//! - Errors: a length outside `16..=48 MB` is `LengthTooLarge` (above) or
+//!   `Malformed` (below); an unknown opcode or compressor is `Unsupported`;
+//!   broken structure or BSON is `Malformed`; a declared uncompressed size
+//!   above the buffering cap is `LengthTooLarge`; more than [`MAX_PENDING`]
+//!   requests awaiting replies is `TooManyPending`. A reply nobody asked
+//!   for is ignored (we may have joined mid-stream), not an error.
+//! - Oversize messages (above [`MongoOptions::max_message_bytes`], up to
+//!   the wire limit of 48 MB) are skipped, not an error: a skipped request
+//!   still becomes an exchange with command `_OTHER` (its opcode known,
+//!   nothing else; legacy writes complete at once, anything else waits for
+//!   its reply), and a skipped reply still completes its request, with
+//!   `ok` taken as true since nothing says otherwise.
+//!   [`MongoParser::skipped_messages`] counts them.
+//! - `checksumPresent`: the CRC-32C is verified and a mismatch counted
+//!   ([`MongoParser::checksum_mismatches`]), never refused.
+//! - Several replies to one request (`moreToCome` on the reply: exhaust
+//!   cursors) are one exchange, completed by the reply without the flag;
+//!   each next reply answers the previous reply's `requestID`. A
+//!   monitoring connection's streaming `hello` is such a stream that never
+//!   ends: it stays one pending exchange until `close` (incomplete).
+//! - Requests that expect no reply (client `moreToCome`, i.e. w:0, and
+//!   OP_INSERT / OP_UPDATE / OP_DELETE / OP_KILL_CURSORS) complete when
+//!   read: `fire_and_forget`, no reply, `finished == started`.
+//! - Kinds: [`HANDSHAKE_COMMANDS`] are `Handshake`, everything else
+//!   `Operation`; labels: [`KNOWN_COMMANDS`], else `_OTHER`.
+//! - Timestamps: `started` is the feed that carried the request's first
+//!   byte, `finished` the feed that carried the last reply's last byte;
+//!   byte counts are wire sizes (compressed, all reply messages summed).
 
 mod command;
 mod compress;
