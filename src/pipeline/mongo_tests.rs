@@ -32,6 +32,7 @@ fn operation(command: &'static str, collection: &str, reply: Option<MongoReply>)
         collection: Some(collection.to_owned()).filter(|c| !c.is_empty()),
         session: SessionInfo::default(),
         fire_and_forget: false,
+        request_documents: 0,
         reply,
         query_text: None,
     }
