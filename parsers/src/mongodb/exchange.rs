@@ -419,8 +419,9 @@ fn msg_reply(msg: &Msg<'_>) -> Result<ReplyFields, ErrorReason> {
     reply::read(msg.body)
 }
 
-/// An OP_REPLY: a `$cmd` query's first document is the command reply;
-/// otherwise the documents are query results.
+/// An OP_REPLY: a `$cmd` query's first document is the command reply
+/// (read like an OP_MSG reply body); otherwise the documents are query
+/// results, counted by `numberReturned`.
 fn op_reply(
     legacy: LegacyReply,
     flags: i32,
@@ -436,12 +437,9 @@ fn op_reply(
     };
     let r = &mut fields.reply;
     match legacy {
-        LegacyReply::Command => {
-            r.ok = r.ok && !failed;
-            if !fields.has_cursor {
-                r.documents = returned;
-            }
-        }
+        // The one document of a command reply is not a returned row:
+        // `documents` counts its cursor batch, as for OP_MSG.
+        LegacyReply::Command => r.ok = r.ok && !failed,
         LegacyReply::Documents => {
             r.ok = !failed;
             r.documents = if failed { 0 } else { returned };

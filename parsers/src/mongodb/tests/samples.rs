@@ -422,6 +422,18 @@ fn compressed_find(c: Compressor) -> Conversation {
     )
 }
 
+fn compressed_legacy() -> Conversation {
+    let q = op_query(130, "admin.$cmd", &doc! { "buildInfo": 1 });
+    let r = op_reply(131, 130, 8, 0, &[doc! { "version": "7.0.0", "ok": 1.0 }]);
+    conv(
+        "compressed legacy command",
+        vec![
+            (C, compressed(Compressor::Zlib, &q)),
+            (S, compressed(Compressor::Snappy, &r)),
+        ],
+    )
+}
+
 fn checksum_and_transaction() -> Conversation {
     let txn = doc! { "insert": "items", "documents": [{ "_id": 1 }], "lsid": lsid(), "txnNumber": 1i64, "startTransaction": true, "autocommit": false, "$db": "shop" };
     let commit = doc! { "commitTransaction": 1, "lsid": lsid(), "txnNumber": 1i64, "autocommit": false, "$db": "admin" };
@@ -568,6 +580,7 @@ pub fn samples() -> Vec<Conversation> {
         fire_and_forget_and_out_of_order(),
     ];
     all.extend(Compressor::ALL.map(compressed_find));
+    all.push(compressed_legacy());
     all.extend([
         checksum_and_transaction(),
         legacy(),
@@ -582,8 +595,8 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "handshake",
         &[
-            r#"OP_QUERY ismaster(ismaster/hs) admin.- -> OP_REPLY x1 ok=1 docs=1 t=0..1 bytes=112/84"#,
-            r#"OP_QUERY isMaster(isMaster/hs) admin.- -> OP_REPLY x1 ok=1 docs=1 t=2..3 bytes=111/84"#,
+            r#"OP_QUERY ismaster(ismaster/hs) admin.- -> OP_REPLY x1 ok=1 docs=0 t=0..1 bytes=112/84"#,
+            r#"OP_QUERY isMaster(isMaster/hs) admin.- -> OP_REPLY x1 ok=1 docs=0 t=2..3 bytes=111/84"#,
         ],
     ),
     (
@@ -658,6 +671,12 @@ const EXPECTED: &[(&str, &[&str])] = &[
         "compressed zstd",
         &[
             r#"OP_MSG+zstd find(find/op) shop.items -> OP_MSG+zstd x1 ok=1 docs=2 cursor=0 t=0..1 bytes=132/175"#,
+        ],
+    ),
+    (
+        "compressed legacy command",
+        &[
+            r#"OP_QUERY+zlib buildInfo(buildInfo/hs) admin.- -> OP_REPLY+snappy x1 ok=1 docs=0 t=0..1 bytes=68/73"#,
         ],
     ),
     (
