@@ -1,145 +1,13 @@
-//! What a request means: command name, its metric label and kind, database,
-//! collection, session fields. One pass over the command's top-level keys;
+//! What a request means: command name, database, collection, session
+//! fields (labels and kinds are in `names`). One pass over the command's top-level keys;
 //! nested documents are only looked into when a field needs it.
 
 use bson::{RawBsonRef, RawDocument};
 
-use super::event::{CommandKind, SessionInfo, MAX_MESSAGE, MAX_NAME};
+use super::event::{SessionInfo, MAX_MESSAGE, MAX_NAME};
+use super::names::COLLECTION_COMMANDS;
 use crate::event::bounded_text;
 use crate::ErrorReason;
-
-/// Label for commands outside [`KNOWN_COMMANDS`].
-pub const OTHER: &str = "_OTHER";
-
-/// Commands whose name is a safe metric label. Sorted (bytewise) for
-/// binary search; a test keeps it so.
-pub const KNOWN_COMMANDS: &[&str] = &[
-    "abortTransaction",
-    "aggregate",
-    "authenticate",
-    "buildInfo",
-    "buildinfo",
-    "bulkWrite",
-    "collMod",
-    "collStats",
-    "commitTransaction",
-    "compact",
-    "connectionStatus",
-    "count",
-    "create",
-    "createIndexes",
-    "createRole",
-    "createUser",
-    "currentOp",
-    "dbStats",
-    "delete",
-    "deleteIndexes",
-    "distinct",
-    "drop",
-    "dropDatabase",
-    "dropIndexes",
-    "dropUser",
-    "endSessions",
-    "explain",
-    "find",
-    "findAndModify",
-    "getCmdLineOpts",
-    "getLastError",
-    "getLog",
-    "getMore",
-    "getParameter",
-    "getnonce",
-    "hello",
-    "hostInfo",
-    "insert",
-    "isMaster",
-    "ismaster",
-    "killAllSessions",
-    "killCursors",
-    "killOp",
-    "killSessions",
-    "listCollections",
-    "listDatabases",
-    "listIndexes",
-    "logout",
-    "mapReduce",
-    "ping",
-    "reIndex",
-    "refreshSessions",
-    "renameCollection",
-    "saslContinue",
-    "saslStart",
-    "serverStatus",
-    "setParameter",
-    "startSession",
-    "update",
-    "usersInfo",
-    "validate",
-    "whatsmyuri",
-];
-
-/// Handshake, heartbeat, auth and session housekeeping: counted apart from
-/// operations. `getLastError` is here because it is the acknowledgement of
-/// a legacy write, not an operation of its own.
-pub const HANDSHAKE_COMMANDS: &[&str] = &[
-    "authenticate",
-    "buildInfo",
-    "buildinfo",
-    "connectionStatus",
-    "endSessions",
-    "getLastError",
-    "getnonce",
-    "hello",
-    "isMaster",
-    "ismaster",
-    "logout",
-    "ping",
-    "saslContinue",
-    "saslStart",
-    "whatsmyuri",
-];
-
-/// Commands whose first value, when a string, names the collection.
-const COLLECTION_COMMANDS: &[&str] = &[
-    "aggregate",
-    "collMod",
-    "collStats",
-    "compact",
-    "count",
-    "create",
-    "createIndexes",
-    "delete",
-    "deleteIndexes",
-    "distinct",
-    "drop",
-    "dropIndexes",
-    "find",
-    "findAndModify",
-    "insert",
-    "killCursors",
-    "listIndexes",
-    "mapReduce",
-    "reIndex",
-    "update",
-    "validate",
-];
-
-/// The metric label for a command name.
-pub fn label(command: &str) -> &'static str {
-    KNOWN_COMMANDS
-        .binary_search(&command)
-        .ok()
-        .and_then(|i| KNOWN_COMMANDS.get(i).copied())
-        .unwrap_or(OTHER)
-}
-
-pub fn kind(command: &str) -> CommandKind {
-    if HANDSHAKE_COMMANDS.contains(&command) {
-        CommandKind::Handshake
-    } else {
-        CommandKind::Operation
-    }
-}
 
 /// A request, summarised.
 #[derive(Debug, Clone, Default)]
@@ -322,20 +190,6 @@ pub fn unwrap_query(doc: &RawDocument) -> Result<&RawDocument, ErrorReason> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lists_are_sorted_and_consistent() {
-        for list in [KNOWN_COMMANDS, HANDSHAKE_COMMANDS, COLLECTION_COMMANDS] {
-            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
-        }
-        for c in HANDSHAKE_COMMANDS.iter().chain(COLLECTION_COMMANDS) {
-            assert_eq!(label(c), *c);
-        }
-        assert_eq!(label("aggregate"), "aggregate");
-        assert_eq!(label("dropEverything"), OTHER);
-        assert_eq!(kind("hello"), CommandKind::Handshake);
-        assert_eq!(kind("find"), CommandKind::Operation);
-    }
 
     fn bytes(d: bson::Document) -> Vec<u8> {
         let mut v = Vec::new();

@@ -4,7 +4,8 @@
 //! buffering, oversize messages skipped and resynchronised past); `wire`
 //! parses a whole message's body per opcode; `compress` unwraps
 //! OP_COMPRESSED so the inner message goes through the same path;
-//! `command` and `reply` read the meaning out of the BSON, lazily, with the
+//! `route` sends each message to the request or reply side; `command`,
+//! `names` and `reply` read the meaning out of the BSON, lazily, with the
 //! `bson` crate's raw types; `exchange` pairs replies with requests by
 //! `responseTo` (`state` holds the bounded maps).
 //!
@@ -44,17 +45,19 @@ mod crc;
 pub mod event;
 mod exchange;
 mod frame;
+mod names;
 mod reply;
+mod route;
 mod state;
 mod wire;
 
 #[cfg(test)]
 mod tests;
 
-pub use command::{HANDSHAKE_COMMANDS, KNOWN_COMMANDS};
 pub use event::{
     CommandKind, Compressor, MongoExchange, MongoReply, OpCode, SessionInfo, MAX_MESSAGE, MAX_NAME,
 };
+pub use names::{HANDSHAKE_COMMANDS, KNOWN_COMMANDS};
 pub use state::{MAX_CURSORS, MAX_PENDING};
 pub use wire::MAX_WIRE_MESSAGE;
 

@@ -6,7 +6,10 @@
 mod builder;
 mod captures;
 mod errors;
+mod expected;
+mod limits;
 mod samples;
+mod samples_wire;
 
 use super::*;
 use crate::event::{Exchange, ExchangeDetail, Outcome};
