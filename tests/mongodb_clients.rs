@@ -88,6 +88,9 @@ fn legacy_op_query_commands_are_counted_like_op_msg() {
     }
     let count_replies = [edge, ("db_operation_name", "count")];
     px.wait_metric(REPLY_DOCUMENTS_COUNT, &count_replies, 1.0);
+    // The command's reply document is not a returned document: 0, as the
+    // same command over OP_MSG reports.
+    px.wait_metric(REPLY_DOCUMENTS_SUM, &count_replies, 0.0);
 }
 
 /// nx-27017 answers a command it does not know with ok:1 (mongod would say

@@ -301,12 +301,29 @@ pub fn bounded_text(raw: &[u8], max: usize) -> String {
             end = start;
         }
     }
-    String::from_utf8_lossy(raw.get(..end).unwrap_or(raw)).into_owned()
+    let mut text = String::from_utf8_lossy(raw.get(..end).unwrap_or(raw)).into_owned();
+    // Each invalid byte became a 3-byte replacement character: the cap is
+    // on bytes kept, so cut again on a character boundary.
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounded_text_caps_bytes_even_for_invalid_utf8() {
+        let text = bounded_text(&[0xff; 100], 10);
+        assert!(text.len() <= 10, "{} bytes", text.len());
+        assert_eq!(text.chars().count(), 3);
+    }
 
     #[test]
     fn unknown_methods_label_as_other() {
