@@ -3,6 +3,8 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct Endpoint {
+    /// Position in its cluster, for per-endpoint tables (connection pools).
+    pub index: usize,
     /// `host:port` as configured; hostnames are resolved at connect time.
     pub address: String,
     pub authority: http::uri::Authority,
@@ -27,8 +29,9 @@ pub struct EndpointSnapshot {
 }
 
 impl Endpoint {
-    pub fn new(address: &str) -> Result<Endpoint, http::uri::InvalidUri> {
+    pub fn new(index: usize, address: &str) -> Result<Endpoint, http::uri::InvalidUri> {
         Ok(Endpoint {
+            index,
             address: address.to_owned(),
             authority: address.parse()?,
             stats: EndpointStats::default(),

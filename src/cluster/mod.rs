@@ -50,8 +50,9 @@ impl Cluster {
         let endpoints = config
             .endpoints
             .iter()
-            .map(|address| {
-                Endpoint::new(address)
+            .enumerate()
+            .map(|(index, address)| {
+                Endpoint::new(index, address)
                     .map_err(|err| format!("cluster {}: endpoint {address}: {err}", config.name))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -109,6 +110,10 @@ impl Cluster {
             .fetch_add(1, Ordering::Relaxed);
         self.metrics.failed(UpstreamFailure::ConnectFailure);
         result
+    }
+
+    pub fn endpoint_count(&self) -> usize {
+        self.endpoints.len()
     }
 
     pub fn snapshot(&self) -> ClusterSnapshot {

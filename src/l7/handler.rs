@@ -78,19 +78,22 @@ async fn forward(
             "no healthy upstream\n",
         );
     };
-    let (client, version) = cluster.client_for(parts.version);
-    let downstream_authority = parts.uri.authority().cloned();
-    parts.uri = upstream_uri(&parts.uri, &endpoint.authority);
+    let version = cluster.upstream_version(parts.version);
+    let downstream_authority = downstream_authority(&parts);
     parts.version = version;
     headers::strip_hop_by_hop(&mut parts.headers, version == http::Version::HTTP_2);
     if version == http::Version::HTTP_2 {
-        // HTTP/2 carries the host in `:authority` (RFC 9113 §8.3.1); a `host`
-        // header beside a different `:authority` is rejected by nginx. The
-        // pooled client derives `:authority` from the endpoint, so upstream h2
-        // sees the endpoint address as authority (see ARCHITECTURE.md).
+        // HTTP/2 carries the host in `:authority` (RFC 9113 §8.3.1), which
+        // our h2 connections take from the URI: the client's authority, not
+        // the endpoint's, as Envoy forwards it.
         parts.headers.remove(http::header::HOST);
+        let authority = downstream_authority.as_ref().unwrap_or(&endpoint.authority);
+        parts.uri = upstream_uri(&parts.uri, authority);
     } else {
+        // The pooled HTTP/1.1 client connects to the URI's authority: the
+        // endpoint. The client's host travels in `Host`.
         headers::ensure_host(&mut parts.headers, downstream_authority.as_ref());
+        parts.uri = upstream_uri(&parts.uri, &endpoint.authority);
     }
     headers::append_forwarded_for(&mut parts.headers, peer.ip());
     headers::ensure_forwarded_proto(&mut parts.headers);
@@ -98,7 +101,7 @@ async fn forward(
     route.request_edits.apply(&mut parts.headers);
     endpoint.stats.requests.fetch_add(1, Ordering::Relaxed);
 
-    let sent = client.request(Request::from_parts(parts, body));
+    let sent = cluster.send(endpoint, Request::from_parts(parts, body));
     let result = match route.timeout {
         Some(limit) => tokio::time::timeout(limit, sent).await.map_err(|_| ()),
         None => Ok(sent.await),
@@ -119,10 +122,9 @@ async fn forward(
             *response.status_mut() = StatusCode::BAD_REQUEST;
             return response;
         }
-        Ok(Err(err)) if err.is_connect() => UpstreamFailure::ConnectFailure,
-        Ok(Err(err)) => {
-            tracing::debug!(route = %route.name, endpoint = %endpoint.address, "upstream request failed: {err:?}");
-            classify(&err)
+        Ok(Err((failure, detail))) => {
+            tracing::debug!(route = %route.name, endpoint = %endpoint.address, "upstream request failed: {detail}");
+            failure
         }
     };
     endpoint.stats.failures.fetch_add(1, Ordering::Relaxed);
@@ -144,24 +146,12 @@ async fn forward(
     local_reply(recorder, status, text)
 }
 
-/// Tell a reset apart from a response that broke the protocol.
-fn classify(err: &hyper_util::client::legacy::Error) -> UpstreamFailure {
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        if let Some(hyper_err) = cause.downcast_ref::<hyper::Error>() {
-            if hyper_err.is_incomplete_message() || hyper_err.is_canceled() {
-                return UpstreamFailure::Reset;
-            }
-            if hyper_err.is_parse() {
-                return UpstreamFailure::Protocol;
-            }
-        }
-        if cause.downcast_ref::<std::io::Error>().is_some() {
-            return UpstreamFailure::Reset;
-        }
-        source = cause.source();
-    }
-    UpstreamFailure::Reset
+/// The host the client asked for: `:authority` (h2) or `Host` (HTTP/1).
+fn downstream_authority(parts: &http::request::Parts) -> Option<http::uri::Authority> {
+    parts.uri.authority().cloned().or_else(|| {
+        let host = parts.headers.get(http::header::HOST)?;
+        http::uri::Authority::try_from(host.as_bytes()).ok()
+    })
 }
 
 fn upstream_uri(original: &Uri, authority: &http::uri::Authority) -> Uri {

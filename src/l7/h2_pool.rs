@@ -1,0 +1,102 @@
+//! HTTP/2 upstream connections: one multiplexed connection per endpoint.
+//!
+//! Ours rather than hyper-util's pooled client because that client takes
+//! `:authority` from the URI it also uses as the pool key, so a request could
+//! not both reach a chosen endpoint and carry the client's authority (which
+//! name-based virtual hosts and gRPC servers check). Here the endpoint picks
+//! the connection and the request keeps its own authority, as in Envoy.
+use super::body::CountedBody;
+use crate::cluster::Endpoint;
+use crate::pipeline::UpstreamFailure;
+use hyper::body::Incoming;
+use hyper::client::conn::http2::{self, SendRequest};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+pub struct H2Pool {
+    /// Indexed by `Endpoint::index`. The lock is per endpoint and held only
+    /// to clone or replace a sender, never across an await.
+    senders: Vec<Mutex<Option<SendRequest<CountedBody>>>>,
+    connect_timeout: Duration,
+}
+
+impl H2Pool {
+    pub fn new(endpoints: usize, connect_timeout: Duration) -> H2Pool {
+        H2Pool {
+            senders: (0..endpoints).map(|_| Mutex::new(None)).collect(),
+            connect_timeout,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        endpoint: &Endpoint,
+        request: http::Request<CountedBody>,
+    ) -> Result<http::Response<Incoming>, (UpstreamFailure, String)> {
+        let mut sender = match self.live_sender(endpoint) {
+            Some(sender) => sender,
+            None => self.connect(endpoint).await?,
+        };
+        if sender.ready().await.is_err() {
+            // The connection died between the check and now (GOAWAY, reset):
+            // one fresh connection, then give up.
+            sender = self.connect(endpoint).await?;
+        }
+        sender
+            .send_request(request)
+            .await
+            .map_err(|err| (classify(&err), err.to_string()))
+    }
+
+    fn live_sender(&self, endpoint: &Endpoint) -> Option<SendRequest<CountedBody>> {
+        let slot = self.senders.get(endpoint.index)?.lock().ok()?;
+        slot.as_ref().filter(|sender| !sender.is_closed()).cloned()
+    }
+
+    async fn connect(
+        &self,
+        endpoint: &Endpoint,
+    ) -> Result<SendRequest<CountedBody>, (UpstreamFailure, String)> {
+        let connect_failure = |what: String| (UpstreamFailure::ConnectFailure, what);
+        let tcp = tokio::time::timeout(
+            self.connect_timeout,
+            TcpStream::connect(endpoint.address.as_str()),
+        )
+        .await
+        .map_err(|_| connect_failure(format!("connect to {} timed out", endpoint.address)))?
+        .map_err(|err| connect_failure(format!("connect to {}: {err}", endpoint.address)))?;
+        let _ = tcp.set_nodelay(true);
+        let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .handshake(TokioIo::new(tcp))
+            .await
+            .map_err(|err| {
+                connect_failure(format!("h2 handshake with {}: {err}", endpoint.address))
+            })?;
+        let address = endpoint.address.clone();
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(endpoint = %address, "upstream h2 connection ended: {err}");
+            }
+        });
+        endpoint
+            .stats
+            .connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(Ok(mut slot)) = self.senders.get(endpoint.index).map(Mutex::lock) {
+            *slot = Some(sender.clone());
+        }
+        Ok(sender)
+    }
+}
+
+/// Tell a reset apart from a response that broke the protocol.
+pub fn classify(err: &hyper::Error) -> UpstreamFailure {
+    if err.is_parse() || err.is_parse_status() {
+        UpstreamFailure::Protocol
+    } else {
+        UpstreamFailure::Reset
+    }
+}
