@@ -243,6 +243,15 @@ impl MongoExchange {
                 attrs.push(("db.mongodb.errmsg", AttrValue::Str(message.clone())));
             }
         }
+        if self.session.has_lsid {
+            attrs.push(("db.mongodb.session", AttrValue::Bool(true)));
+        }
+        if self.session.start_transaction {
+            attrs.push(("db.mongodb.start_transaction", AttrValue::Bool(true)));
+        }
+        if let Some(autocommit) = self.session.autocommit {
+            attrs.push(("db.mongodb.autocommit", AttrValue::Bool(autocommit)));
+        }
         if let Some(txn) = self.session.txn_number {
             attrs.push(("db.mongodb.txn_number", AttrValue::Int(txn)));
         }
