@@ -175,13 +175,23 @@ fn redirect_answers_with_its_status_and_location() {
         .header("host", "site.org")
         .run();
     assert_eq!(r.status, 301);
-    let location = r.header("location").unwrap_or_default();
-    assert!(location.ends_with("/new"), "Location {location:?}");
+    assert_eq!(r.header("location"), Some("http://site.org/new"));
     px.wait_metric(
         REQUESTS,
         &[("route", "old"), ("http_response_status_code", "301")],
         1.0,
     );
+}
+
+#[test]
+fn redirect_keeps_the_query_string() {
+    let (_nginx, px) = start();
+    let r = Curl::get(&px.url("edge", "/old?x=1&y=two"))
+        .header("host", "site.org")
+        .run();
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("http://site.org/new?x=1&y=two"));
+    px.wait_metric(REQUESTS, &[("route", "old")], 1.0);
 }
 
 #[test]

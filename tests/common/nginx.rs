@@ -10,9 +10,10 @@
 //!                  proxies to this same server's `/`)
 //!   /stub_status   nginx's own counters (requests, connections)
 //!   /close         no response: nginx closes the connection (its 444)
+//!   POST /length   body read in full (proxied on, as for /post), then 200
+//!                  with the number of body bytes received, e.g. "307200\n"
 //!   /headers       the request headers the proxy may set or strip, one
-//!                  `name=value` line each: x-via, x-debug, x-forwarded-for,
-//!                  x-request-id
+//!                  `name=value` line each (see `ECHOED_HEADERS`)
 use super::clients::require_tool;
 use super::ports::{free_port, looks_like_port_clash};
 use super::process::Supervised;
@@ -27,6 +28,24 @@ pub const PAYLOADS: [(&str, usize); 4] = [
     ("64k", 64 * 1024),
     ("1m", 1024 * 1024),
     ("20m", 20 * 1024 * 1024),
+];
+
+/// The request headers `/headers` echoes, in order: the ones routes add or
+/// remove, the ones the proxy sets, and the hop-by-hop ones it must strip
+/// (`x-hop` is for a test that names it in `Connection`).
+pub const ECHOED_HEADERS: [&str; 12] = [
+    "x-via",
+    "x-debug",
+    "x-forwarded-for",
+    "x-request-id",
+    "x-forwarded-proto",
+    "host",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "proxy-connection",
+    "te",
+    "x-hop",
 ];
 
 pub struct Nginx {
@@ -110,6 +129,10 @@ fn write_site(dir: &WorkDir, h1: SocketAddr, h2c: SocketAddr) {
 /// server and dropping it leaves nothing behind), loopback only.
 fn nginx_conf(dir: &WorkDir, h1: SocketAddr, h2c: SocketAddr) -> String {
     let state = dir.path().display();
+    let echo: String = ECHOED_HEADERS
+        .iter()
+        .map(|name| format!("{name}=$http_{}\\n", name.replace('-', "_")))
+        .collect();
     format!(
         r#"worker_processes 1;
 daemon off;
@@ -142,13 +165,17 @@ http {{
     location = /status/503 {{ return 503; }}
     location = /stub_status {{ stub_status; }}
     location = /close {{ return 444; }}
-    location = /headers {{
-      return 200 "x-via=$http_x_via\nx-debug=$http_x_debug\nx-forwarded-for=$http_x_forwarded_for\nx-request-id=$http_x_request_id\n";
-    }}
+    location = /headers {{ return 200 "{echo}"; }}
     location = /post {{
       client_body_buffer_size 1m;
       proxy_pass http://{h1}/;
     }}
+    # nginx buffers the whole body, then sends it on with a Content-Length.
+    location = /length {{
+      client_body_buffer_size 1m;
+      proxy_pass http://{h1}/received-length;
+    }}
+    location = /received-length {{ return 200 "$http_content_length\n"; }}
   }}
 }}
 "#
