@@ -228,6 +228,8 @@ pub struct HttpExchange {
     pub response_body_bytes: u64,
     /// The exchange switched protocols (101 or a successful CONNECT).
     pub upgraded: bool,
+    /// Set when the request was gRPC (`content-type: application/grpc*`).
+    pub grpc: Option<crate::grpc::GrpcCall>,
 }
 
 impl HttpExchange {
@@ -261,6 +263,9 @@ impl HttpExchange {
                 "http.response.status_code",
                 AttrValue::Int(i64::from(status)),
             ));
+        }
+        if let Some(grpc) = &self.grpc {
+            attrs.extend(grpc.attributes());
         }
         attrs.push((
             "http.request.body.size",

@@ -15,6 +15,7 @@
 pub mod detect;
 pub mod event;
 pub mod fuzzing;
+pub mod grpc;
 pub mod http1;
 pub mod mongodb;
 

@@ -93,6 +93,7 @@ impl Recorder {
                 request_body_bytes,
                 response_body_bytes: self.response_body_bytes,
                 upgraded: false,
+                grpc: None,
             }),
         };
         pipeline::record_http(&self.scope, &exchange);

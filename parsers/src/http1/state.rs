@@ -112,6 +112,7 @@ impl Pending {
                 request_body_bytes: self.request_body,
                 response_body_bytes: self.response_body,
                 upgraded: self.upgraded,
+                grpc: None,
             }),
         }
     }
