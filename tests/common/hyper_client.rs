@@ -90,6 +90,33 @@ impl HyperClient {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<HyperResponse, String> {
+        self.send_within(method, url, headers, body, Duration::from_secs(20))
+    }
+
+    /// GETs `url` but gives up after `patience`, dropping the request: over
+    /// HTTP/2 that resets the stream (RST_STREAM) and keeps the connection.
+    /// The runtime only runs inside `block_on`, so it is driven a moment
+    /// longer for the connection task to write the reset.
+    pub fn get_abandoned_after(
+        &self,
+        url: &str,
+        patience: Duration,
+    ) -> Result<HyperResponse, String> {
+        let outcome = self.send_within(Method::GET, url, &[], Bytes::new(), patience);
+        self.runtime.block_on(async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        });
+        outcome
+    }
+
+    fn send_within(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<HyperResponse, String> {
         let mut builder = Request::builder().method(method).uri(url);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
@@ -115,9 +142,9 @@ impl HyperClient {
                     body,
                 })
             };
-            tokio::time::timeout(Duration::from_secs(20), exchange)
+            tokio::time::timeout(timeout, exchange)
                 .await
-                .map_err(|_| "timed out after 20s".to_string())?
+                .map_err(|_| format!("timed out after {timeout:?}"))?
         })
     }
 }
