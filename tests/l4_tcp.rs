@@ -5,7 +5,8 @@ mod common;
 
 use common::configs::proxy;
 use common::{
-    h2load, opaque_garbage, Curl, EchoServer, HyperClient, Nginx, Periscope, RawConn, REQUESTS,
+    closed_addr, h2load, opaque_garbage, Curl, EchoServer, HyperClient, Nginx, Periscope, RawConn,
+    REQUESTS,
 };
 use std::time::Duration;
 
@@ -119,7 +120,41 @@ fn malformed_http_on_the_l4_path_is_relayed_untouched_and_counted() {
     conn.send(bad);
     assert_eq!(conn.read_at_least(bad.len(), Duration::from_secs(5)), bad);
     assert_eq!(echo.received(), bad);
-    let errors = [("listener", "edge"), ("protocol", "http1")];
+    let errors = [
+        ("listener", "edge"),
+        ("protocol", "http1"),
+        ("reason", "malformed"),
+    ];
     px.wait_metric("periscope_parse_errors_total", &errors, 1.0);
+    px.wait_metric("periscope_parse_errors_total", &[], 1.0);
     px.wait_metric(REQUESTS, &[], 0.0);
+}
+
+/// The upstream refuses: the client's connection is closed, yet it was a
+/// connection, so it is counted (its protocol never became known), and so
+/// is the failed connect.
+#[test]
+fn tcp_connection_whose_upstream_refuses_is_still_counted() {
+    let closed = closed_addr();
+    let px = Periscope::start(|| proxy("tcp", "auto", closed));
+    let mut conn = RawConn::connect(px.addr("edge"));
+    assert!(
+        conn.is_closed_by_peer(Duration::from_secs(5)),
+        "client left open with no upstream"
+    );
+    let unknown = [("listener", "edge"), ("protocol", "unknown")];
+    px.wait_metric("periscope_downstream_connections_total", &unknown, 1.0);
+    px.wait_metric("periscope_downstream_connections_total", &[], 1.0);
+    px.wait_metric("periscope_detections_total", &unknown, 1.0);
+    px.wait_metric("periscope_downstream_connections_active", &[], 0.0);
+    px.wait_metric(
+        "periscope_upstream_connect_failures_total",
+        &[("cluster", "web")],
+        1.0,
+    );
+    px.wait_metric(
+        "periscope_upstream_errors_total",
+        &[("cluster", "web"), ("reason", "connect_failure")],
+        1.0,
+    );
 }
