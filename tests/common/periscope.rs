@@ -190,6 +190,47 @@ impl Periscope {
         http_get(self.admin, path).unwrap_or_else(|e| panic!("admin GET {path}: {e}"))
     }
 
+    /// The `/clusters` entry of `cluster`'s endpoint `address`: `requests`,
+    /// `failures`, `connect_failures`, `connections`.
+    pub fn endpoint_stats(&self, cluster: &str, address: SocketAddr) -> serde_json::Value {
+        let (status, body) = self.admin_get("/clusters");
+        assert_eq!(status, 200, "{body}");
+        let doc: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("/clusters: {e}: {body}"));
+        doc["clusters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["name"] == cluster)
+            .flat_map(|c| c["endpoints"].as_array().into_iter().flatten())
+            .find(|e| e["address"] == address.to_string())
+            .cloned()
+            .unwrap_or_else(|| panic!("no endpoint {address} in cluster {cluster}: {body}"))
+    }
+
+    /// Waits until `/clusters` reports `expected` for `field` of the
+    /// endpoint (counters are bumped as exchanges end).
+    pub fn wait_endpoint_stat(
+        &self,
+        cluster: &str,
+        address: SocketAddr,
+        field: &str,
+        expected: u64,
+    ) {
+        let deadline = Instant::now() + METRIC_TIMEOUT;
+        loop {
+            let stats = self.endpoint_stats(cluster, address);
+            if stats[field] == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "/clusters {cluster} {address} {field}: expected {expected}, got {stats}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
     pub fn scrape(&self) -> Scrape {
         Scrape::fetch(self.admin)
     }
