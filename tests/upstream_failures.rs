@@ -127,3 +127,48 @@ clusters:
     ];
     px.wait_metric(REQUESTS, &timed_out, 1.0);
 }
+
+/// `timeout: 0s` means no timeout, not an instant one: a silent upstream is
+/// waited for until the client gives up, which is no 504 and no upstream
+/// error. (Telling it from the 15 s default would cost 15 s; config_dump
+/// shows both values, see admin.rs.)
+#[test]
+fn zero_route_timeout_waits_for_the_client_to_give_up() {
+    let silent = EchoServer::silent();
+    let px = Periscope::start(|| {
+        format!(
+            r#"{admin}listeners:
+  - name: edge
+    address: {listen}
+    protocol: http
+    virtual_hosts:
+      - name: site
+        domains: ["*"]
+        routes:
+          - name: patient
+            match: {{ prefix: / }}
+            route: {{ cluster: web, timeout: 0s }}
+clusters:
+  - name: web
+    protocol: http1
+    endpoints: ["{upstream}"]
+"#,
+            admin = admin_block(),
+            listen = listen_addr(),
+            upstream = silent.addr,
+        )
+    });
+    let r = Curl::get(&px.url("edge", "/"))
+        .arg("--max-time")
+        .arg("2")
+        .run();
+    assert_eq!((r.exit_code, r.status), (28, 0), "{}", r.stderr);
+    let abandoned = [
+        ("route", "patient"),
+        ("http_response_status_code", ""),
+        ("error_type", "incomplete"),
+    ];
+    px.wait_metric(REQUESTS, &abandoned, 1.0);
+    px.wait_metric(REQUESTS, &[], 1.0);
+    px.wait_metric(ERRORS, &[], 0.0);
+}
