@@ -58,6 +58,7 @@ pub struct LabelLimits {
     pub collections: usize,
     pub namespaces: usize,
     pub status_codes: usize,
+    pub rpc_methods: usize,
 }
 
 /// No sane deployment needs more distinct values of one label per listener.

@@ -99,11 +99,19 @@ pub struct RawLabelLimits {
     /// Distinct `db_response_status_code` values.
     #[serde(default = "default_status_codes")]
     pub status_codes: u64,
+    /// Distinct `rpc_method` values (gRPC `package.Service/Method`).
+    #[serde(default = "default_rpc_methods")]
+    pub rpc_methods: u64,
 }
 
 pub const DEFAULT_COLLECTION_LABELS: u64 = 500;
 pub const DEFAULT_NAMESPACE_LABELS: u64 = 100;
 pub const DEFAULT_STATUS_CODE_LABELS: u64 = 100;
+pub const DEFAULT_RPC_METHOD_LABELS: u64 = 500;
+
+fn default_rpc_methods() -> u64 {
+    DEFAULT_RPC_METHOD_LABELS
+}
 
 fn default_collections() -> u64 {
     DEFAULT_COLLECTION_LABELS
@@ -123,6 +131,7 @@ impl Default for RawLabelLimits {
             collections: DEFAULT_COLLECTION_LABELS,
             namespaces: DEFAULT_NAMESPACE_LABELS,
             status_codes: DEFAULT_STATUS_CODE_LABELS,
+            rpc_methods: DEFAULT_RPC_METHOD_LABELS,
         }
     }
 }

@@ -238,6 +238,7 @@ fn listener(
     let collections = limit("collections", limits.collections);
     let namespaces = limit("namespaces", limits.namespaces);
     let status_codes = limit("status_codes", limits.status_codes);
+    let rpc_methods = limit("rpc_methods", limits.rpc_methods);
     Some(ListenerConfig {
         name: name.map(|()| raw.name.clone())?,
         address: address?,
@@ -249,6 +250,7 @@ fn listener(
             collections: collections?,
             namespaces: namespaces?,
             status_codes: status_codes?,
+            rpc_methods: rpc_methods?,
         },
     })
 }

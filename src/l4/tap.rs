@@ -41,7 +41,7 @@ struct TelemetrySink<'a> {
 impl Sink for TelemetrySink<'_> {
     fn exchange(&mut self, exchange: Exchange) {
         match &exchange.detail {
-            ExchangeDetail::Http(_) => pipeline::record_http(&self.metrics.l4_http, &exchange),
+            ExchangeDetail::Http(_) => pipeline::record_http(&self.metrics.l4, &exchange),
             ExchangeDetail::Mongo(mongo) => self.metrics.mongo.record(self.mongo, &exchange, mongo),
         }
     }

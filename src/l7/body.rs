@@ -149,8 +149,14 @@ impl Body for ResponseBody {
         };
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(data), Some(recorder)) = (frame.data_ref(), this.recorder.as_mut()) {
-                    recorder.response_body_bytes += data.len() as u64;
+                if let Some(recorder) = this.recorder.as_mut() {
+                    if let Some(data) = frame.data_ref() {
+                        recorder.response_body_bytes += data.len() as u64;
+                    } else if let (Some(trailers), Some(call)) =
+                        (frame.trailers_ref(), recorder.grpc.as_mut())
+                    {
+                        super::grpc::read_status(call, trailers);
+                    }
                 }
             }
             Poll::Ready(None) => {

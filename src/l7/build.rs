@@ -4,7 +4,7 @@ use super::route::{Action, HeaderEdits, Route};
 use super::router::{DomainRule, Router, VirtualHost};
 use super::upstream::HttpCluster;
 use crate::config::{DomainMatch, ListenerConfig, PathMatch, RouteAction, RouteConfig};
-use crate::pipeline::{Families, HttpScope, SeriesBudget};
+use crate::pipeline::{Families, LabelCap, Scope, SeriesBudget};
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use std::collections::HashMap;
@@ -12,9 +12,22 @@ use std::sync::Arc;
 
 pub type HttpClusters = HashMap<String, Arc<HttpCluster>>;
 
+/// What a route's metric scope is built from.
 pub struct Scopes<'a> {
-    pub families: &'a Families,
+    pub families: &'a Arc<Families>,
     pub budget: &'a Arc<SeriesBudget>,
+    pub rpc_methods: &'a Arc<LabelCap>,
+}
+
+impl Scopes<'_> {
+    pub fn scope(&self, listener: &str, route: &str, cluster: &str) -> Arc<Scope> {
+        Arc::new(Scope::new(
+            self.families,
+            self.budget,
+            self.rpc_methods,
+            [listener, route, cluster],
+        ))
+    }
 }
 
 pub fn build_router(
@@ -114,13 +127,7 @@ fn build_route(
             &config.response_headers_to_remove,
         )
         .map_err(|e| context(&e))?,
-        scope: Arc::new(HttpScope::new(
-            &scopes.families.http_duration,
-            scopes.budget.clone(),
-            listener,
-            &config.name,
-            cluster_label,
-        )),
+        scope: scopes.scope(listener, &config.name, cluster_label),
     })
 }
 

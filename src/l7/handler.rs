@@ -1,6 +1,7 @@
 //! One request through the L7 path: route, then answer locally or forward
 //! to the route's cluster, streaming both bodies.
 use super::body::{CountedBody, RequestBodyState, ResponseBody};
+use super::grpc;
 use super::headers;
 use super::recorder::Recorder;
 use super::route::{Action, Route};
@@ -10,6 +11,7 @@ use crate::pipeline::{clock, UpstreamFailure};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, Uri};
 use hyper::body::Incoming;
+use periscope_parsers::grpc::GrpcStatus;
 use periscope_parsers::Outcome;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -31,6 +33,9 @@ pub async fn handle(
         request_body.clone(),
     );
     let Some(route) = listener.router.route(&parts) else {
+        if recorder.grpc.is_some() {
+            return Ok(grpc_reply(recorder, GrpcStatus::Unimplemented, "no route"));
+        }
         return Ok(local_reply(recorder, StatusCode::NOT_FOUND, "no route\n"));
     };
     recorder.rescope(route.scope.clone());
@@ -111,6 +116,10 @@ async fn forward(
             let (mut parts, body) = response.into_parts();
             headers::strip_hop_by_hop(&mut parts.headers, false);
             recorder.status = Some(parts.status.as_u16());
+            if let Some(call) = recorder.grpc.as_mut() {
+                // A trailers-only response carries the status in its headers.
+                grpc::read_status(call, &parts.headers);
+            }
             return Response::from_parts(parts, ResponseBody::upstream(body, recorder));
         }
         Err(()) => UpstreamFailure::Timeout,
@@ -135,6 +144,10 @@ async fn forward(
             .fetch_add(1, Ordering::Relaxed);
     }
     cluster.cluster.metrics.failed(failure);
+    if recorder.grpc.is_some() {
+        let (status, message) = grpc::failure_status(failure);
+        return grpc_reply(recorder, status, message);
+    }
     let (status, text) = match failure {
         UpstreamFailure::ConnectFailure => {
             (StatusCode::SERVICE_UNAVAILABLE, "upstream connect error\n")
@@ -208,5 +221,18 @@ pub fn local_reply(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain"),
     );
+    response
+}
+
+/// A gRPC answer Periscope writes itself: trailers-only (HTTP 200, the
+/// status in the headers), which every gRPC client understands.
+fn grpc_reply(mut recorder: Recorder, status: GrpcStatus, message: &str) -> Response<ResponseBody> {
+    recorder.status = Some(StatusCode::OK.as_u16());
+    if let Some(call) = recorder.grpc.as_mut() {
+        call.status = Some(status);
+        call.message = Some(message.to_owned());
+    }
+    let mut response = Response::new(ResponseBody::local(Bytes::new(), Some(recorder)));
+    *response.headers_mut() = grpc::trailers_only_headers(status, message);
     response
 }

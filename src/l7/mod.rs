@@ -2,6 +2,7 @@
 //! port), a router, and pooled upstream clients.
 mod body;
 mod build;
+mod grpc;
 mod h2_pool;
 mod handler;
 mod headers;
@@ -16,7 +17,7 @@ pub use upstream::HttpCluster;
 use crate::config::ListenerConfig;
 use crate::drain::Drain;
 use crate::listener::DownstreamIo;
-use crate::pipeline::{Families, HttpScope, ListenerMetrics, SeriesBudget};
+use crate::pipeline::{Families, ListenerMetrics, Scope, SeriesBudget};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -29,7 +30,7 @@ pub struct HttpListener {
     pub metrics: Arc<ListenerMetrics>,
     router: Router,
     /// Requests no route matched.
-    no_route_scope: Arc<HttpScope>,
+    no_route_scope: Arc<Scope>,
     server: auto::Builder<TokioExecutor>,
 }
 
@@ -38,10 +39,14 @@ impl HttpListener {
         config: &ListenerConfig,
         metrics: Arc<ListenerMetrics>,
         clusters: &HttpClusters,
-        families: &Families,
+        families: &Arc<Families>,
         budget: &Arc<SeriesBudget>,
     ) -> Result<HttpListener, String> {
-        let scopes = build::Scopes { families, budget };
+        let scopes = build::Scopes {
+            families,
+            budget,
+            rpc_methods: &metrics.rpc_methods,
+        };
         let router = build::build_router(config, clusters, &scopes)
             .map_err(|e| format!("listener {}: {e}", config.name))?;
         let mut server = auto::Builder::new(TokioExecutor::new());
@@ -51,13 +56,7 @@ impl HttpListener {
             .header_read_timeout(std::time::Duration::from_secs(30));
         server.http2().timer(TokioTimer::new());
         Ok(HttpListener {
-            no_route_scope: Arc::new(HttpScope::new(
-                &families.http_duration,
-                budget.clone(),
-                &config.name,
-                "",
-                "",
-            )),
+            no_route_scope: scopes.scope(&config.name, "", ""),
             metrics,
             router,
             server,

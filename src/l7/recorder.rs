@@ -6,8 +6,9 @@
 //! (HTTP/1 close, h2 stream reset), and the recorder's `Drop` then records
 //! the request as incomplete.
 use super::body::RequestBodyState;
-use crate::pipeline::{self, clock, HttpScope};
+use crate::pipeline::{self, clock, Scope};
 use periscope_parsers::event::{bounded_text, MAX_KEPT_TARGET};
+use periscope_parsers::grpc::GrpcCall;
 use periscope_parsers::{
     Exchange, ExchangeDetail, HttpExchange, HttpMethod, HttpVersion, Outcome, Protocol, Timestamp,
 };
@@ -15,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub struct Recorder {
-    scope: Arc<HttpScope>,
+    scope: Arc<Scope>,
     started: Timestamp,
     method: HttpMethod,
     method_original: Option<String>,
@@ -25,12 +26,15 @@ pub struct Recorder {
     pub status: Option<u16>,
     request_body: Arc<RequestBodyState>,
     pub response_body_bytes: u64,
+    /// Set for gRPC requests; status and message counts fill in as the
+    /// response streams.
+    pub grpc: Option<GrpcCall>,
     recorded: bool,
 }
 
 impl Recorder {
     pub fn start(
-        scope: Arc<HttpScope>,
+        scope: Arc<Scope>,
         started: Timestamp,
         parts: &http::request::Parts,
         request_body: Arc<RequestBodyState>,
@@ -55,12 +59,14 @@ impl Recorder {
             status: None,
             request_body,
             response_body_bytes: 0,
+            grpc: super::grpc::is_grpc(&parts.headers)
+                .then(|| super::grpc::call_for(parts.uri.path())),
             recorded: false,
         }
     }
 
     /// Record against another scope (the route is known only after routing).
-    pub fn rescope(&mut self, scope: Arc<HttpScope>) {
+    pub fn rescope(&mut self, scope: Arc<Scope>) {
         self.scope = scope;
     }
 
@@ -93,7 +99,7 @@ impl Recorder {
                 request_body_bytes,
                 response_body_bytes: self.response_body_bytes,
                 upgraded: false,
-                grpc: None,
+                grpc: self.grpc.take(),
             }),
         };
         pipeline::record_http(&self.scope, &exchange);

@@ -2,7 +2,7 @@
 //! its pre-resolved metric scope.
 use super::upstream::HttpCluster;
 use crate::config::{HeaderMatch, HeaderRule, PathMatch};
-use crate::pipeline::HttpScope;
+use crate::pipeline::Scope;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
@@ -48,7 +48,7 @@ pub struct Route {
     pub timeout: Option<Duration>,
     pub request_edits: HeaderEdits,
     pub response_edits: HeaderEdits,
-    pub scope: Arc<HttpScope>,
+    pub scope: Arc<Scope>,
 }
 
 impl Route {

@@ -42,6 +42,7 @@ pub struct Families {
     pub upstream_errors: IntCounterVec,
     pub label_overflow: IntCounterVec,
     pub mongo: super::mongo_families::MongoFamilies,
+    pub grpc: super::grpc_families::GrpcFamilies,
 }
 
 impl Families {
@@ -110,6 +111,7 @@ impl Families {
                 &["metric"],
             ),
             mongo: super::mongo_families::MongoFamilies::new(),
+            grpc: super::grpc_families::GrpcFamilies::new(),
             registry,
         };
         families.register_all();
@@ -123,6 +125,7 @@ impl Families {
             .collectors()
             .iter()
             .chain(self.mongo.collectors().iter())
+            .chain(self.grpc.collectors().iter())
             .flat_map(|c| {
                 c.desc()
                     .into_iter()
@@ -151,7 +154,8 @@ impl Families {
 
     fn register_all(&self) {
         let mongo = self.mongo.collectors();
-        for collector in self.collectors().into_iter().chain(mongo) {
+        let grpc = self.grpc.collectors();
+        for collector in self.collectors().into_iter().chain(mongo).chain(grpc) {
             self.registry
                 .register(collector)
                 .expect("metric names are unique");

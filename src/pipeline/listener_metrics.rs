@@ -1,8 +1,10 @@
 //! Per-listener and per-cluster metric handles, resolved once when the
 //! configuration is loaded so that connections only touch atomics.
 use super::families::Families;
-use super::http_scope::{HttpScope, SeriesBudget};
+use super::http_scope::SeriesBudget;
+use super::label_cap::LabelCap;
 use super::mongo::MongoTelemetry;
+use super::Scope;
 use crate::config::ListenerConfig;
 use periscope_parsers::{ErrorReason, Protocol};
 use prometheus::{IntCounter, IntGauge};
@@ -34,8 +36,10 @@ pub struct ListenerMetrics {
     pub bytes_sent: IntCounter,
     parse_errors_family: prometheus::IntCounterVec,
     parse_errors: Box<[OnceLock<IntCounter>]>,
-    /// HTTP exchanges sniffed on the L4 path (no route).
-    pub l4_http: HttpScope,
+    /// HTTP exchanges and gRPC calls sniffed on the L4 path (no route).
+    pub l4: Scope,
+    /// The listener's cap on `rpc_method` values, shared by its routes.
+    pub rpc_methods: Arc<LabelCap>,
     /// MongoDB operations sniffed on the L4 path.
     pub mongo: MongoTelemetry,
 }
@@ -48,6 +52,10 @@ impl ListenerMetrics {
     ) -> ListenerMetrics {
         let listener = config.name.as_str();
         let l4_cluster = config.cluster.as_deref().unwrap_or("");
+        let rpc_methods = Arc::new(LabelCap::new(
+            config.label_limits.rpc_methods,
+            families.label_overflow.with_label_values(&["rpc_method"]),
+        ));
         let per_protocol = |vec: &prometheus::IntCounterVec| -> Vec<IntCounter> {
             Protocol::ALL
                 .iter()
@@ -70,7 +78,8 @@ impl ListenerMetrics {
             bytes_sent: families.bytes_sent.with_label_values(&[listener]),
             parse_errors_family: families.parse_errors.clone(),
             parse_errors: (0..PROTOCOLS * REASONS).map(|_| OnceLock::new()).collect(),
-            l4_http: HttpScope::new(&families.http_duration, budget, listener, "", l4_cluster),
+            l4: Scope::new(families, &budget, &rpc_methods, [listener, "", l4_cluster]),
+            rpc_methods,
             mongo: MongoTelemetry::new(families.clone(), listener, l4_cluster, config.label_limits),
         }
     }

@@ -2,6 +2,8 @@
 //! here. Recording never awaits and never takes a global lock.
 pub mod clock;
 pub mod families;
+pub mod grpc;
+pub mod grpc_families;
 pub mod http_scope;
 pub mod label_cap;
 pub mod listener_metrics;
@@ -13,19 +15,60 @@ pub use families::Families;
 pub use http_scope::{http_budget, HttpScope, SeriesBudget};
 pub use listener_metrics::{ActiveConnection, ClusterMetrics, ListenerMetrics, UpstreamFailure};
 
-use periscope_parsers::{Exchange, ExchangeDetail};
+pub use grpc::GrpcScope;
+pub use label_cap::LabelCap;
 
-/// Record an HTTP exchange against a pre-resolved scope. Other protocols'
-/// exchanges are not HTTP requests and are ignored here.
-pub fn record_http(scope: &HttpScope, exchange: &Exchange) {
-    if let ExchangeDetail::Http(http) = &exchange.detail {
-        scope.observe(
+use periscope_parsers::{Exchange, ExchangeDetail};
+use std::sync::Arc;
+
+/// Everything an HTTP exchange can be recorded against at one place
+/// (listener × route × cluster): plain HTTP requests, and gRPC calls.
+pub struct Scope {
+    pub http: HttpScope,
+    pub grpc: GrpcScope,
+}
+
+impl Scope {
+    pub fn new(
+        families: &Arc<Families>,
+        budget: &Arc<SeriesBudget>,
+        rpc_methods: &Arc<LabelCap>,
+        [listener, route, cluster]: [&str; 3],
+    ) -> Scope {
+        Scope {
+            http: HttpScope::new(
+                &families.http_duration,
+                budget.clone(),
+                listener,
+                route,
+                cluster,
+            ),
+            grpc: GrpcScope::new(
+                families.clone(),
+                rpc_methods.clone(),
+                listener,
+                route,
+                cluster,
+            ),
+        }
+    }
+}
+
+/// Record an HTTP exchange: a gRPC call goes to the RPC metrics, anything
+/// else to the HTTP ones. Other protocols' exchanges are ignored here.
+pub fn record_http(scope: &Scope, exchange: &Exchange) {
+    let ExchangeDetail::Http(http) = &exchange.detail else {
+        return;
+    };
+    match &http.grpc {
+        Some(call) => scope.grpc.record(call, exchange.duration_seconds()),
+        None => scope.http.observe(
             http.method,
             http.version,
             http.status,
             exchange.outcome,
             exchange.duration_seconds(),
-        );
+        ),
     }
 }
 

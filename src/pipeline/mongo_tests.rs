@@ -12,6 +12,7 @@ const LIMITS: LabelLimits = LabelLimits {
     collections: 500,
     namespaces: 100,
     status_codes: 100,
+    rpc_methods: 500,
 };
 
 fn telemetry(limits: LabelLimits) -> (Arc<Families>, MongoTelemetry) {
