@@ -50,8 +50,9 @@ clusters:
     )
 }
 
-/// Starts the peers and periscope, sends one of each kind of traffic and
-/// returns once every connection has been closed.
+/// Starts the peers and periscope, sends one of each kind of traffic (one
+/// of them a malformed request, for the parse error family) and returns
+/// once every connection has been closed.
 fn after_mixed_traffic() -> (Nginx, EchoServer, Periscope) {
     let nginx = Nginx::start();
     let echo = EchoServer::start();
@@ -72,7 +73,17 @@ fn after_mixed_traffic() -> (Nginx, EchoServer, Periscope) {
     conn.send(&garbage);
     assert_eq!(conn.read_at_least(100, Duration::from_secs(5)), garbage);
     drop(conn);
+    let mut malformed = RawConn::connect(px.addr("edge"));
+    malformed.send(b"GET / HTTP/1.1\r\nHost: a\r\nno colon here\r\n\r\n");
+    assert!(malformed.is_closed_by_peer(Duration::from_secs(5)));
     px.wait_metric(common::REQUESTS, &[], 4.0);
+    let malformed_h1 = [
+        ("listener", "edge"),
+        ("protocol", "http1"),
+        ("reason", "malformed"),
+    ];
+    px.wait_metric("periscope_parse_errors_total", &malformed_h1, 1.0);
+    px.wait_metric("periscope_parse_errors_total", &[], 1.0);
     (nginx, echo, px)
 }
 
@@ -124,7 +135,7 @@ fn contract_families_have_their_types_and_exact_label_sets() {
     let (_n, _e, px) = after_mixed_traffic();
     let scrape = px.scrape();
     let types = declared_types(&scrape);
-    let families: [(&str, &str, &[&str]); 8] = [
+    let families: [(&str, &str, &[&str]); 10] = [
         (
             "http_server_request_duration_seconds",
             "histogram",
@@ -172,6 +183,16 @@ fn contract_families_have_their_types_and_exact_label_sets() {
             "periscope_upstream_errors_total",
             "counter",
             &["cluster", "reason"],
+        ),
+        (
+            "periscope_parse_errors_total",
+            "counter",
+            &["listener", "protocol", "reason"],
+        ),
+        (
+            "periscope_metric_label_overflow_total",
+            "counter",
+            &["metric"],
         ),
     ];
     for (family, kind, labels) in families {
@@ -239,5 +260,8 @@ fn active_connections_return_to_zero_when_clients_leave() {
         "periscope_downstream_connections_total",
         &[("listener", "edge")],
     );
-    assert_eq!(total, 4.0, "edge saw h1, h1, h2c and one opaque connection");
+    assert_eq!(
+        total, 5.0,
+        "edge saw h1, h1, h2c, one opaque and one malformed connection"
+    );
 }
