@@ -304,6 +304,16 @@ impl Periscope {
         &self.dir
     }
 
+    /// SIGTERM without waiting (to watch the drain from outside).
+    pub fn sigterm(&self) {
+        self.process.sigterm();
+    }
+
+    /// The exit status, once the process exits within `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        self.process.wait_exit(timeout)
+    }
+
     /// SIGTERM and wait (up to `grace`) for the exit status.
     pub fn terminate(&mut self, grace: Duration) -> std::process::ExitStatus {
         self.process.terminate(grace)

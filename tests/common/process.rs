@@ -83,19 +83,34 @@ impl Supervised {
         if let Some(status) = self.exited() {
             return status;
         }
+        self.sigterm();
+        if let Some(status) = self.wait_exit(grace) {
+            return status;
+        }
+        let _ = self.child.kill();
+        self.child.wait().expect("wait after kill")
+    }
+
+    /// Sends SIGTERM to this child's pid and returns at once.
+    pub fn sigterm(&self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .stderr(Stdio::null())
             .status();
-        let deadline = Instant::now() + grace;
-        while Instant::now() < deadline {
+    }
+
+    /// The exit status, once the process exits within `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
             if let Some(status) = self.exited() {
-                return status;
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        let _ = self.child.kill();
-        self.child.wait().expect("wait after kill")
     }
 
     /// The last `lines` lines of the log, for failure messages.
