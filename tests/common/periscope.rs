@@ -103,6 +103,11 @@ impl Periscope {
     /// `--admin 127.0.0.1:<free>` unless given. The listener is named
     /// "quick" for `addr`/`url`.
     pub fn quick(args: &[&str]) -> Periscope {
+        Periscope::quick_with_env(args, &[])
+    }
+
+    /// Quick mode with extra environment variables (e.g. PERISCOPE_WORKERS).
+    pub fn quick_with_env(args: &[&str], env: &[(&str, &str)]) -> Periscope {
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         if !args.iter().any(|a| a == "--admin") {
             args.extend(["--admin".into(), format!("127.0.0.1:{}", free_port())]);
@@ -117,7 +122,7 @@ impl Periscope {
             .unwrap_or_default();
         let dir = WorkDir::new("periscope-quick");
         let mut cmd = Command::new(binary());
-        cmd.args(&args);
+        cmd.args(&args).envs(env.iter().copied());
         Periscope::launch(cmd, admin, listeners, dir).unwrap_or_else(|log| panic!("{log}"))
     }
 
@@ -277,6 +282,18 @@ impl Periscope {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
+    }
+
+    /// Threads of the process named as tokio worker threads in
+    /// /proc/PID/task/*/comm: `tokio-rt-worker` (tokio 1.54 on), or
+    /// `tokio-runtime-worker` cut to 15 bytes by the kernel (older tokio).
+    pub fn tokio_worker_threads(&self) -> usize {
+        let tasks = format!("/proc/{}/task", self.process.pid());
+        std::fs::read_dir(&tasks)
+            .unwrap_or_else(|e| panic!("read {tasks}: {e}"))
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|comm| matches!(comm.trim_end(), "tokio-rt-worker" | "tokio-runtime-w"))
+            .count()
     }
 
     /// Resident set size of the process in KiB (VmRSS).
