@@ -16,6 +16,7 @@ pub mod detect;
 pub mod event;
 pub mod fuzzing;
 pub mod grpc;
+pub mod hpack;
 pub mod http1;
 pub mod mongodb;
 
