@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod grpc;
 pub mod hpack;
 pub mod http1;
+pub mod http2;
 pub mod mongodb;
 
 pub use detect::{detect, Detection};
@@ -26,6 +27,7 @@ pub use event::{
     Protocol, Timestamp,
 };
 pub use http1::Http1Parser;
+pub use http2::Http2Parser;
 pub use mongodb::{MongoOptions, MongoParser};
 
 /// Receives the exchanges a parser completes.
@@ -123,8 +125,9 @@ pub trait ProtocolParser: Send {
 pub fn parser_for(protocol: Protocol) -> Option<Box<dyn ProtocolParser>> {
     match protocol {
         Protocol::Http1 => Some(Box::new(Http1Parser::new())),
+        Protocol::Http2 => Some(Box::new(Http2Parser::new())),
         Protocol::Mongodb => Some(Box::new(MongoParser::new())),
-        Protocol::Http2 | Protocol::Tls | Protocol::Unknown => None,
+        Protocol::Tls | Protocol::Unknown => None,
     }
 }
 
@@ -133,10 +136,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parser_for_http1_and_mongodb_for_now() {
+    fn parser_for_http1_http2_and_mongodb() {
         assert!(parser_for(Protocol::Http1).is_some());
+        assert!(parser_for(Protocol::Http2).is_some());
         assert!(parser_for(Protocol::Mongodb).is_some());
-        for p in [Protocol::Http2, Protocol::Tls, Protocol::Unknown] {
+        for p in [Protocol::Tls, Protocol::Unknown] {
             assert!(parser_for(p).is_none(), "{p:?}");
         }
     }

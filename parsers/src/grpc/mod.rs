@@ -6,6 +6,14 @@
 //! frames arbitrarily) is counted without buffering messages.
 use crate::event::AttrValue;
 
+mod framing;
+mod refine;
+
+pub use framing::{encode_message, MessageCounter};
+pub use refine::{
+    decode_message, is_grpc_content_type, method_from_path, parse_timeout, CallBuilder, MAX_METHOD,
+};
+
 /// Longest `grpc-message` kept.
 pub const MAX_GRPC_MESSAGE: usize = 512;
 
