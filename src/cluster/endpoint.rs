@@ -16,6 +16,7 @@ pub struct EndpointStats {
     pub requests: AtomicU64,
     pub failures: AtomicU64,
     pub connect_failures: AtomicU64,
+    /// Upstream connections established (not attempts).
     pub connections: AtomicU64,
 }
 

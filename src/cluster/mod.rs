@@ -85,7 +85,6 @@ impl Cluster {
         let endpoint = self
             .pick()
             .ok_or_else(|| ConnectError::NoEndpoint(self.name.clone()))?;
-        endpoint.stats.connections.fetch_add(1, Ordering::Relaxed);
         let attempt = tokio::time::timeout(
             self.connect_timeout,
             TcpStream::connect(endpoint.address.as_str()),
@@ -101,6 +100,7 @@ impl Cluster {
             }),
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
+                endpoint.stats.connections.fetch_add(1, Ordering::Relaxed);
                 return Ok((stream, endpoint));
             }
         };

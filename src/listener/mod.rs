@@ -92,9 +92,15 @@ impl Listener {
         let is_http = matches!(sniffed.protocol, Protocol::Http1 | Protocol::Http2);
         if self.protocol == ListenerProtocol::Http || is_http {
             self.metrics.detected(sniffed.protocol);
-            let _active = self.metrics.connection_opened(sniffed.protocol);
+            // An `http` listener serves everything as HTTP: hyper speaks
+            // HTTP/1 to anything without the h2 preface, so that is what the
+            // connection (and any parse error on it) is.
+            let protocol = match sniffed.protocol {
+                Protocol::Http2 => Protocol::Http2,
+                _ => Protocol::Http1,
+            };
+            let _active = self.metrics.connection_opened(protocol);
             let io = DownstreamIo::new(sniffed.prefix, stream, self.metrics.clone());
-            let protocol = sniffed.protocol;
             return self.http.clone().serve(io, peer, protocol, drain).await;
         }
         // `auto`, not HTTP: relay as TCP, sniffing what was detected.
