@@ -1,6 +1,6 @@
 //! Command line: `periscope [--config FILE | quick-mode flags]`,
 //! `periscope validate FILE...`.
-use crate::config::{self, Config, ListenerProtocol, QuickOptions, UpstreamProtocol};
+use crate::config::{self, Config, ListenerProtocol, OtlpProtocol, QuickOptions, UpstreamProtocol};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +43,15 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = UpstreamArg::Auto, requires = "listen")]
     pub upstream_protocol: UpstreamArg,
 
+    /// Export traces over OTLP to this collector (base URL, as
+    /// OTEL_EXPORTER_OTLP_ENDPOINT; overrides the environment and the file).
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+
+    /// OTLP transport (as OTEL_EXPORTER_OTLP_PROTOCOL) [default: grpc].
+    #[arg(long, value_enum, value_name = "PROTOCOL")]
+    pub otlp_protocol: Option<OtlpProtocolArg>,
+
     /// Worker threads (default: config, else one per core).
     #[arg(long, env = "PERISCOPE_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
@@ -62,6 +71,13 @@ pub enum ProtocolArg {
     Auto,
     Http,
     Tcp,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum OtlpProtocolArg {
+    Grpc,
+    #[value(name = "http/protobuf")]
+    HttpProtobuf,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -106,7 +122,66 @@ impl Cli {
             config.workers = Some(workers);
             config.effective["workers"] = serde_json::Value::from(workers);
         }
+        self.apply_tracing(&mut config, &|name| std::env::var(name).ok())?;
         Ok(config)
+    }
+
+    /// Tracing endpoint, protocol and service name: the command line wins,
+    /// then the standard `OTEL_*` variables (so a platform can point every
+    /// process at its collector), then the file.
+    pub fn apply_tracing(
+        &self,
+        config: &mut Config,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), String> {
+        let tracing = &mut config.tracing;
+        let endpoint = match &self.otlp_endpoint {
+            Some(url) => Some(("--otlp-endpoint", url.clone())),
+            None => env("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .filter(|v| !v.is_empty())
+                .map(|url| ("OTEL_EXPORTER_OTLP_ENDPOINT", url)),
+        };
+        if let Some((source, url)) = endpoint {
+            tracing.endpoint =
+                Some(config::check_otlp_endpoint(&url).map_err(|e| format!("{source}: {e}"))?);
+        }
+        let protocol = match self.otlp_protocol {
+            Some(OtlpProtocolArg::Grpc) => Some(OtlpProtocol::Grpc),
+            Some(OtlpProtocolArg::HttpProtobuf) => Some(OtlpProtocol::HttpProtobuf),
+            None => match env("OTEL_EXPORTER_OTLP_PROTOCOL").filter(|v| !v.is_empty()) {
+                None => None,
+                Some(v) if v == "grpc" => Some(OtlpProtocol::Grpc),
+                Some(v) if v == "http/protobuf" => Some(OtlpProtocol::HttpProtobuf),
+                Some(other) => {
+                    return Err(format!(
+                        "OTEL_EXPORTER_OTLP_PROTOCOL: \"{other}\" is not supported \
+                         (grpc or http/protobuf)"
+                    ))
+                }
+            },
+        };
+        if let Some(protocol) = protocol {
+            tracing.protocol = protocol;
+        }
+        if let Some(name) = env("OTEL_SERVICE_NAME").filter(|v| !v.is_empty()) {
+            tracing.service_name = name;
+        }
+        // `/config_dump` shows what runs, but never the export headers'
+        // values: they are typically API keys.
+        let dump = &mut config.effective["tracing"];
+        if tracing.endpoint.is_some() || !dump.is_null() {
+            dump["endpoint"] = serde_json::json!(tracing.endpoint);
+            dump["protocol"] = serde_json::json!(tracing.protocol.as_str());
+            dump["service_name"] = serde_json::json!(tracing.service_name);
+            dump["sampling_ratio"] = serde_json::json!(tracing.sampling_ratio);
+            dump["queue_size"] = serde_json::json!(tracing.queue_size);
+            if let Some(headers) = dump.get_mut("headers").and_then(|h| h.as_object_mut()) {
+                for value in headers.values_mut() {
+                    *value = serde_json::json!("<redacted>");
+                }
+            }
+        }
+        Ok(())
     }
 }
 

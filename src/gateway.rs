@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::drain;
 use crate::l7::{HttpCluster, HttpClusters, HttpListener};
 use crate::listener::Listener;
+use crate::pipeline::export::Outputs;
 use crate::pipeline::{http_budget, Families, ListenerMetrics};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ use tokio::net::TcpListener;
 
 /// How long in-flight work may take to finish after SIGTERM/SIGINT.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+/// How long queued spans and log lines may take to leave after the drain.
+const TELEMETRY_FLUSH_DEADLINE: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -41,9 +44,14 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         .map(|(name, c)| (name.clone(), Arc::new(HttpCluster::new(c.clone()))))
         .collect();
 
+    let outputs = Outputs::start(&config, &families).map_err(StartError::Build)?;
+
     let mut listeners = Vec::new();
-    for listener in &config.listeners {
-        let metrics = Arc::new(ListenerMetrics::new(&families, budget.clone(), listener));
+    for (index, listener) in config.listeners.iter().enumerate() {
+        let mut metrics = ListenerMetrics::new(&families, budget.clone(), listener);
+        metrics.export =
+            Arc::new(outputs.for_listener(index, &listener.name, listener.address.port()));
+        let metrics = Arc::new(metrics);
         let http = HttpListener::new(
             listener,
             metrics.clone(),
@@ -85,6 +93,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     if !trigger.drain(DRAIN_DEADLINE).await {
         tracing::warn!("drain deadline reached; closing remaining connections");
     }
+    outputs.flush(TELEMETRY_FLUSH_DEADLINE).await;
     Ok(())
 }
 

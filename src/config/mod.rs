@@ -10,9 +10,11 @@ pub mod model;
 mod parse;
 pub mod raw;
 mod raw_route;
+mod raw_telemetry;
 mod source_map;
 mod validate;
 mod validate_route;
+mod validate_telemetry;
 mod values;
 
 #[cfg(test)]
@@ -24,6 +26,7 @@ use std::path::Path;
 
 pub use error::{ConfigError, ConfigProblem};
 pub use model::*;
+pub use validate_telemetry::check_endpoint as check_otlp_endpoint;
 
 use raw::{RawAdmin, RawCluster, RawConfig, RawListener};
 
@@ -102,6 +105,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             cluster: Some("upstream".to_owned()),
             virtual_hosts: Vec::new(),
             label_limits: Default::default(),
+            access_log: None,
         }],
         clusters: vec![RawCluster {
             name: "upstream".to_owned(),
@@ -110,6 +114,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             lb_policy: raw::RawLbPolicy::RoundRobin,
             endpoints: vec![opts.upstream.clone()],
         }],
+        tracing: None,
     };
     validate::validate(&raw, COMMAND_LINE).map_err(|issues| {
         let problems = issues

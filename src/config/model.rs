@@ -16,6 +16,7 @@ pub struct Config {
     pub workers: Option<usize>,
     pub listeners: Vec<ListenerConfig>,
     pub clusters: Vec<ClusterConfig>,
+    pub tracing: TracingConfig,
     /// The effective configuration (raw model with defaults filled in) as
     /// JSON, served by `/config_dump`.
     pub effective: serde_json::Value,
@@ -50,6 +51,7 @@ pub struct ListenerConfig {
     pub cluster: Option<String>,
     pub virtual_hosts: Vec<VirtualHostConfig>,
     pub label_limits: LabelLimits,
+    pub access_log: Option<AccessLogConfig>,
 }
 
 /// Per-listener caps on label values taken from traffic.
@@ -159,4 +161,54 @@ pub struct ClusterConfig {
     pub lb_policy: LbPolicy,
     /// `host:port` strings, checked to have a port; resolved by the runtime.
     pub endpoints: Vec<String>,
+}
+
+/// OTLP trace export. Off when no endpoint is known (file, environment or
+/// command line).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracingConfig {
+    /// Base URL of the collector; `None` = tracing off.
+    pub endpoint: Option<String>,
+    pub protocol: OtlpProtocol,
+    pub headers: Vec<(String, String)>,
+    pub service_name: String,
+    pub resource_attributes: Vec<(String, String)>,
+    /// 0..=1, for traces Periscope starts.
+    pub sampling_ratio: f64,
+    pub queue_size: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    Grpc,
+    HttpProtobuf,
+}
+
+impl OtlpProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtlpProtocol::Grpc => "grpc",
+            OtlpProtocol::HttpProtobuf => "http/protobuf",
+        }
+    }
+}
+
+/// A listener's access log.
+#[derive(Debug, Clone)]
+pub struct AccessLogConfig {
+    pub path: LogPath,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LogPath {
+    Stdout,
+    File(std::path::PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub enum LogFormat {
+    Json,
+    /// The compiled `text_format` (or the default one).
+    Text(crate::pipeline::access_log::TextFormat),
 }

@@ -34,6 +34,10 @@ pub struct RawConfig {
     pub listeners: Vec<RawListener>,
     #[serde(default)]
     pub clusters: Vec<RawCluster>,
+    /// OTLP trace export; absent = off unless the environment or the
+    /// command line names an endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<RawTracing>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +85,9 @@ pub struct RawListener {
     pub virtual_hosts: Vec<RawVirtualHost>,
     #[serde(default)]
     pub label_limits: RawLabelLimits,
+    /// One line per exchange (and per opaque TCP connection); absent = off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<RawAccessLog>,
 }
 
 /// Caps on label values that come off the wire (collection and database
@@ -135,6 +142,8 @@ impl Default for RawLabelLimits {
         }
     }
 }
+
+pub use super::raw_telemetry::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

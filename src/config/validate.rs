@@ -114,14 +114,16 @@ pub fn validate(raw: &RawConfig, source: &str) -> Result<Config, Vec<Issue>> {
         .filter_map(|(i, l)| listener(&mut v, format!("listeners[{i}]"), l, &known))
         .collect();
     check_addresses(&mut v, admin, raw);
+    let tracing = super::validate_telemetry::tracing(&mut v, raw.tracing.as_ref());
 
-    match admin {
-        Some(address) if v.0.is_empty() => Ok(Config {
+    match (admin, tracing) {
+        (Some(address), Some(tracing)) if v.0.is_empty() => Ok(Config {
             source: source.to_owned(),
             admin: AdminConfig { address },
             workers,
             listeners,
             clusters,
+            tracing,
             effective: serde_json::to_value(raw.with_defaults()).unwrap_or_default(),
         }),
         _ => Err(v.0),
@@ -239,6 +241,7 @@ fn listener(
     let namespaces = limit("namespaces", limits.namespaces);
     let status_codes = limit("status_codes", limits.status_codes);
     let rpc_methods = limit("rpc_methods", limits.rpc_methods);
+    let access_log = super::validate_telemetry::access_log(v, &p, raw.access_log.as_ref());
     Some(ListenerConfig {
         name: name.map(|()| raw.name.clone())?,
         address: address?,
@@ -252,6 +255,7 @@ fn listener(
             status_codes: status_codes?,
             rpc_methods: rpc_methods?,
         },
+        access_log: access_log?,
     })
 }
 

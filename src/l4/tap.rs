@@ -1,6 +1,7 @@
 //! The sniffing tap on the L4 relay: it reads the same buffers the relay
 //! forwards, never delays or changes them, and switches itself off for good
 //! at the first parse error (counted with its reason).
+use crate::pipeline::export::ConnectionExport;
 use crate::pipeline::mongo::MongoCache;
 use crate::pipeline::{self, clock, ActiveConnection, ListenerMetrics};
 use periscope_parsers::{
@@ -30,12 +31,15 @@ pub struct Tap {
     active: Option<ActiveConnection>,
     /// Metric handles this connection already resolved.
     mongo: MongoCache,
+    /// Span and access-log export (`None` when the listener exports neither).
+    export: Option<Box<ConnectionExport>>,
 }
 
 /// Forwards parsed exchanges into the listener's telemetry.
 struct TelemetrySink<'a> {
     metrics: &'a ListenerMetrics,
     mongo: &'a mut MongoCache,
+    export: Option<&'a ConnectionExport>,
 }
 
 impl Sink for TelemetrySink<'_> {
@@ -43,6 +47,9 @@ impl Sink for TelemetrySink<'_> {
         match &exchange.detail {
             ExchangeDetail::Http(_) => pipeline::record_http(&self.metrics.l4, &exchange),
             ExchangeDetail::Mongo(mongo) => self.metrics.mongo.record(self.mongo, &exchange, mongo),
+        }
+        if let Some(export) = self.export {
+            export.exchange(exchange);
         }
     }
 }
@@ -53,6 +60,7 @@ impl Tap {
         Tap {
             state: State::Detecting(Vec::new()),
             active: Some(metrics.connection_active(Protocol::Unknown)),
+            export: ConnectionExport::begin(&metrics.export, Protocol::Unknown),
             metrics,
             mongo: MongoCache::default(),
         }
@@ -66,13 +74,32 @@ impl Tap {
         };
         Tap {
             state,
+            export: ConnectionExport::begin(&metrics.export, protocol),
             metrics,
             active: None,
             mongo: MongoCache::default(),
         }
     }
 
+    /// For exported spans and log lines: who connected.
+    pub fn with_peer(mut self, peer: std::net::SocketAddr) -> Tap {
+        if let Some(export) = &mut self.export {
+            export.set_peer(peer);
+        }
+        self
+    }
+
+    /// For exported spans and log lines: where the relay connected.
+    pub fn set_upstream(&mut self, endpoint: &str, cluster: &str) {
+        if let Some(export) = &mut self.export {
+            export.set_upstream(endpoint, Some(cluster));
+        }
+    }
+
     pub fn feed(&mut self, dir: Direction, bytes: &[u8]) {
+        if let Some(export) = &mut self.export {
+            export.count(dir, bytes.len());
+        }
         let State::Detecting(seen) = &mut self.state else {
             return self.feed_parser(dir, bytes);
         };
@@ -111,6 +138,9 @@ impl Tap {
         self.metrics.detected(protocol);
         self.metrics.connection_counted(protocol);
         self.active = Some(self.metrics.connection_active(protocol));
+        if let Some(export) = &mut self.export {
+            export.detected(protocol);
+        }
     }
 
     fn feed_parser(&mut self, dir: Direction, bytes: &[u8]) {
@@ -121,6 +151,7 @@ impl Tap {
         let mut sink = TelemetrySink {
             metrics: &self.metrics,
             mongo: &mut self.mongo,
+            export: self.export.as_deref(),
         };
         let at = clock::now();
         let status = catch_unwind(AssertUnwindSafe(|| parser.feed(dir, bytes, at, &mut sink)));
@@ -149,6 +180,9 @@ impl Tap {
         }
         self.with_parser(|parser, sink| parser.close(clock::now(), sink));
         self.state = State::Off;
+        if let Some(export) = self.export.take() {
+            export.close();
+        }
     }
 
     fn with_parser(&mut self, f: impl FnOnce(&mut dyn ProtocolParser, &mut dyn Sink)) {
@@ -159,6 +193,7 @@ impl Tap {
         let mut sink = TelemetrySink {
             metrics: &self.metrics,
             mongo: &mut self.mongo,
+            export: self.export.as_deref(),
         };
         if catch_unwind(AssertUnwindSafe(|| f(parser.as_mut(), &mut sink))).is_err() {
             self.metrics.parser_panicked(protocol);

@@ -7,6 +7,7 @@ use super::recorder::Recorder;
 use super::route::{Action, Route};
 use super::upstream::HttpCluster;
 use super::HttpListener;
+use crate::pipeline::export::L7Export;
 use crate::pipeline::{clock, UpstreamFailure};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, Uri};
@@ -32,6 +33,8 @@ pub async fn handle(
         &parts,
         request_body.clone(),
     );
+    // Telemetry export: continue the caller's `traceparent`, if any.
+    recorder.export = L7Export::begin(&listener.metrics.export, peer, &parts.headers);
     let Some(route) = listener.router.route(&parts) else {
         if recorder.grpc.is_some() {
             return Ok(grpc_reply(recorder, GrpcStatus::Unimplemented, "no route"));
@@ -39,6 +42,11 @@ pub async fn handle(
         return Ok(local_reply(recorder, StatusCode::NOT_FOUND, "no route\n"));
     };
     recorder.rescope(route.scope.clone());
+    let cluster_name = match &route.action {
+        Action::Forward(cluster) => Some(cluster.cluster.name.as_str()),
+        _ => None,
+    };
+    L7Export::routed(&mut recorder.export, &route.name, cluster_name);
     let mut response = match &route.action {
         Action::Direct { status, body } => local_reply(recorder, *status, body.clone()),
         Action::Redirect {
@@ -104,6 +112,8 @@ async fn forward(
     headers::ensure_forwarded_proto(&mut parts.headers);
     headers::ensure_request_id(&mut parts.headers);
     route.request_edits.apply(&mut parts.headers);
+    // Telemetry export: Periscope's span becomes the upstream's parent.
+    L7Export::forwarding(&mut recorder.export, &mut parts.headers, &endpoint.address);
     endpoint.stats.requests.fetch_add(1, Ordering::Relaxed);
 
     let sent = cluster.send(endpoint, Request::from_parts(parts, body));

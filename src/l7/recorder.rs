@@ -6,6 +6,7 @@
 //! (HTTP/1 close, h2 stream reset), and the recorder's `Drop` then records
 //! the request as incomplete.
 use super::body::RequestBodyState;
+use crate::pipeline::export::L7Export;
 use crate::pipeline::{self, clock, Scope};
 use periscope_parsers::event::{bounded_text, MAX_KEPT_TARGET};
 use periscope_parsers::grpc::GrpcCall;
@@ -30,6 +31,9 @@ pub struct Recorder {
     /// response streams.
     pub grpc: Option<GrpcCall>,
     recorded: bool,
+    /// Span and access-log export (`None` when the listener exports
+    /// neither); holds this request's span ids for `traceparent`.
+    pub export: Option<Box<L7Export>>,
 }
 
 impl Recorder {
@@ -62,6 +66,7 @@ impl Recorder {
             grpc: super::grpc::is_grpc(&parts.headers)
                 .then(|| super::grpc::call_for(parts.uri.path())),
             recorded: false,
+            export: None,
         }
     }
 
@@ -103,6 +108,9 @@ impl Recorder {
             }),
         };
         pipeline::record_http(&self.scope, &exchange);
+        if let Some(export) = self.export.take() {
+            export.finish(exchange);
+        }
     }
 }
 

@@ -69,7 +69,7 @@ impl Listener {
 
     async fn handle(&self, mut stream: TcpStream, peer: SocketAddr, drain: Drain) {
         if self.protocol == ListenerProtocol::Tcp {
-            let tap = Tap::detecting(self.metrics.clone());
+            let tap = Tap::detecting(self.metrics.clone()).with_peer(peer);
             return self.relay_tcp(stream, &[], tap).await;
         }
         let sniffed = match sniff::sniff(&mut stream, self.detect_timeout).await {
@@ -109,17 +109,20 @@ impl Listener {
         }
         self.metrics.detected(sniffed.protocol);
         let _active = self.metrics.connection_opened(sniffed.protocol);
-        let tap = Tap::for_protocol(sniffed.protocol, self.metrics.clone());
+        let tap = Tap::for_protocol(sniffed.protocol, self.metrics.clone()).with_peer(peer);
         self.relay_tcp(stream, &sniffed.prefix, tap).await;
     }
 
-    async fn relay_tcp(&self, client: TcpStream, prefix: &[u8], tap: Tap) {
+    async fn relay_tcp(&self, client: TcpStream, prefix: &[u8], mut tap: Tap) {
         let Some(cluster) = &self.cluster else {
             tracing::debug!(listener = %self.name, "non-HTTP connection but no cluster: closing");
             return;
         };
         let upstream = match cluster.connect_tcp().await {
-            Ok((upstream, _endpoint)) => upstream,
+            Ok((upstream, endpoint)) => {
+                tap.set_upstream(&endpoint.address, &cluster.name);
+                upstream
+            }
             Err(err) => {
                 tracing::debug!(listener = %self.name, "{err}");
                 return;

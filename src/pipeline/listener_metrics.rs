@@ -42,6 +42,8 @@ pub struct ListenerMetrics {
     pub rpc_methods: Arc<LabelCap>,
     /// MongoDB operations sniffed on the L4 path.
     pub mongo: MongoTelemetry,
+    /// Spans and access-log lines (off unless the gateway sets them up).
+    pub export: Arc<super::export::ListenerExport>,
 }
 
 impl ListenerMetrics {
@@ -81,6 +83,10 @@ impl ListenerMetrics {
             l4: Scope::new(families, &budget, &rpc_methods, [listener, "", l4_cluster]),
             rpc_methods,
             mongo: MongoTelemetry::new(families.clone(), listener, l4_cluster, config.label_limits),
+            export: Arc::new(super::export::ListenerExport::off(
+                listener,
+                config.address.port(),
+            )),
         }
     }
 

@@ -1,6 +1,8 @@
 //! The telemetry pipeline: every exchange, from either path, is recorded
 //! here. Recording never awaits and never takes a global lock.
+pub mod access_log;
 pub mod clock;
+pub mod export;
 pub mod families;
 pub mod grpc;
 pub mod grpc_families;
@@ -10,6 +12,7 @@ pub mod listener_metrics;
 pub mod mongo;
 pub mod mongo_families;
 pub mod status_slots;
+pub mod traces;
 
 pub use families::Families;
 pub use http_scope::{http_budget, HttpScope, SeriesBudget};

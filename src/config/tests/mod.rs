@@ -4,6 +4,7 @@ mod hostile;
 mod parse_errors;
 mod rules;
 mod rules_route;
+mod telemetry;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -269,7 +270,7 @@ fn load_file_reports_positions_with_the_path_as_given() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}:2:1: clustrs: unknown field `clustrs`, expected one of admin, workers, listeners, clusters",
+            "{}:2:1: clustrs: unknown field `clustrs`, expected one of admin, workers, listeners, clusters, tracing",
             path.display()
         )
     );
