@@ -8,7 +8,8 @@
 #   APT_PKGS   Debian packages (nginx, curl, h2load/nghttp, promtool, ...)
 #   PIP_REQS   Python peers and clients, in a venv at .runtime/venv
 #              (git-ignored): pymongo (client) and nx-27017 (MongoDB wire
-#              server on SQLite) for tests/mongodb*.rs
+#              server on SQLite) for tests/mongodb*.rs; grpcio and
+#              grpcio-tools for the gRPC greeter of tests/grpc*.rs
 #   NPM_PKGS   Node clients, in .runtime/node (git-ignored): mongosh
 #   cargo-fuzz only when fuzz/run-all.sh exists (the fuzz smoke run needs it)
 # Runs as root (CI and dev machines are root); otherwise uses sudo.
@@ -32,6 +33,8 @@ APT_PKGS=(
 PIP_REQS=(
   "pymongo[snappy,zstd]==4.20.0"   # MongoDB client; extras = OP_COMPRESSED codecs
   "nx-27017==0.8.1"                # MongoDB wire server backed by SQLite
+  "grpcio==1.85.1"                 # gRPC server and client for tests/grpc*.rs
+  "grpcio-tools==1.85.1"           # builds the greeter's stubs at run time
 )
 
 # Node packages, pinned, installed with npm into .runtime/node.

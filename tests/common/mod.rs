@@ -13,6 +13,7 @@ pub mod bytes;
 pub mod clients;
 pub mod configs;
 pub mod curl;
+pub mod grpc;
 pub mod hyper_client;
 pub mod metrics;
 pub mod mongo;

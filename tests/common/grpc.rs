@@ -1,0 +1,80 @@
+//! The gRPC peers of the tests: our greeter (tests/grpc/greeter_server.py)
+//! and a scripted grpcio client that reports what it saw.
+use super::ports::{free_addr, looks_like_port_clash};
+use super::process::Supervised;
+use super::python::Python;
+use super::workdir::WorkDir;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct GreeterServer {
+    // Declared first so the process stops before its work dir is removed.
+    process: Supervised,
+    pub addr: SocketAddr,
+    _dir: WorkDir,
+}
+
+impl GreeterServer {
+    /// Starts the greeter on a free port; returns once it listens.
+    pub fn start() -> GreeterServer {
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let dir = WorkDir::new("greeter");
+            let addr = free_addr();
+            let mut cmd = Python::command("grpc/greeter_server.py");
+            cmd.arg(addr.port().to_string());
+            let mut process = Supervised::spawn("greeter", cmd, &dir.join("greeter.log"));
+            match process.wait_listening(&[addr.port()], START_TIMEOUT) {
+                Ok(()) => {
+                    return GreeterServer {
+                        process,
+                        addr,
+                        _dir: dir,
+                    }
+                }
+                Err(e) => {
+                    let log = process.log_text();
+                    last_error = format!("{e}\n{log}");
+                    if !looks_like_port_clash(&log) {
+                        break;
+                    }
+                }
+            }
+        }
+        panic!("greeter failed to start (run tests/install-peers.sh for grpcio): {last_error}");
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+}
+
+/// One call as the client saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenCall {
+    pub method: String,
+    pub code: String,
+    pub sent: u64,
+    pub received: u64,
+}
+
+/// Runs `greeter_client.py TARGET SCENARIO` and returns its calls.
+pub fn run_client(target: SocketAddr, scenario: &str) -> Vec<SeenCall> {
+    let out = Python::run("grpc/greeter_client.py", &[&target.to_string(), scenario]);
+    let account: Value = serde_json::from_str(out.trim())
+        .unwrap_or_else(|e| panic!("client output is not JSON ({e}): {out}"));
+    account["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .map(|call| SeenCall {
+            method: call["method"].as_str().unwrap_or_default().to_owned(),
+            code: call["code"].as_str().unwrap_or_default().to_owned(),
+            sent: call["sent"].as_u64().unwrap_or_default(),
+            received: call["received"].as_u64().unwrap_or_default(),
+        })
+        .collect()
+}
