@@ -13,7 +13,9 @@
 
 use crate::detect::{detect, Detection};
 use crate::event::{Direction, Exchange, Protocol, Timestamp};
+use crate::hpack::{Decoder, MAX_HEADER_LIST, MAX_STRING, MAX_TABLE_SIZE};
 use crate::http1::{Http1Parser, MAX_HEAD_BYTES};
+use crate::http2::{Http2Parser, MAX_HEADER_BLOCK, MAX_STREAMS};
 use crate::mongodb::{MongoOptions, MongoParser, MAX_CURSORS, MAX_PENDING};
 use crate::{ProtocolParser, Status};
 
@@ -176,6 +178,123 @@ fn run_mongodb(
     (out, status)
 }
 
+/// The HTTP/2 parser on a conversation, same format and checks as
+/// [`http1_input`]. A client stream that starts like the preface gets a
+/// parser that expects it; anything else a parser joined mid-connection
+/// (no preface, unknown SETTINGS and HPACK state), so both modes are
+/// fuzzed from any input.
+pub fn http2_input(data: &[u8]) {
+    let (client, server) = split_streams(data);
+    let mut rng = Rng::from_bytes(data);
+    let segments = interleave(client, server, &mut rng);
+    let whole: Vec<Feed<'_>> = segments.clone();
+    let mut pieces: Vec<Feed<'_>> = Vec::new();
+    for (dir, bytes, at) in segments {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (a, b) = rest.split_at(1 + rng.below(rest.len().min(32)));
+            pieces.push((dir, a, at));
+            rest = b;
+        }
+    }
+    let mid_stream = !client.starts_with(b"PRI ");
+    let end = Timestamp(u64::MAX);
+    let a = run_http2(&whole, mid_stream, end);
+    let b = run_http2(&pieces, mid_stream, end);
+    assert_eq!(a, b, "splitting feeds changed the events");
+}
+
+fn run_http2(feeds: &[Feed<'_>], mid_stream: bool, end: Timestamp) -> (Vec<Exchange>, Status, u64) {
+    let mut parser = if mid_stream {
+        Http2Parser::mid_stream()
+    } else {
+        Http2Parser::new()
+    };
+    let mut out: Vec<Exchange> = Vec::new();
+    let mut status = Status::Ok;
+    for &(dir, bytes, at) in feeds {
+        status = parser.feed(dir, bytes, at, &mut out);
+        assert!(
+            parser.buffered_bytes() <= 2 * (MAX_HEADER_BLOCK + 15),
+            "buffer grew past the caps"
+        );
+        assert!(parser.open_streams() <= MAX_STREAMS);
+        assert!(parser.hpack_table_bytes() <= 2 * MAX_TABLE_SIZE);
+    }
+    parser.close(end, &mut out);
+    assert_eq!(parser.open_streams(), 0);
+    for e in &out {
+        assert!(e.finished >= e.started || e.finished == end);
+        let crate::ExchangeDetail::Http(h) = &e.detail else {
+            panic!("an HTTP/2 parser emitted {:?}", e.detail);
+        };
+        assert!(h.target.len() <= crate::event::MAX_KEPT_TARGET);
+        assert!(h
+            .host
+            .as_ref()
+            .is_none_or(|x| x.len() <= crate::event::MAX_KEPT_TARGET));
+        if let Some(g) = &h.grpc {
+            assert!(g
+                .message
+                .as_ref()
+                .is_none_or(|m| m.len() <= crate::grpc::MAX_GRPC_MESSAGE));
+            assert!(g
+                .method
+                .as_ref()
+                .is_none_or(|m| m.len() <= crate::grpc::MAX_METHOD));
+        }
+    }
+    (out, status, parser.hpack_unresolved())
+}
+
+/// The HPACK decoder on arbitrary blocks: the first byte picks the
+/// decoder (from the start or mid-connection) and a SETTINGS limit; the
+/// rest is cut into blocks at [`SEPARATOR`]. Decoding must not panic,
+/// keep the table and every field within the caps, and be deterministic.
+pub fn hpack_input(data: &[u8]) {
+    let (&first, rest) = data.split_first().unwrap_or((&0, &[]));
+    let mut decoders = [Decoder::new(), Decoder::mid_stream()];
+    let limit = [0u32, 256, 4096, 65_536, 1 << 20, u32::MAX][usize::from(first % 6)];
+    let mut results: Vec<Vec<Result<usize, crate::hpack::DecodeError>>> =
+        vec![Vec::new(), Vec::new()];
+    for (d, res) in decoders.iter_mut().zip(results.iter_mut()) {
+        if first & 0x80 != 0 {
+            d.set_settings_limit(limit);
+        }
+        for block in blocks(rest) {
+            let mut size = 0usize;
+            let r = d.decode(block, |f| {
+                assert!(f.name.len() <= MAX_STRING && f.value.len() <= MAX_STRING);
+                size += f.name.len() + f.value.len();
+            });
+            assert!(size <= MAX_HEADER_LIST);
+            assert!(d.table_size() <= d.table_max_size());
+            assert!(d.table_max_size() <= MAX_TABLE_SIZE);
+            res.push(r.map(|info| info.fields));
+        }
+    }
+    // The same blocks through a fresh decoder give the same answers.
+    let mut again = Decoder::new();
+    if first & 0x80 != 0 {
+        again.set_settings_limit(limit);
+    }
+    for (block, want) in blocks(rest).into_iter().zip(&results[0]) {
+        assert_eq!(&again.decode(block, |_| {}).map(|i| i.fields), want);
+    }
+}
+
+/// `data` cut at every [`SEPARATOR`].
+fn blocks(data: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while let Some(at) = memchr::memmem::find(rest, SEPARATOR) {
+        out.push(rest.get(..at).unwrap_or_default());
+        rest = rest.get(at + SEPARATOR.len()..).unwrap_or_default();
+    }
+    out.push(rest);
+    out
+}
+
 /// The client and server streams of an [`http1_input`] input.
 pub fn split_streams(data: &[u8]) -> (&[u8], &[u8]) {
     match memchr::memmem::find(data, SEPARATOR) {
@@ -263,6 +382,8 @@ mod tests {
         ] {
             detect_input(input);
             http1_input(input);
+            http2_input(input);
+            hpack_input(input);
             mongodb_input(input);
         }
     }

@@ -4,15 +4,17 @@
 //!
 //! Seed names carry expectations for the hand-written captures:
 //! `detect/<protocol>-*` must be detected as that protocol (`unknown-*` as
-//! nothing), and `http1/*` and `mongodb/*` must parse without error. Inputs the fuzzer found
+//! nothing), and `http1/*`, `http2/*`, `mongodb/*` must parse without error and
+//! `hpack/*` decode without error. Inputs the fuzzer found
 //! go in as `regress-*`: they only have to keep the invariants.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use periscope_parsers::event::{Direction, Exchange, Protocol, Timestamp};
+use periscope_parsers::hpack::Decoder;
 use periscope_parsers::{
-    detect, fuzzing, Detection, Http1Parser, MongoParser, ProtocolParser, Status,
+    detect, fuzzing, Detection, Http1Parser, Http2Parser, MongoParser, ProtocolParser, Status,
 };
 
 fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
@@ -49,7 +51,7 @@ fn every_seed_folder_is_a_known_target() {
             .to_string_lossy()
             .into_owned();
         assert!(
-            ["detect", "http1", "mongodb"].contains(&name.as_str()),
+            ["detect", "http1", "http2", "hpack", "mongodb"].contains(&name.as_str()),
             "seeds for unknown target {name}"
         );
     }
@@ -122,5 +124,51 @@ fn mongodb_seeds() {
         assert_eq!(s, Status::Ok, "{name}: server side");
         assert!(!out.is_empty(), "{name}: no exchange");
         assert!(parser.pending() <= 1, "{name}: unanswered requests");
+    }
+}
+
+#[test]
+fn http2_seeds() {
+    for (name, data) in seeds("http2") {
+        fuzzing::http2_input(&data);
+        fuzzing::detect_input(&data);
+        if name.starts_with("regress-") {
+            continue;
+        }
+        // A real capture or a sample: client then server, whole, parses
+        // cleanly and every stream is answered.
+        let (client, server) = fuzzing::split_streams(&data);
+        let mut parser = if client.starts_with(b"PRI ") {
+            Http2Parser::new()
+        } else {
+            Http2Parser::mid_stream()
+        };
+        let mut out: Vec<Exchange> = Vec::new();
+        let c = parser.feed(Direction::ClientToServer, client, Timestamp(1), &mut out);
+        let s = parser.feed(Direction::ServerToClient, server, Timestamp(2), &mut out);
+        assert_eq!(c, Status::Ok, "{name}: client side");
+        assert_eq!(s, Status::Ok, "{name}: server side");
+        assert!(!out.is_empty(), "{name}: no exchange");
+    }
+}
+
+#[test]
+fn hpack_seeds() {
+    for (name, data) in seeds("hpack") {
+        fuzzing::hpack_input(&data);
+        if name.starts_with("regress-") {
+            continue;
+        }
+        let mut rest = data.get(1..).unwrap_or_default();
+        let mut decoder = Decoder::new();
+        loop {
+            let (block, next) = fuzzing::split_streams(rest);
+            let info = decoder.decode(block, |_| {});
+            assert!(info.is_ok_and(|i| i.unresolved == 0), "{name}: {info:?}");
+            if block.len() == rest.len() {
+                break;
+            }
+            rest = next;
+        }
     }
 }

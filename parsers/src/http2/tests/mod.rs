@@ -5,6 +5,7 @@ mod build;
 mod errors;
 mod frames;
 mod samples;
+mod samples_grpc;
 
 use super::*;
 use crate::event::{Exchange, ExchangeDetail, Outcome};
@@ -128,5 +129,35 @@ fn truncated_conversations_never_panic_and_end_incomplete() {
             p.close(Timestamp(9), &mut out);
             assert_eq!(p.open_streams(), 0);
         }
+    }
+}
+
+/// Writes the samples as `http2` fuzz seeds (client frames, separator,
+/// server frames): `PERISCOPE_WRITE_SEEDS=1 cargo test -p
+/// periscope-parsers write_http2_sample_seeds -- --ignored`.
+#[test]
+#[ignore]
+fn write_http2_sample_seeds() {
+    if std::env::var_os("PERISCOPE_WRITE_SEEDS").is_none() {
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/http2");
+    for sample in samples() {
+        let side = |d: Direction| -> Vec<u8> {
+            sample
+                .segments
+                .iter()
+                .filter(|(dir, _)| *dir == d)
+                .flat_map(|(_, b)| b.clone())
+                .collect()
+        };
+        let mut data = side(C);
+        data.extend_from_slice(crate::fuzzing::SEPARATOR);
+        data.extend(side(S));
+        let name = format!(
+            "sample-{}.bin",
+            sample.name.replace([' ', ','], "-").replace("--", "-")
+        );
+        std::fs::write(dir.join(name), data).unwrap();
     }
 }
