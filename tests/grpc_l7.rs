@@ -47,6 +47,34 @@ fn every_call_shape_is_counted_exactly_as_the_client_saw_it() {
         ];
         px.wait_metric(CALLS, &labels, *count as f64);
     }
+    // Messages each way, per method, as the client sent and received them.
+    let mut messages: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for call in &calls {
+        *messages.entry((&call.method, "request")).or_default() += call.sent;
+        *messages.entry((&call.method, "response")).or_default() += call.received;
+    }
+    for ((method, direction), count) in &messages {
+        let labels = [("rpc_method", *method), ("direction", *direction)];
+        px.wait_metric("periscope_grpc_messages_total", &labels, *count as f64);
+    }
+    let shapes = [
+        (SAY_HELLO, "unary", 6.0),
+        (
+            "periscope.test.Greeter/SayHelloStream",
+            "server_streaming",
+            1.0,
+        ),
+        (
+            "periscope.test.Greeter/CollectHellos",
+            "client_streaming",
+            1.0,
+        ),
+        ("periscope.test.Greeter/Chat", "bidi_streaming", 1.0),
+    ];
+    for (method, kind, count) in shapes {
+        let labels = [("rpc_method", method), ("call_kind", kind)];
+        px.wait_metric("periscope_grpc_calls_total", &labels, count);
+    }
     // gRPC calls are RPCs, not plain HTTP requests.
     assert_eq!(
         px.metric("http_server_request_duration_seconds_count", &[]),

@@ -8,6 +8,7 @@ use super::recorder::Recorder;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+use periscope_parsers::grpc::MessageCounter;
 use periscope_parsers::Outcome;
 use pin_project_lite::pin_project;
 use std::pin::Pin;
@@ -23,6 +24,9 @@ pub struct RequestBodyState {
     /// Reading the body from the client failed (the client went away
     /// mid-upload): the failure is downstream, not the upstream's.
     pub downstream_failed: AtomicBool,
+    /// gRPC request messages so far (published by the body's counter).
+    pub grpc_messages: AtomicU64,
+    pub grpc_compressed: AtomicU64,
 }
 
 pin_project! {
@@ -31,12 +35,19 @@ pin_project! {
         #[pin]
         inner: Incoming,
         state: Arc<RequestBodyState>,
+        // Only this body's poller touches it; counts are published to
+        // `state` for the recorder on the response side.
+        grpc: Option<MessageCounter>,
     }
 }
 
 impl CountedBody {
-    pub fn new(inner: Incoming, state: Arc<RequestBodyState>) -> CountedBody {
-        CountedBody { inner, state }
+    pub fn new(inner: Incoming, state: Arc<RequestBodyState>, grpc: bool) -> CountedBody {
+        CountedBody {
+            inner,
+            state,
+            grpc: grpc.then(MessageCounter::default),
+        }
     }
 }
 
@@ -56,6 +67,16 @@ impl Body for CountedBody {
                     this.state
                         .bytes
                         .fetch_add(data.len() as u64, Ordering::Relaxed);
+                    if let Some(counter) = this.grpc.as_mut() {
+                        counter.feed(data);
+                        let state = &this.state;
+                        state
+                            .grpc_messages
+                            .store(counter.messages(), Ordering::Relaxed);
+                        state
+                            .grpc_compressed
+                            .store(counter.compressed(), Ordering::Relaxed);
+                    }
                 }
             }
             Poll::Ready(Some(Err(_))) => {
@@ -152,6 +173,9 @@ impl Body for ResponseBody {
                 if let Some(recorder) = this.recorder.as_mut() {
                     if let Some(data) = frame.data_ref() {
                         recorder.response_body_bytes += data.len() as u64;
+                        if let Some(call) = recorder.grpc.as_mut() {
+                            call.response_data(data);
+                        }
                     } else if let (Some(trailers), Some(call)) =
                         (frame.trailers_ref(), recorder.grpc.as_mut())
                     {

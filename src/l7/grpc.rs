@@ -7,46 +7,29 @@
 //! deadline logic work, as with Envoy.
 use crate::pipeline::UpstreamFailure;
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
-use periscope_parsers::event::bounded_text;
-use periscope_parsers::grpc::{GrpcCall, GrpcStatus, MAX_GRPC_MESSAGE};
+use periscope_parsers::grpc::{is_grpc_content_type, CallBuilder, GrpcStatus};
 
 pub fn is_grpc(headers: &HeaderMap) -> bool {
     headers
         .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+        .is_some_and(|v| is_grpc_content_type(v.as_bytes()))
 }
 
-/// `package.Service/Method` from a gRPC path `/package.Service/Method`.
-pub fn method_from_path(path: &str) -> Option<&str> {
-    let method = path.strip_prefix('/')?;
-    let (service, name) = method.split_once('/')?;
-    let token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-    };
-    (token(service) && token(name)).then_some(method)
-}
-
-/// A call as seen at request time; status and counts fill in later.
-pub fn call_for(path: &str) -> GrpcCall {
-    GrpcCall {
-        method: method_from_path(path).map(|m| bounded_text(m.as_bytes(), 255)),
-        ..GrpcCall::default()
+/// The call as seen at request time: method from `:path`, `grpc-timeout`.
+pub fn call_for(parts: &http::request::Parts) -> CallBuilder {
+    let mut call = CallBuilder::new(parts.uri.path());
+    if let Some(timeout) = parts.headers.get("grpc-timeout") {
+        call.request_header(b"grpc-timeout", timeout.as_bytes());
     }
+    call
 }
 
-/// Take `grpc-status` / `grpc-message` from trailers, or from the headers
-/// of a trailers-only response.
-pub fn read_status(call: &mut GrpcCall, headers: &HeaderMap) {
-    if let Some(status) = headers
-        .get("grpc-status")
-        .and_then(|v| GrpcStatus::from_header(v.as_bytes()))
-    {
-        call.status = Some(status);
-        call.message = headers
-            .get("grpc-message")
-            .map(|v| bounded_text(v.as_bytes(), MAX_GRPC_MESSAGE));
+/// Response headers (a trailers-only response) or trailers: the status.
+pub fn read_status(call: &mut CallBuilder, headers: &HeaderMap) {
+    for name in ["grpc-status", "grpc-message"] {
+        if let Some(value) = headers.get(name) {
+            call.response_header(name.as_bytes(), value.as_bytes());
+        }
     }
 }
 
@@ -82,18 +65,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_grpc_shaped_paths_name_a_method() {
-        assert_eq!(
-            method_from_path("/helloworld.Greeter/SayHello"),
-            Some("helloworld.Greeter/SayHello")
-        );
-        assert_eq!(method_from_path("/"), None);
-        assert_eq!(method_from_path("/a/b/c"), None);
-        assert_eq!(method_from_path("/svc/"), None);
-        assert_eq!(method_from_path("/svc/m?x=1"), None);
-    }
-
-    #[test]
     fn failures_map_to_the_statuses_clients_expect() {
         let headers = trailers_only_headers(failure_status(UpstreamFailure::Timeout).0, "t");
         assert_eq!(headers["grpc-status"], "4");
@@ -103,12 +74,23 @@ mod tests {
     }
 
     #[test]
-    fn status_comes_from_trailers() {
-        let mut call = call_for("/pkg.Svc/M");
+    fn status_comes_from_trailers_and_timeout_from_the_request() {
+        let request = http::Request::post("/pkg.Svc/M")
+            .header("grpc-timeout", "250m")
+            .body(())
+            .expect("request");
+        let (parts, ()) = request.into_parts();
+        let mut call = call_for(&parts);
         let mut trailers = HeaderMap::new();
         trailers.insert("grpc-status", HeaderValue::from_static("5"));
-        trailers.insert("grpc-message", HeaderValue::from_static("no such thing"));
+        trailers.insert(
+            "grpc-message",
+            HeaderValue::from_static("no%20such%20thing"),
+        );
         read_status(&mut call, &trailers);
+        let call = call.call();
+        assert_eq!(call.method.as_deref(), Some("pkg.Svc/M"));
+        assert_eq!(call.timeout_ms, Some(250));
         assert_eq!(call.status, Some(GrpcStatus::NotFound));
         assert_eq!(call.message.as_deref(), Some("no such thing"));
     }

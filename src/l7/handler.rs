@@ -63,7 +63,7 @@ pub async fn handle(
             response
         }
         Action::Forward(cluster) => {
-            let body = CountedBody::new(body, request_body.clone());
+            let body = CountedBody::new(body, request_body.clone(), recorder.grpc.is_some());
             forward(route, cluster, peer, parts, body, &request_body, recorder).await
         }
     };
@@ -239,8 +239,8 @@ pub fn local_reply(
 fn grpc_reply(mut recorder: Recorder, status: GrpcStatus, message: &str) -> Response<ResponseBody> {
     recorder.status = Some(StatusCode::OK.as_u16());
     if let Some(call) = recorder.grpc.as_mut() {
-        call.status = Some(status);
-        call.message = Some(message.to_owned());
+        call.set_status(Some(status));
+        call.set_message(message.to_owned());
     }
     let mut response = Response::new(ResponseBody::local(Bytes::new(), Some(recorder)));
     *response.headers_mut() = grpc::trailers_only_headers(status, message);

@@ -9,7 +9,7 @@ use super::body::RequestBodyState;
 use crate::pipeline::export::L7Export;
 use crate::pipeline::{self, clock, Scope};
 use periscope_parsers::event::{bounded_text, MAX_KEPT_TARGET};
-use periscope_parsers::grpc::GrpcCall;
+use periscope_parsers::grpc::CallBuilder;
 use periscope_parsers::{
     Exchange, ExchangeDetail, HttpExchange, HttpMethod, HttpVersion, Outcome, Protocol, Timestamp,
 };
@@ -29,7 +29,7 @@ pub struct Recorder {
     pub response_body_bytes: u64,
     /// Set for gRPC requests; status and message counts fill in as the
     /// response streams.
-    pub grpc: Option<GrpcCall>,
+    pub grpc: Option<CallBuilder>,
     recorded: bool,
     /// Span and access-log export (`None` when the listener exports
     /// neither); holds this request's span ids for `traceparent`.
@@ -63,8 +63,7 @@ impl Recorder {
             status: None,
             request_body,
             response_body_bytes: 0,
-            grpc: super::grpc::is_grpc(&parts.headers)
-                .then(|| super::grpc::call_for(parts.uri.path())),
+            grpc: super::grpc::is_grpc(&parts.headers).then(|| super::grpc::call_for(parts)),
             recorded: false,
             export: None,
         }
@@ -104,7 +103,14 @@ impl Recorder {
                 request_body_bytes,
                 response_body_bytes: self.response_body_bytes,
                 upgraded: false,
-                grpc: self.grpc.take(),
+                grpc: self.grpc.take().map(|builder| {
+                    // Request messages were counted by the request body.
+                    let mut call = builder.call();
+                    call.request_messages = self.request_body.grpc_messages.load(Ordering::Relaxed);
+                    call.compressed_messages +=
+                        self.request_body.grpc_compressed.load(Ordering::Relaxed);
+                    call
+                }),
             }),
         };
         pipeline::record_http(&self.scope, &exchange);
