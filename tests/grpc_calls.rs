@@ -1,5 +1,6 @@
-//! gRPC through the L7 path, with a real grpcio server and client: every
-//! call counted exactly by method and status, and failures answered the
+//! gRPC with a real grpcio server and client, proxied (L7) and sniffed on a
+//! `tcp` listener (L4): every call counted exactly by method, status,
+//! messages and shape — the same on both paths — and failures answered the
 //! way gRPC clients understand.
 mod common;
 
@@ -26,19 +27,36 @@ fn by_method_and_code(calls: &[SeenCall]) -> BTreeMap<(String, String), u64> {
 #[test]
 fn every_call_shape_is_counted_exactly_as_the_client_saw_it() {
     let greeter = GreeterServer::start();
-    let px = quick(greeter.addr);
-    let calls = run_client(px.addr("quick"), "shapes");
+    let px = quick(greeter.addr, "auto");
+    assert_counted_as_seen(&px, "default", &run_client(px.addr("quick"), "shapes"));
+}
+
+/// The same calls sniffed on a `tcp` listener (the HTTP/2 parser on the L4
+/// path) give identical values, with no route.
+#[test]
+fn sniffed_calls_on_a_tcp_listener_are_counted_the_same() {
+    let greeter = GreeterServer::start();
+    let px = quick(greeter.addr, "tcp");
+    assert_counted_as_seen(&px, "", &run_client(px.addr("quick"), "shapes"));
+    px.wait_metric(
+        "periscope_detections_total",
+        &[("listener", "quick"), ("protocol", "http2")],
+        1.0,
+    );
+}
+
+fn assert_counted_as_seen(px: &Periscope, route: &str, calls: &[SeenCall]) {
     assert_eq!(calls.len(), 9, "{calls:?}");
     let not_found = calls.iter().filter(|c| c.code == "NOT_FOUND").count();
     assert_eq!(not_found, 1, "{calls:?}");
-    let expected = by_method_and_code(&calls);
+    let expected = by_method_and_code(calls);
     let total: u64 = expected.values().sum();
     px.wait_metric(CALLS, &[("listener", "quick")], total as f64);
     for ((method, code), count) in &expected {
         let error_type = if code == "OK" { "" } else { code.as_str() };
         let labels = [
             ("listener", "quick"),
-            ("route", "default"),
+            ("route", route),
             ("cluster", "upstream"),
             ("rpc_system_name", "grpc"),
             ("rpc_method", method.as_str()),
@@ -49,7 +67,7 @@ fn every_call_shape_is_counted_exactly_as_the_client_saw_it() {
     }
     // Messages each way, per method, as the client sent and received them.
     let mut messages: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-    for call in &calls {
+    for call in calls {
         *messages.entry((&call.method, "request")).or_default() += call.sent;
         *messages.entry((&call.method, "response")).or_default() += call.received;
     }
@@ -84,7 +102,7 @@ fn every_call_shape_is_counted_exactly_as_the_client_saw_it() {
 
 #[test]
 fn an_unreachable_upstream_is_unavailable_not_a_502_page() {
-    let px = quick(closed_addr());
+    let px = quick(closed_addr(), "auto");
     let calls = run_client(px.addr("quick"), "one");
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].code, "UNAVAILABLE", "{calls:?}");
@@ -121,9 +139,17 @@ clusters:
     )
 }
 
-fn quick(upstream: SocketAddr) -> Periscope {
+fn quick(upstream: SocketAddr, protocol: &str) -> Periscope {
     let listen = format!("127.0.0.1:{}", free_port());
-    Periscope::quick(&["--listen", &listen, "--upstream", &upstream.to_string()])
+    let upstream = upstream.to_string();
+    Periscope::quick(&[
+        "--listen",
+        &listen,
+        "--upstream",
+        &upstream,
+        "--protocol",
+        protocol,
+    ])
 }
 
 #[test]
