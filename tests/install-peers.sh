@@ -35,6 +35,7 @@ PIP_REQS=(
   "nx-27017==0.8.1"                # MongoDB wire server backed by SQLite
   "grpcio==1.85.1"                 # gRPC server and client for tests/grpc*.rs
   "grpcio-tools==1.85.1"           # builds the greeter's stubs at run time
+  "opentelemetry-proto==1.45.2"    # OTLP messages and services: tests/otlp/receiver.py
 )
 
 # Node packages, pinned, installed with npm into .runtime/node.

@@ -166,6 +166,7 @@ http {{
     location = /stub_status {{ stub_status; }}
     location = /close {{ return 444; }}
     location = /headers {{ return 200 "{echo}"; }}
+    location = /traceparent {{ return 200 "$http_traceparent\n"; }}
     location = /post {{
       client_body_buffer_size 1m;
       proxy_pass http://{h1}/;
