@@ -61,6 +61,8 @@ fn clusters_count_each_proxied_request_exactly() {
     let stats = px.endpoint_stats("web", nginx.h1);
     assert_eq!(stats["failures"], 0, "{stats}");
     assert_eq!(stats["connect_failures"], 0, "{stats}");
+    // Seven requests in a row reuse one pooled upstream connection.
+    assert_eq!(stats["connections"], 1, "{stats}");
 }
 
 #[test]
@@ -73,6 +75,7 @@ fn clusters_count_connect_failures_of_a_dead_endpoint() {
     px.wait_endpoint_stat("web", closed, "connect_failures", 3);
     let stats = px.endpoint_stats("web", closed);
     assert_eq!(stats["requests"], 3, "{stats}");
+    assert_eq!(stats["connections"], 0, "{stats}");
     let (_, body) = px.admin_get("/clusters");
     let doc: serde_json::Value = serde_json::from_str(&body).expect("/clusters JSON");
     assert_eq!(doc["clusters"][0]["name"], "web", "{body}");

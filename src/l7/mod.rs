@@ -2,6 +2,7 @@
 //! port), a router, and pooled upstream clients.
 mod body;
 mod build;
+mod connector;
 mod grpc;
 mod h2_pool;
 mod handler;

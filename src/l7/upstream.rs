@@ -4,6 +4,7 @@
 //! The upstream protocol is independent of the downstream one: a cluster
 //! says `http1`, `h2c`, or `auto` (keep the client's).
 use super::body::CountedBody;
+use super::connector::CountingConnector;
 use super::h2_pool::{self, H2Pool};
 use crate::cluster::{Cluster, Endpoint};
 use crate::config::UpstreamProtocol;
@@ -16,7 +17,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::sync::Arc;
 use std::time::Duration;
 
-type Http1Client = Client<HttpConnector, CountedBody>;
+type Http1Client = Client<CountingConnector, CountedBody>;
 
 /// Why sending failed, and a description for the debug log.
 pub type SendError = (UpstreamFailure, String);
@@ -37,7 +38,7 @@ impl HttpCluster {
         let http1 = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_timer(TokioTimer::new())
-            .build(connector);
+            .build(CountingConnector::new(connector, cluster.clone()));
         let h2c = H2Pool::new(cluster.endpoint_count(), cluster.connect_timeout);
         HttpCluster {
             cluster,
