@@ -59,3 +59,6 @@ impl Tracer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
