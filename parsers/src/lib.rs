@@ -123,10 +123,21 @@ pub trait ProtocolParser: Send {
 /// The wire parser for a detected protocol, or `None` where there is none
 /// yet: the caller then relays the bytes without parsing them.
 pub fn parser_for(protocol: Protocol) -> Option<Box<dyn ProtocolParser>> {
+    parser_with(protocol, &ParserOptions::default())
+}
+
+/// Settings a deployment may change per listener.
+#[derive(Debug, Clone, Default)]
+pub struct ParserOptions {
+    pub mongodb: MongoOptions,
+}
+
+/// `parser_for`, with the listener's settings.
+pub fn parser_with(protocol: Protocol, options: &ParserOptions) -> Option<Box<dyn ProtocolParser>> {
     match protocol {
         Protocol::Http1 => Some(Box::new(Http1Parser::new())),
         Protocol::Http2 => Some(Box::new(Http2Parser::new())),
-        Protocol::Mongodb => Some(Box::new(MongoParser::new())),
+        Protocol::Mongodb => Some(Box::new(MongoParser::with_options(options.mongodb))),
         Protocol::Tls | Protocol::Unknown => None,
     }
 }
@@ -134,6 +145,44 @@ pub fn parser_for(protocol: Protocol) -> Option<Box<dyn ProtocolParser>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parser_options_reach_the_mongodb_parser() {
+        // insert {insert: "c", $db: "d"} as OP_MSG, and its reply {ok: 1}.
+        let body = |doc: &[u8]| {
+            let mut msg = Vec::new();
+            let len = 16 + 4 + 1 + doc.len();
+            msg.extend_from_slice(&(len as i32).to_le_bytes());
+            msg.extend_from_slice(&7i32.to_le_bytes());
+            msg.extend_from_slice(&0i32.to_le_bytes());
+            msg.extend_from_slice(&2013i32.to_le_bytes());
+            msg.extend_from_slice(&0u32.to_le_bytes());
+            msg.push(0);
+            msg.extend_from_slice(doc);
+            msg
+        };
+        let mut request = body(b"\x27\x00\x00\x00\x02insert\x00\x02\x00\x00\x00c\x00\x02$db\x00\x02\x00\x00\x00d\x00\x00");
+        // Fix the document length (0x27 above is a placeholder).
+        let doc_len = (request.len() - 21) as i32;
+        request[21..25].copy_from_slice(&doc_len.to_le_bytes());
+        let mut reply = body(b"\x11\x00\x00\x00\x01ok\x00\x00\x00\x00\x00\x00\x00\xf0\x3f\x00");
+        reply[8..12].copy_from_slice(&7i32.to_le_bytes());
+        let text_of = |options: &ParserOptions| {
+            let mut parser = parser_with(Protocol::Mongodb, options).expect("mongodb parser");
+            let mut out: Vec<Exchange> = Vec::new();
+            parser.feed(Direction::ClientToServer, &request, Timestamp(1), &mut out);
+            parser.feed(Direction::ServerToClient, &reply, Timestamp(2), &mut out);
+            match out.first().map(|e| &e.detail) {
+                Some(ExchangeDetail::Mongo(mongo)) => mongo.query_text.clone(),
+                other => panic!("expected one MongoDB exchange, got {other:?}"),
+            }
+        };
+        assert_eq!(text_of(&ParserOptions::default()), None);
+        let mut on = ParserOptions::default();
+        on.mongodb.query_text = true;
+        let text = text_of(&on).expect("query text when opted in");
+        assert!(text.contains("insert"), "{text}");
+    }
 
     #[test]
     fn parser_for_http1_http2_and_mongodb() {

@@ -106,6 +106,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             virtual_hosts: Vec::new(),
             label_limits: Default::default(),
             access_log: None,
+            mongodb: Default::default(),
         }],
         clusters: vec![RawCluster {
             name: "upstream".to_owned(),

@@ -52,6 +52,8 @@ pub struct ListenerConfig {
     pub virtual_hosts: Vec<VirtualHostConfig>,
     pub label_limits: LabelLimits,
     pub access_log: Option<AccessLogConfig>,
+    /// Spans of MongoDB operations carry `db.query.text` (opt-in).
+    pub mongodb_query_text: bool,
 }
 
 /// Per-listener caps on label values taken from traffic.

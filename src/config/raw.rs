@@ -88,6 +88,19 @@ pub struct RawListener {
     /// One line per exchange (and per opaque TCP connection); absent = off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log: Option<RawAccessLog>,
+    #[serde(default)]
+    pub mongodb: RawMongoOptions,
+}
+
+/// MongoDB sniffing settings of a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMongoOptions {
+    /// Put each command, as relaxed extended JSON truncated to 512 bytes,
+    /// in its span's `db.query.text`. Off by default: commands carry
+    /// application data, possibly personal.
+    #[serde(default)]
+    pub query_text: bool,
 }
 
 /// Caps on label values that come off the wire (collection and database

@@ -256,6 +256,7 @@ fn listener(
             rpc_methods: rpc_methods?,
         },
         access_log: access_log?,
+        mongodb_query_text: raw.mongodb.query_text,
     })
 }
 

@@ -5,8 +5,8 @@ use crate::pipeline::export::ConnectionExport;
 use crate::pipeline::mongo::MongoCache;
 use crate::pipeline::{self, clock, ActiveConnection, ListenerMetrics};
 use periscope_parsers::{
-    detect, parser_for, Detection, Direction, Exchange, ExchangeDetail, Protocol, ProtocolParser,
-    Sink, Status,
+    detect, parser_with, Detection, Direction, Exchange, ExchangeDetail, ParserOptions, Protocol,
+    ProtocolParser, Sink, Status,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -33,6 +33,8 @@ pub struct Tap {
     mongo: MongoCache,
     /// Span and access-log export (`None` when the listener exports neither).
     export: Option<Box<ConnectionExport>>,
+    /// The listener's parser settings, for the parser detection picks.
+    options: Arc<ParserOptions>,
 }
 
 /// Forwards parsed exchanges into the listener's telemetry.
@@ -56,19 +58,24 @@ impl Sink for TelemetrySink<'_> {
 
 impl Tap {
     /// A tap that will detect the protocol itself.
-    pub fn detecting(metrics: Arc<ListenerMetrics>) -> Tap {
+    pub fn detecting(metrics: Arc<ListenerMetrics>, options: Arc<ParserOptions>) -> Tap {
         Tap {
             state: State::Detecting(Vec::new()),
             active: Some(metrics.connection_active(Protocol::Unknown)),
             export: ConnectionExport::begin(&metrics.export, Protocol::Unknown),
             metrics,
             mongo: MongoCache::default(),
+            options,
         }
     }
 
     /// A tap for a protocol already detected (and counted) by the listener.
-    pub fn for_protocol(protocol: Protocol, metrics: Arc<ListenerMetrics>) -> Tap {
-        let state = match parser_for(protocol) {
+    pub fn for_protocol(
+        protocol: Protocol,
+        metrics: Arc<ListenerMetrics>,
+        options: Arc<ParserOptions>,
+    ) -> Tap {
+        let state = match parser_with(protocol, &options) {
             Some(parser) => State::Parsing(protocol, parser),
             None => State::Off,
         };
@@ -78,6 +85,7 @@ impl Tap {
             metrics,
             active: None,
             mongo: MongoCache::default(),
+            options,
         }
     }
 
@@ -126,7 +134,7 @@ impl Tap {
         let seen = std::mem::take(seen);
         self.detected(protocol);
         self.state = State::Off;
-        if let Some(parser) = parser_for(protocol) {
+        if let Some(parser) = parser_with(protocol, &self.options) {
             self.state = State::Parsing(protocol, parser);
             // Replay what detection held, then the rest of this chunk.
             self.feed_parser(Direction::ClientToServer, &seen);

@@ -10,7 +10,7 @@ use crate::drain::Drain;
 use crate::l4::{self, Tap};
 use crate::l7::HttpListener;
 use crate::pipeline::ListenerMetrics;
-use periscope_parsers::Protocol;
+use periscope_parsers::{MongoOptions, ParserOptions, Protocol};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +24,7 @@ pub struct Listener {
     /// The L4 target (and `auto`'s fallback for non-HTTP traffic).
     cluster: Option<Arc<Cluster>>,
     http: Arc<HttpListener>,
+    parser_options: Arc<ParserOptions>,
 }
 
 impl Listener {
@@ -40,6 +41,12 @@ impl Listener {
             metrics,
             cluster,
             http,
+            parser_options: Arc::new(ParserOptions {
+                mongodb: MongoOptions {
+                    query_text: config.mongodb_query_text,
+                    ..MongoOptions::default()
+                },
+            }),
         }
     }
 
@@ -69,7 +76,8 @@ impl Listener {
 
     async fn handle(&self, mut stream: TcpStream, peer: SocketAddr, drain: Drain) {
         if self.protocol == ListenerProtocol::Tcp {
-            let tap = Tap::detecting(self.metrics.clone()).with_peer(peer);
+            let tap =
+                Tap::detecting(self.metrics.clone(), self.parser_options.clone()).with_peer(peer);
             return self.relay_tcp(stream, &[], tap).await;
         }
         let sniffed = match sniff::sniff(&mut stream, self.detect_timeout).await {
@@ -109,7 +117,12 @@ impl Listener {
         }
         self.metrics.detected(sniffed.protocol);
         let _active = self.metrics.connection_opened(sniffed.protocol);
-        let tap = Tap::for_protocol(sniffed.protocol, self.metrics.clone()).with_peer(peer);
+        let tap = Tap::for_protocol(
+            sniffed.protocol,
+            self.metrics.clone(),
+            self.parser_options.clone(),
+        )
+        .with_peer(peer);
         self.relay_tcp(stream, &sniffed.prefix, tap).await;
     }
 

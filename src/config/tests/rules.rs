@@ -323,3 +323,30 @@ fn label_limits_default_and_override() {
     assert_eq!(limits[1].collections, 2);
     assert_eq!(limits[1].status_codes, 100);
 }
+
+#[test]
+fn mongodb_query_text_is_opt_in() {
+    let config = crate::config::load_str(
+        "t.yaml",
+        r#"
+        listeners:
+          - { name: a, address: 127.0.0.1:1, protocol: tcp, cluster: c }
+          - { name: b, address: 127.0.0.1:2, protocol: tcp, cluster: c, mongodb: { query_text: true } }
+        clusters: [ { name: c, endpoints: ["h:1"] } ]
+        "#,
+    )
+    .expect("valid config");
+    let opted: Vec<bool> = config
+        .listeners
+        .iter()
+        .map(|l| l.mongodb_query_text)
+        .collect();
+    assert_eq!(opted, [false, true]);
+    assert_problem(
+        r#"
+        listeners: [ { name: a, address: 127.0.0.1:1, protocol: tcp, cluster: c, mongodb: { querytext: true } } ]
+        clusters: [ { name: c, endpoints: ["h:1"] } ]
+        "#,
+        "t.yaml:1:85: listeners[0].mongodb.querytext: unknown field `querytext`, expected one of query_text",
+    );
+}
