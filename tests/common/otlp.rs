@@ -6,6 +6,8 @@
 //!     let otlp = OtlpReceiver::start();
 //!     // ... point periscope at otlp.grpc_url() or otlp.http_url(), send traffic
 //!     let spans = otlp.wait_spans(3);
+#![allow(dead_code)] // Not every test file uses every helper.
+
 use crate::common::ports::{free_addr, looks_like_port_clash};
 use crate::common::process::Supervised;
 use crate::common::python::Python;

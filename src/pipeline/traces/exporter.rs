@@ -157,7 +157,9 @@ async fn export(
         return;
     }
     let count = batch.len();
-    if let Err(err) = exporter.export(batch).await {
+    let result = exporter.export(batch).await;
+    tracing::debug!(spans = count, ok = result.is_ok(), "OTLP export");
+    if let Err(err) = result {
         // A collector that is down would otherwise log every half second.
         if *failures_logged < 10 {
             *failures_logged += 1;
