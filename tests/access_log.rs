@@ -352,3 +352,46 @@ fn default_text_format_reads_like_envoys() {
         }
     }
 }
+
+/// gRPC calls: one `grpc` line per call, with the method path and the gRPC
+/// status the client saw.
+#[test]
+fn grpc_calls_are_logged_with_their_status() {
+    let greeter = common::grpc::GreeterServer::start();
+    let dir = common::WorkDir::new("access-logs");
+    let log = dir.join("grpc.log");
+    let px = Periscope::start(|| {
+        format!(
+            "{admin}listeners:\n  - name: edge\n    address: {edge}\n    cluster: rpc\n    \
+             access_log: {{ path: {log} }}\n\
+             clusters:\n  - {{ name: rpc, protocol: h2c, endpoints: [\"{greeter}\"] }}\n",
+            admin = admin_block(),
+            edge = listen_addr(),
+            log = log.display(),
+            greeter = greeter.addr,
+        )
+    });
+    let calls = common::grpc::run_client(px.addr("edge"), "shapes");
+    let lines = json_lines(&log, calls.len());
+    let mut seen: Vec<(String, String)> = calls
+        .iter()
+        .map(|c| (format!("/{}", c.method), c.code.clone()))
+        .collect();
+    let mut logged: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| {
+            assert_shape(l);
+            assert_eq!(l["kind"], "grpc", "{l}");
+            assert_eq!(l["method"], "POST", "{l}");
+            assert_eq!(l["protocol"], "http2", "{l}");
+            assert_eq!(l["status"], 200, "{l}");
+            (
+                l["path"].as_str().unwrap_or("").to_owned(),
+                l["grpc_status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    logged.sort();
+    assert_eq!(logged, seen);
+}

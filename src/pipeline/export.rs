@@ -139,11 +139,11 @@ impl L7Export {
             .and_then(|v| v.to_str().ok())
             .map(|v| periscope_parsers::event::bounded_text(v.as_bytes(), 256));
         if let Some(span) = &export.context.span {
+            // `tracestate` travels on untouched: it belongs to the trace,
+            // and Periscope has no vendor entry of its own to add.
             if let Ok(value) = http::HeaderValue::from_bytes(&span.traceparent()) {
                 headers.insert(TRACEPARENT, value);
             }
-            // Its vendor state belongs to the parent we replaced.
-            headers.remove("tracestate");
         }
     }
 

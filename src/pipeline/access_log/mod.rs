@@ -77,3 +77,72 @@ impl AccessLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use periscope_parsers::{HttpExchange, HttpMethod, HttpVersion, Outcome, Protocol, Timestamp};
+
+    fn exchange() -> Exchange {
+        Exchange {
+            protocol: Protocol::Http1,
+            started: Timestamp(0),
+            finished: Timestamp(5_000_000),
+            request_bytes: 0,
+            response_bytes: 2,
+            outcome: Outcome::Complete,
+            detail: ExchangeDetail::Http(HttpExchange {
+                method: HttpMethod::Get,
+                method_original: None,
+                target: "/".to_owned(),
+                host: None,
+                version: HttpVersion::Http11,
+                status: Some(200),
+                request_body_bytes: 0,
+                response_body_bytes: 2,
+                upgraded: false,
+                grpc: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_lines_and_counts_them() {
+        let (queue, _lines) = mpsc::channel(2);
+        let dropped = IntCounter::new("d", "d").expect("counter");
+        let log = AccessLog {
+            queue,
+            destination: 0,
+            dropped: dropped.clone(),
+        };
+        let to = ListenerExport {
+            access_log: Some(log),
+            ..ListenerExport::off("edge", 1)
+        };
+        for _ in 0..5 {
+            to.exchange(ExchangeContext::default(), exchange());
+        }
+        assert_eq!(dropped.get(), 3);
+    }
+
+    #[test]
+    fn json_and_text_render_the_same_entry() {
+        let clock = crate::pipeline::export::WallClock::now();
+        let context = ExchangeContext {
+            route: Some("api".to_owned()),
+            request_id: Some("r1".to_owned()),
+            ..ExchangeContext::default()
+        };
+        let entry = entry::Entry::exchange("edge", &context, &exchange(), &clock);
+        let json = entry.to_json();
+        assert_eq!(json["duration_ms"], 5);
+        assert_eq!(json["route"], "api");
+        assert_eq!(json["peer"], serde_json::Value::Null);
+        let format =
+            TextFormat::parse("%ROUTE_NAME% %DURATION% %UPSTREAM_HOST% %REQ(X-REQUEST-ID)%")
+                .expect("format");
+        let mut line = String::new();
+        format.render(&entry, &mut line);
+        assert_eq!(line, "api 5 - r1");
+    }
+}
