@@ -118,6 +118,50 @@ pub trait ProtocolParser: Send {
     /// The connection is gone: emit what is still pending as incomplete
     /// exchanges so that nothing is silently lost.
     fn close(&mut self, at: Timestamp, sink: &mut dyn Sink);
+
+    /// Running totals of what the parser tolerated rather than failed on,
+    /// so the runtime can count it.
+    fn anomalies(&self) -> Anomalies {
+        Anomalies::default()
+    }
+}
+
+/// Things a parser tolerates and counts instead of failing: a closed set,
+/// exported as `periscope_parser_events_total{event}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Anomalies {
+    /// HPACK fields whose dynamic-table index could not be resolved (state
+    /// lost, or the connection joined mid-way): placeholders were emitted.
+    pub hpack_unresolved: u64,
+    /// HTTP/2 server pushes (PUSH_PROMISE), never mistaken for requests.
+    pub server_pushes: u64,
+    /// Streams or requests dropped from a full pairing table.
+    pub evicted: u64,
+    /// Messages larger than the buffering cap, skipped and resynchronised past.
+    pub skipped_messages: u64,
+    /// OP_MSG checksums that did not match (counted, not refused).
+    pub checksum_mismatches: u64,
+}
+
+impl Anomalies {
+    pub const EVENTS: [&'static str; 5] = [
+        "hpack_unresolved",
+        "server_push",
+        "evicted",
+        "skipped_message",
+        "checksum_mismatch",
+    ];
+
+    /// Counts in the order of `EVENTS`.
+    pub fn counts(&self) -> [u64; 5] {
+        [
+            self.hpack_unresolved,
+            self.server_pushes,
+            self.evicted,
+            self.skipped_messages,
+            self.checksum_mismatches,
+        ]
+    }
 }
 
 /// The wire parser for a detected protocol, or `None` where there is none

@@ -4,3 +4,6 @@ mod tap;
 
 pub use relay::{relay, Counters};
 pub use tap::Tap;
+
+#[cfg(test)]
+mod tap_tests;

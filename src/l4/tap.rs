@@ -5,8 +5,8 @@ use crate::pipeline::export::ConnectionExport;
 use crate::pipeline::mongo::MongoCache;
 use crate::pipeline::{self, clock, ActiveConnection, ListenerMetrics};
 use periscope_parsers::{
-    detect, parser_with, Detection, Direction, Exchange, ExchangeDetail, ParserOptions, Protocol,
-    ProtocolParser, Sink, Status,
+    detect, parser_with, Anomalies, Detection, Direction, Exchange, ExchangeDetail, ParserOptions,
+    Protocol, ProtocolParser, Sink, Status,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -35,6 +35,8 @@ pub struct Tap {
     export: Option<Box<ConnectionExport>>,
     /// The listener's parser settings, for the parser detection picks.
     options: Arc<ParserOptions>,
+    /// The parser's anomaly totals already exported.
+    anomalies: Anomalies,
 }
 
 /// Forwards parsed exchanges into the listener's telemetry.
@@ -66,6 +68,7 @@ impl Tap {
             metrics,
             mongo: MongoCache::default(),
             options,
+            anomalies: Anomalies::default(),
         }
     }
 
@@ -86,6 +89,7 @@ impl Tap {
             active: None,
             mongo: MongoCache::default(),
             options,
+            anomalies: Anomalies::default(),
         }
     }
 
@@ -163,6 +167,8 @@ impl Tap {
         };
         let at = clock::now();
         let status = catch_unwind(AssertUnwindSafe(|| parser.feed(dir, bytes, at, &mut sink)));
+        let anomalies = parser.anomalies();
+        self.count_anomalies(protocol, anomalies);
         match status {
             Ok(Status::Ok) => {}
             Ok(Status::Done) => self.state = State::Off,
@@ -203,9 +209,22 @@ impl Tap {
             mongo: &mut self.mongo,
             export: self.export.as_deref(),
         };
-        if catch_unwind(AssertUnwindSafe(|| f(parser.as_mut(), &mut sink))).is_err() {
+        let panicked = catch_unwind(AssertUnwindSafe(|| f(parser.as_mut(), &mut sink))).is_err();
+        let anomalies = parser.anomalies();
+        self.count_anomalies(protocol, anomalies);
+        if panicked {
             self.metrics.parser_panicked(protocol);
             self.state = State::Off;
+        }
+    }
+
+    /// Export what the parser tolerated since the last look (a comparison
+    /// of five integers when nothing happened).
+    fn count_anomalies(&mut self, protocol: Protocol, now: Anomalies) {
+        if now != self.anomalies {
+            self.metrics
+                .parser_anomalies(protocol, &self.anomalies, &now);
+            self.anomalies = now;
         }
     }
 }

@@ -41,6 +41,7 @@ pub struct Families {
     pub upstream_connect_failures: IntCounterVec,
     pub upstream_errors: IntCounterVec,
     pub label_overflow: IntCounterVec,
+    pub parser_events: IntCounterVec,
     pub mongo: super::mongo_families::MongoFamilies,
     pub grpc: super::grpc_families::GrpcFamilies,
 }
@@ -110,6 +111,11 @@ impl Families {
                 "Observations folded into an _OTHER series because a metric reached its series cap.",
                 &["metric"],
             ),
+            parser_events: counter(
+                "periscope_parser_events_total",
+                "What sniffing parsers tolerated instead of failing: unresolved HPACK indexes, server pushes, evicted streams, skipped oversize messages, checksum mismatches.",
+                &["listener", "protocol", "event"],
+            ),
             mongo: super::mongo_families::MongoFamilies::new(),
             grpc: super::grpc_families::GrpcFamilies::new(),
             registry,
@@ -137,7 +143,7 @@ impl Families {
         names
     }
 
-    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 10] {
+    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 11] {
         [
             Box::new(self.http_duration.clone()),
             Box::new(self.connections_total.clone()),
@@ -149,6 +155,7 @@ impl Families {
             Box::new(self.upstream_connect_failures.clone()),
             Box::new(self.upstream_errors.clone()),
             Box::new(self.label_overflow.clone()),
+            Box::new(self.parser_events.clone()),
         ]
     }
 

@@ -6,7 +6,7 @@ use super::label_cap::LabelCap;
 use super::mongo::MongoTelemetry;
 use super::Scope;
 use crate::config::ListenerConfig;
-use periscope_parsers::{ErrorReason, Protocol};
+use periscope_parsers::{Anomalies, ErrorReason, Protocol};
 use prometheus::{IntCounter, IntGauge};
 use std::sync::{Arc, OnceLock};
 
@@ -35,6 +35,8 @@ pub struct ListenerMetrics {
     pub bytes_received: IntCounter,
     pub bytes_sent: IntCounter,
     parse_errors_family: prometheus::IntCounterVec,
+    /// Rare events only (a parser tolerated something): resolved on use.
+    parser_events_family: prometheus::IntCounterVec,
     parse_errors: Box<[OnceLock<IntCounter>]>,
     /// HTTP exchanges and gRPC calls sniffed on the L4 path (no route).
     pub l4: Scope,
@@ -79,6 +81,7 @@ impl ListenerMetrics {
             bytes_received: families.bytes_received.with_label_values(&[listener]),
             bytes_sent: families.bytes_sent.with_label_values(&[listener]),
             parse_errors_family: families.parse_errors.clone(),
+            parser_events_family: families.parser_events.clone(),
             parse_errors: (0..PROTOCOLS * REASONS).map(|_| OnceLock::new()).collect(),
             l4: Scope::new(families, &budget, &rpc_methods, [listener, "", l4_cluster]),
             rpc_methods,
@@ -206,6 +209,18 @@ impl ClusterMetrics {
 }
 
 impl ListenerMetrics {
+    /// Count what a parser tolerated since `before` (see `Anomalies`).
+    pub fn parser_anomalies(&self, protocol: Protocol, before: &Anomalies, now: &Anomalies) {
+        let counts = before.counts().into_iter().zip(now.counts());
+        for (event, (old, new)) in Anomalies::EVENTS.iter().zip(counts) {
+            if new > old {
+                self.parser_events_family
+                    .with_label_values(&[self.name.as_str(), protocol.as_str(), event])
+                    .inc_by(new - old);
+            }
+        }
+    }
+
     /// A parser panicked: a bug, contained by the tap. Counted apart from
     /// parse errors so that it stands out.
     pub fn parser_panicked(&self, protocol: Protocol) {

@@ -114,6 +114,15 @@ impl Http2Parser {
 }
 
 impl ProtocolParser for Http2Parser {
+    fn anomalies(&self) -> crate::Anomalies {
+        crate::Anomalies {
+            hpack_unresolved: self.hpack_unresolved(),
+            server_pushes: self.pushes(),
+            evicted: self.evicted_streams(),
+            ..crate::Anomalies::default()
+        }
+    }
+
     fn feed(&mut self, dir: Direction, bytes: &[u8], at: Timestamp, sink: &mut dyn Sink) -> Status {
         if self.status != Status::Ok {
             return self.status;

@@ -157,6 +157,14 @@ impl MongoParser {
 }
 
 impl ProtocolParser for MongoParser {
+    fn anomalies(&self) -> crate::Anomalies {
+        crate::Anomalies {
+            skipped_messages: self.skipped_messages(),
+            checksum_mismatches: self.checksum_mismatches(),
+            ..crate::Anomalies::default()
+        }
+    }
+
     fn feed(&mut self, dir: Direction, bytes: &[u8], at: Timestamp, sink: &mut dyn Sink) -> Status {
         if self.status != Status::Ok || self.closed {
             return self.status;
