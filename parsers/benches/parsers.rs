@@ -4,7 +4,10 @@
 //! Inputs are realistic captures: a browser-like request with a dozen
 //! headers and an nginx-like response, and a pipelined batch of small
 //! requests on one keep-alive connection; for MongoDB, pymongo-shaped
-//! OP_MSG inserts and find replies.
+//! OP_MSG inserts and find replies; for HTTP/2 and HPACK, real h2load,
+//! nginx and grpcio traffic (see `http2/mod.rs`).
+mod http2;
+
 use bson::{doc, Bson, Document};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use periscope_parsers::{
@@ -207,6 +210,8 @@ criterion_group!(
     http1_exchange,
     mongodb_op_msg,
     detection,
+    http2::hpack_decoding,
+    http2::http2_frames,
     memcpy_ceiling
 );
 criterion_main!(benches);

@@ -1,8 +1,9 @@
 //! HPACK Huffman decoding (RFC 7541 §5.2, code table in Appendix B).
 //!
-//! Table-driven: the code tree is walked four bits at a time through a
-//! 256-state machine built once from the code table, so decoding costs two
-//! table look-ups per input byte and no branching per bit. A string whose
+//! Table-driven: the code tree (256 internal nodes) is turned once into a
+//! machine that consumes a whole input byte per look-up (256 states × 256
+//! bytes, 256 KiB, built on first use from a 4-bit machine), emitting up to
+//! two symbols per byte with no branching per bit. A string whose
 //! padding is longer than 7 bits, is not a prefix of EOS, or that contains
 //! EOS is rejected (§5.2): the caller drops that one header, nothing more.
 
@@ -66,14 +67,17 @@ struct Step {
 
 const EMIT: u8 = 1;
 const FAIL: u8 = 2;
-/// The state is on the all-ones path from the root less than 8 bits deep:
-/// ending a string here is valid padding.
-const ACCEPT: u8 = 4;
 
+/// Per state and input byte, packed: next state (bits 0-7), first and
+/// second symbol (8-15, 16-23), symbol count (24-25), failure (bit 26).
+/// Indexed with `(state << 8 | byte) & 0xffff`: in bounds by construction.
 struct Machine {
-    steps: Vec<Step>,
+    bytes: Box<[u32; 65536]>,
     accept: [bool; 256],
 }
+
+const COUNT_SHIFT: u32 = 24;
+const FAILED: u32 = 1 << 26;
 
 /// A node of the code tree during construction: children are internal
 /// node ids or leaves (symbol + 256 offset marker via `Child`).
@@ -121,7 +125,7 @@ fn build() -> Machine {
             _ => break,
         }
     }
-    let mut steps = vec![Step::default(); 256 * 16];
+    let mut steps = vec![Step::default(); 4096];
     for state in 0..tree.len() {
         for nibble in 0..16u8 {
             let mut node = state;
@@ -142,13 +146,32 @@ fn build() -> Machine {
                 }
             }
             step.next = node as u8;
-            if accept[node] {
-                step.flags |= ACCEPT;
-            }
             steps[state * 16 + usize::from(nibble)] = step;
         }
     }
-    Machine { steps, accept }
+    let mut bytes: Box<[u32; 65536]> = vec![0u32; 65536]
+        .into_boxed_slice()
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("65536 entries"));
+    for state in 0..256usize {
+        for byte in 0..256usize {
+            let first = steps[state * 16 + (byte >> 4)];
+            let second = steps[usize::from(first.next) * 16 + (byte & 0xf)];
+            let mut entry = u32::from(second.next);
+            let mut count = 0;
+            for step in [first, second] {
+                if step.flags & EMIT != 0 {
+                    entry |= u32::from(step.sym) << (8 + 8 * count);
+                    count += 1;
+                }
+                if step.flags & FAIL != 0 {
+                    entry |= FAILED;
+                }
+            }
+            bytes[(state << 8) | byte] = entry | (count << COUNT_SHIFT);
+        }
+    }
+    Machine { bytes, accept }
 }
 
 fn machine() -> &'static Machine {
@@ -164,25 +187,26 @@ pub struct HuffmanError;
 /// partial decoding the caller should discard.
 pub fn decode(input: &[u8], out: &mut Vec<u8>) -> Result<(), HuffmanError> {
     let m = machine();
-    // At most 8 symbols per 5 bytes (shortest code is 5 bits).
-    out.reserve(input.len() * 8 / 5 + 1);
-    let mut state = 0u8;
-    let mut accept = true;
+    // At most two symbols per input byte: write both slots every time and
+    // advance by the count, then cut to what was produced.
+    let start = out.len();
+    out.resize(start + input.len() * 2 + 2, 0);
+    let buf = out.get_mut(start..).unwrap_or_default();
+    let mut pos = 0usize;
+    let mut state = 0usize;
+    let mut failed = 0u32;
     for &byte in input {
-        for nibble in [byte >> 4, byte & 0x0f] {
-            let index = usize::from(state) * 16 + usize::from(nibble);
-            let step = m.steps.get(index).copied().unwrap_or_default();
-            if step.flags & FAIL != 0 {
-                return Err(HuffmanError);
-            }
-            if step.flags & EMIT != 0 {
-                out.push(step.sym);
-            }
-            state = step.next;
-            accept = step.flags & ACCEPT != 0;
+        let entry = m.bytes[((state << 8) | usize::from(byte)) & 0xffff];
+        failed |= entry;
+        if let Some(dst) = buf.get_mut(pos..pos + 2) {
+            dst.copy_from_slice(&[(entry >> 8) as u8, (entry >> 16) as u8]);
         }
+        pos += (entry >> COUNT_SHIFT & 3) as usize;
+        state = (entry & 0xff) as usize;
     }
-    if accept && m.accept.get(usize::from(state)).copied().unwrap_or(false) {
+    out.truncate(start + pos);
+    // A failure anywhere poisons the result; checked once, off the hot loop.
+    if failed & FAILED == 0 && m.accept[state & 0xff] {
         Ok(())
     } else {
         Err(HuffmanError)

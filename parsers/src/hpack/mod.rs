@@ -112,8 +112,9 @@ impl Decoder {
         Decoder {
             table: DynamicTable::new(DEFAULT_TABLE_SIZE),
             limit: Some(DEFAULT_TABLE_SIZE),
-            name_buf: Vec::new(),
-            value_buf: Vec::new(),
+            // Typical names and values fit without growing.
+            name_buf: Vec::with_capacity(64),
+            value_buf: Vec::with_capacity(256),
             unresolved: 0,
             degraded: false,
         }

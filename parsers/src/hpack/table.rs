@@ -77,12 +77,27 @@ pub const STATIC: [(&[u8], &[u8]); 61] = [
 /// Per-entry overhead in the size accounting (§4.1).
 pub const ENTRY_OVERHEAD: usize = 32;
 
-/// A dynamic-table entry. `None` parts were not decodable by us.
+/// A dynamic-table entry: name and value in one allocation. Unknown parts
+/// (not decodable by us) are empty and flagged.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub name: Option<Box<[u8]>>,
-    pub value: Option<Box<[u8]>>,
+    bytes: Vec<u8>,
+    name_len: usize,
+    name_known: bool,
+    value_known: bool,
     size: usize,
+}
+
+impl Entry {
+    fn name(&self) -> Option<&[u8]> {
+        self.name_known
+            .then(|| self.bytes.get(..self.name_len).unwrap_or_default())
+    }
+
+    fn value(&self) -> Option<&[u8]> {
+        self.value_known
+            .then(|| self.bytes.get(self.name_len..).unwrap_or_default())
+    }
 }
 
 /// What an index resolves to.
@@ -95,10 +110,15 @@ pub enum Lookup<'a> {
     Invalid,
 }
 
+/// Evicted entries' buffers kept for reuse: a table that churns (a `date`
+/// header indexed on every response) then costs no allocation.
+const SPARE_BUFFERS: usize = 8;
+
 /// The dynamic table with FIFO eviction by size.
 #[derive(Debug, Clone)]
 pub struct DynamicTable {
     entries: VecDeque<Entry>,
+    spare: Vec<Vec<u8>>,
     size: usize,
     max_size: usize,
 }
@@ -106,7 +126,8 @@ pub struct DynamicTable {
 impl DynamicTable {
     pub fn new(max_size: usize) -> DynamicTable {
         DynamicTable {
-            entries: VecDeque::new(),
+            entries: VecDeque::with_capacity(16),
+            spare: Vec::new(),
             size: 0,
             max_size,
         }
@@ -134,7 +155,12 @@ impl DynamicTable {
     fn evict_to(&mut self, limit: usize) {
         while self.size > limit {
             match self.entries.pop_back() {
-                Some(e) => self.size = self.size.saturating_sub(e.size),
+                Some(e) => {
+                    self.size = self.size.saturating_sub(e.size);
+                    if self.spare.len() < SPARE_BUFFERS {
+                        self.spare.push(e.bytes);
+                    }
+                }
                 None => {
                     self.size = 0;
                     break;
@@ -157,9 +183,16 @@ impl DynamicTable {
             return;
         }
         self.evict_to(self.max_size - size);
+        let (n, v) = (name.unwrap_or_default(), value.unwrap_or_default());
+        let mut bytes = self.spare.pop().unwrap_or_default();
+        bytes.clear();
+        bytes.extend_from_slice(n);
+        bytes.extend_from_slice(v);
         self.entries.push_front(Entry {
-            name: name.map(Box::from),
-            value: value.map(Box::from),
+            bytes,
+            name_len: n.len(),
+            name_known: name.is_some(),
+            value_known: value.is_some(),
             size,
         });
         self.size += size;
@@ -175,7 +208,7 @@ impl DynamicTable {
             return Lookup::Found(Some(n), Some(v));
         }
         match self.entries.get(index - 1 - STATIC.len()) {
-            Some(e) => Lookup::Found(e.name.as_deref(), e.value.as_deref()),
+            Some(e) => Lookup::Found(e.name(), e.value()),
             None => Lookup::Missing,
         }
     }
