@@ -46,7 +46,7 @@ fn sniffed_calls_on_a_tcp_listener_are_counted_the_same() {
 }
 
 fn assert_counted_as_seen(px: &Periscope, route: &str, calls: &[SeenCall]) {
-    assert_eq!(calls.len(), 9, "{calls:?}");
+    assert_eq!(calls.len(), 10, "{calls:?}");
     let not_found = calls.iter().filter(|c| c.code == "NOT_FOUND").count();
     assert_eq!(not_found, 1, "{calls:?}");
     let expected = by_method_and_code(calls);

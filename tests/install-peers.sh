@@ -35,6 +35,7 @@ PIP_REQS=(
   "nx-27017==0.8.1"                # MongoDB wire server backed by SQLite
   "grpcio==1.85.1"                 # gRPC server and client for tests/grpc*.rs
   "grpcio-tools==1.85.1"           # builds the greeter's stubs at run time
+  "grpcio-health-checking==1.85.1" # grpc.health.v1 on the greeter
   "opentelemetry-proto==1.45.2"    # OTLP messages and services: tests/otlp/receiver.py
 )
 

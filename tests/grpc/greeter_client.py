@@ -4,7 +4,8 @@ what the client saw, so tests can hold Periscope's telemetry against it.
 
     greeter_client.py TARGET SCENARIO
 
-Scenarios: shapes (every call shape, an error, a 1 MiB reply, gzip),
+Scenarios: shapes (every call shape, an error, a 1 MiB reply, gzip, a
+           grpc.health.v1 check),
            one (a single unary call), slow (a call answered after 2 s).
 Output: {"calls": [{"method": "...", "code": "OK", "sent": n, "received": n}]}
 """
@@ -13,6 +14,7 @@ import os
 import sys
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 protos, services = grpc.protos_and_services("greeter.proto")
@@ -47,6 +49,19 @@ def main():
         record("SayHello", lambda: len(stub.SayHello(hello(name="big", pad_bytes=1 << 20)).pad) and 1, 1)
         record("SayHello", lambda: (stub.SayHello(hello(name="gz"),
                                                   compression=grpc.Compression.Gzip), 1)[1], 1)
+        checker = health_pb2_grpc.HealthStub(channel)
+
+        def check():
+            reply = checker.Check(health_pb2.HealthCheckRequest(service=SERVICE))
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING, reply
+            return 1
+
+        try:
+            check()
+            calls.append({"method": "grpc.health.v1.Health/Check", "code": "OK", "sent": 1, "received": 1})
+        except grpc.RpcError as err:
+            calls.append({"method": "grpc.health.v1.Health/Check", "code": err.code().name,
+                          "sent": 1, "received": 0})
     elif scenario == "one":
         record("SayHello", lambda: (stub.SayHello(hello(name="one"), timeout=10), 1)[1], 1)
     elif scenario == "slow":

@@ -12,6 +12,7 @@ import time
 from concurrent import futures
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 protos, services = grpc.protos_and_services("greeter.proto")
@@ -50,6 +51,9 @@ def main():
     port = int(sys.argv[1])
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     services.add_GreeterServicer_to_server(Greeter(), server)
+    checker = health.HealthServicer()
+    checker.set("periscope.test.Greeter", health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(checker, server)
     server.add_insecure_port("127.0.0.1:%d" % port)
     server.start()
     print("listening %d" % port, flush=True)
