@@ -300,3 +300,40 @@ fn grpc_calls_are_server_spans_named_by_method() {
         assert!(spans.iter().all(|s| attr(s, "periscope.route") == &route));
     }
 }
+
+/// HTTP sniffed on a `tcp` listener (the L4 path): a root SERVER span named
+/// by the method alone (no route), against the relayed upstream.
+#[test]
+fn sniffed_http_on_a_tcp_listener_is_a_server_span_without_route() {
+    let nginx = Nginx::start();
+    let otlp = OtlpReceiver::start();
+    let tracing = format!("tracing:\n  endpoint: {}\n", otlp.grpc_url());
+    let px = Periscope::start(|| common::configs::proxy("tcp", "auto", nginx.h1) + &tracing);
+    // The caller's traceparent is continued only on the L7 path.
+    let seen = Curl::get(&px.url("edge", "/traceparent"))
+        .header("traceparent", &format!("00-{TRACE}-{CALLER}-01"))
+        .run()
+        .body_text();
+    assert_eq!(
+        seen.trim(),
+        format!("00-{TRACE}-{CALLER}-01"),
+        "relayed untouched"
+    );
+    let spans = otlp.wait_spans(1);
+    let s = &spans[0];
+    assert_eq!((&s["name"], &s["kind"]), (&json!("GET"), &json!("SERVER")));
+    assert_eq!(s["parent_span_id"], "");
+    assert_eq!(attr(s, "url.path"), "/traceparent");
+    assert_eq!(attr(s, "http.response.status_code"), 200);
+    assert_eq!(attr(s, "periscope.route"), &Value::Null);
+    assert_eq!(attr(s, "periscope.cluster"), "web");
+    assert_eq!(
+        attr(s, "periscope.upstream.address"),
+        &json!(nginx.h1.to_string())
+    );
+    px.wait_metric(
+        "periscope_telemetry_dropped_total",
+        &[("signal", "traces")],
+        0.0,
+    );
+}
