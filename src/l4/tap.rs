@@ -17,8 +17,14 @@ const MAX_DETECT: usize = periscope_parsers::http1::MAX_HEAD_BYTES;
 
 enum State {
     /// `tcp` listeners detect inline from the client's first bytes, so a
-    /// server-speaks-first protocol is never held back by detection.
-    Detecting(Vec<u8>),
+    /// server-speaks-first protocol is never held back by detection. What
+    /// the server says meanwhile (an HTTP/2 server's SETTINGS can beat the
+    /// client's preface) is kept, bounded, and replayed first once the
+    /// protocol is known; the decision rests on the client's bytes alone.
+    Detecting {
+        client: Vec<u8>,
+        server: Vec<u8>,
+    },
     Parsing(Protocol, Box<dyn ProtocolParser>),
     Off,
 }
@@ -62,7 +68,10 @@ impl Tap {
     /// A tap that will detect the protocol itself.
     pub fn detecting(metrics: Arc<ListenerMetrics>, options: Arc<ParserOptions>) -> Tap {
         Tap {
-            state: State::Detecting(Vec::new()),
+            state: State::Detecting {
+                client: Vec::new(),
+                server: Vec::new(),
+            },
             active: Some(metrics.connection_active(Protocol::Unknown)),
             export: ConnectionExport::begin(&metrics.export, Protocol::Unknown),
             metrics,
@@ -112,37 +121,47 @@ impl Tap {
         if let Some(export) = &mut self.export {
             export.count(dir, bytes.len());
         }
-        let State::Detecting(seen) = &mut self.state else {
+        let State::Detecting { client, server } = &mut self.state else {
             return self.feed_parser(dir, bytes);
         };
         let (decided, consumed) = match dir {
-            // The server spoke before the client said enough: decide from
-            // the client's bytes alone, never from the server's.
-            Direction::ServerToClient => match detect(Direction::ClientToServer, seen) {
-                Detection::Protocol(protocol) => (Some(protocol), 0),
-                _ => (Some(Protocol::Unknown), 0),
-            },
+            Direction::ServerToClient => {
+                if bytes.len() <= MAX_DETECT.saturating_sub(server.len()) {
+                    server.extend_from_slice(bytes);
+                    return;
+                }
+                // The server keeps talking while the client has not said
+                // enough: a server-speaks-first protocol we do not parse.
+                (Some(Protocol::Unknown), 0)
+            }
             Direction::ClientToServer => {
-                let take = bytes.len().min(MAX_DETECT.saturating_sub(seen.len()));
-                seen.extend_from_slice(bytes.get(..take).unwrap_or(bytes));
-                let decided = match detect(Direction::ClientToServer, seen) {
+                let take = bytes.len().min(MAX_DETECT.saturating_sub(client.len()));
+                client.extend_from_slice(bytes.get(..take).unwrap_or(bytes));
+                let decided = match detect(Direction::ClientToServer, client) {
                     Detection::Protocol(protocol) => Some(protocol),
                     Detection::Unknown => Some(Protocol::Unknown),
-                    Detection::NeedMore if seen.len() >= MAX_DETECT => Some(Protocol::Unknown),
+                    Detection::NeedMore if client.len() >= MAX_DETECT => Some(Protocol::Unknown),
                     Detection::NeedMore => None,
                 };
                 (decided, take)
             }
         };
         let Some(protocol) = decided else { return };
-        let seen = std::mem::take(seen);
+        let client = std::mem::take(client);
+        let server = std::mem::take(server);
         self.detected(protocol);
         self.state = State::Off;
         if let Some(parser) = parser_with(protocol, &self.options) {
             self.state = State::Parsing(protocol, parser);
-            // Replay what detection held, then the rest of this chunk.
-            self.feed_parser(Direction::ClientToServer, &seen);
-            self.feed_parser(dir, bytes.get(consumed..).unwrap_or_default());
+            // Replay what detection held, in arrival order per direction
+            // (the server's bytes came first), then the rest of this chunk.
+            if !server.is_empty() {
+                self.feed_parser(Direction::ServerToClient, &server);
+            }
+            self.feed_parser(Direction::ClientToServer, &client);
+            if dir == Direction::ClientToServer {
+                self.feed_parser(dir, bytes.get(consumed..).unwrap_or_default());
+            }
         }
     }
 
@@ -156,6 +175,36 @@ impl Tap {
     }
 
     fn feed_parser(&mut self, dir: Direction, bytes: &[u8]) {
+        let at = clock::now();
+        self.with_parser(|parser, sink| parser.feed(dir, bytes, at, sink));
+    }
+
+    pub fn end_of_stream(&mut self, dir: Direction) {
+        self.with_parser(|parser, sink| {
+            parser.end_of_stream(dir, clock::now(), sink);
+            Status::Ok
+        });
+    }
+
+    /// The connection ended: pending requests become incomplete exchanges.
+    pub fn close(&mut self) {
+        if let State::Detecting { .. } = &self.state {
+            self.detected(Protocol::Unknown);
+        }
+        self.with_parser(|parser, sink| {
+            parser.close(clock::now(), sink);
+            Status::Ok
+        });
+        self.state = State::Off;
+        if let Some(export) = self.export.take() {
+            export.close();
+        }
+    }
+
+    /// Run one parser call with the telemetry sink, contain a panic, export
+    /// anomalies, and switch sniffing off for good on `Done`, an error or a
+    /// panic (counted with its reason).
+    fn with_parser(&mut self, f: impl FnOnce(&mut dyn ProtocolParser, &mut dyn Sink) -> Status) {
         let State::Parsing(protocol, parser) = &mut self.state else {
             return;
         };
@@ -165,8 +214,7 @@ impl Tap {
             mongo: &mut self.mongo,
             export: self.export.as_deref(),
         };
-        let at = clock::now();
-        let status = catch_unwind(AssertUnwindSafe(|| parser.feed(dir, bytes, at, &mut sink)));
+        let status = catch_unwind(AssertUnwindSafe(|| f(parser.as_mut(), &mut sink)));
         let anomalies = parser.anomalies();
         self.count_anomalies(protocol, anomalies);
         match status {
@@ -180,41 +228,6 @@ impl Tap {
                 self.metrics.parser_panicked(protocol);
                 self.state = State::Off;
             }
-        }
-    }
-
-    pub fn end_of_stream(&mut self, dir: Direction) {
-        self.with_parser(|parser, sink| parser.end_of_stream(dir, clock::now(), sink));
-    }
-
-    /// The connection ended: pending requests become incomplete exchanges.
-    pub fn close(&mut self) {
-        if let State::Detecting(_) = &self.state {
-            self.detected(Protocol::Unknown);
-        }
-        self.with_parser(|parser, sink| parser.close(clock::now(), sink));
-        self.state = State::Off;
-        if let Some(export) = self.export.take() {
-            export.close();
-        }
-    }
-
-    fn with_parser(&mut self, f: impl FnOnce(&mut dyn ProtocolParser, &mut dyn Sink)) {
-        let State::Parsing(protocol, parser) = &mut self.state else {
-            return;
-        };
-        let protocol = *protocol;
-        let mut sink = TelemetrySink {
-            metrics: &self.metrics,
-            mongo: &mut self.mongo,
-            export: self.export.as_deref(),
-        };
-        let panicked = catch_unwind(AssertUnwindSafe(|| f(parser.as_mut(), &mut sink))).is_err();
-        let anomalies = parser.anomalies();
-        self.count_anomalies(protocol, anomalies);
-        if panicked {
-            self.metrics.parser_panicked(protocol);
-            self.state = State::Off;
         }
     }
 

@@ -15,8 +15,7 @@ fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
-fn unresolved_hpack_indexes_and_server_pushes_are_counted() {
+fn listener() -> (Arc<Families>, Arc<ListenerMetrics>) {
     let config = config::load_str(
         "t.yaml",
         "listeners: [ { name: edge, address: 127.0.0.1:1, protocol: tcp, cluster: c } ]\n\
@@ -29,6 +28,40 @@ fn unresolved_hpack_indexes_and_server_pushes_are_counted() {
         http_budget(&families),
         &config.listeners[0],
     ));
+    (families, metrics)
+}
+
+fn requests(families: &Families, status: &str) -> u64 {
+    families
+        .http_duration
+        .with_label_values(&["edge", "", "c", "GET", status, "2", ""])
+        .get_sample_count()
+}
+
+/// An h2c server (grpcio does) may send SETTINGS before the client's
+/// preface reaches us: detection must still see HTTP/2 and parse both ways.
+#[test]
+fn server_bytes_before_the_client_preface_do_not_stop_sniffing() {
+    let (families, metrics) = listener();
+    let mut tap = Tap::detecting(metrics, Arc::new(ParserOptions::default()));
+    let mut client = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    client.extend(frame(4, 0, 0, &[]));
+    client.extend(frame(1, 0x5, 1, &[0x82, 0x86, 0x84]));
+    tap.feed(Direction::ServerToClient, &frame(4, 0, 0, &[]));
+    tap.feed(Direction::ClientToServer, &client);
+    tap.feed(Direction::ServerToClient, &frame(1, 0x5, 1, &[0x88]));
+    tap.close();
+    let detected = families
+        .detections
+        .with_label_values(&["edge", "http2"])
+        .get();
+    assert_eq!(detected, 1);
+    assert_eq!(requests(&families, "200"), 1);
+}
+
+#[test]
+fn unresolved_hpack_indexes_and_server_pushes_are_counted() {
+    let (families, metrics) = listener();
     let mut tap = Tap::for_protocol(Protocol::Http2, metrics, Arc::new(ParserOptions::default()));
     let (settings, end_headers, end_stream) = (4u8, 0x4u8, 0x1u8);
     let mut client = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
@@ -52,9 +85,5 @@ fn unresolved_hpack_indexes_and_server_pushes_are_counted() {
     assert_eq!(event("hpack_unresolved"), 1);
     assert_eq!(event("server_push"), 1);
     assert_eq!(event("evicted"), 0);
-    let requests = families
-        .http_duration
-        .with_label_values(&["edge", "", "c", "GET", "200", "2", ""])
-        .get_sample_count();
-    assert_eq!(requests, 1, "the push is not a request");
+    assert_eq!(requests(&families, "200"), 1, "the push is not a request");
 }
