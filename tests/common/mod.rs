@@ -25,6 +25,7 @@ pub mod nginx;
 pub mod periscope;
 pub mod ports;
 pub mod process;
+pub mod prometheus;
 pub mod python;
 pub mod raw_http;
 pub mod runtime;
