@@ -151,6 +151,11 @@ pub struct GrpcCall {
     pub response_messages: u64,
     /// Messages with the compressed flag set, both ways.
     pub compressed_messages: u64,
+    /// Sum of the request messages' declared lengths (5-byte prefixes
+    /// excluded; compressed sizes for compressed messages).
+    pub request_message_bytes: u64,
+    /// Same for the response messages.
+    pub response_message_bytes: u64,
     /// `grpc-timeout`, in milliseconds.
     pub timeout_ms: Option<u64>,
 }

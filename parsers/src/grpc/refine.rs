@@ -148,6 +148,8 @@ impl CallBuilder {
             request_messages: self.requests.messages(),
             response_messages: self.responses.messages(),
             compressed_messages: self.requests.compressed() + self.responses.compressed(),
+            request_message_bytes: self.requests.message_bytes(),
+            response_message_bytes: self.responses.message_bytes(),
             ..self.call.clone()
         }
     }
@@ -235,6 +237,10 @@ mod tests {
         assert_eq!(call.message.as_deref(), Some("no such"));
         assert_eq!((call.request_messages, call.response_messages), (1, 2));
         assert_eq!(call.compressed_messages, 1);
+        assert_eq!(
+            (call.request_message_bytes, call.response_message_bytes),
+            (3, 4)
+        );
         assert_eq!(call.timeout_ms, Some(3000));
         assert_eq!(call.kind(), crate::grpc::CallKind::ServerStreaming);
     }
