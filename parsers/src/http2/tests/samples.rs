@@ -192,6 +192,28 @@ pub fn samples() -> Vec<Sample> {
     ));
 
     let (mut c, mut s) = (Peer::new(), Peer::new());
+    let mut expect = get("/continue");
+    expect[0].1 = "POST".to_owned();
+    expect.push(("expect", "100-continue".to_owned()));
+    out.push(sample(
+        "interim 100 then final response with trailers",
+        vec![
+            (C, cat(&[preface(), c.headers(1, 0, &fields(&expect))])),
+            (S, s.headers(1, 0, &[(":status", "100")])),
+            (C, data(1, END_STREAM, b"body")),
+            (
+                S,
+                cat(&[
+                    s.headers(1, 0, &[(":status", "200")]),
+                    data(1, 0, b"ok"),
+                    s.headers(1, END_STREAM, &[("x-checksum", "abc")]),
+                ]),
+            ),
+        ],
+        &["POST example.com /continue -> 200 body 4/2 complete t0..3"],
+    ));
+
+    let (mut c, mut s) = (Peer::new(), Peer::new());
     let mut upload = get("/upload");
     upload[0].1 = "PUT".to_owned();
     out.push(sample(
