@@ -36,12 +36,10 @@ fn http1_through_a_tcp_listener_reaches_nginx_and_is_counted_without_route() {
     );
 }
 
-/// Only the connection is classified for now: request-level telemetry for
-/// HTTP/2 on the L4 path waits for an HTTP/2 parser in `parsers/`
-/// (`parser_for(Http2)` is `None`), when this test should also count the 50
-/// requests with `route=""`.
+/// h2c through a `tcp` listener: relayed untouched, and every request,
+/// multiplexed five at a time, sniffed by the HTTP/2 parser (route "").
 #[test]
-fn h2c_through_a_tcp_listener_is_relayed_and_detected_as_http2() {
+fn h2c_through_a_tcp_listener_is_relayed_and_every_request_counted() {
     let nginx = Nginx::start();
     let px = Periscope::start(|| proxy("tcp", "auto", nginx.h2c));
     let report = h2load(&px.url("edge", "/"), 50, 1, 5);
@@ -54,6 +52,16 @@ fn h2c_through_a_tcp_listener_is_relayed_and_detected_as_http2() {
     let http2 = [("listener", "edge"), ("protocol", "http2")];
     px.wait_metric("periscope_downstream_connections_total", &http2, 1.0);
     px.wait_metric("periscope_detections_total", &http2, 1.0);
+    let sniffed = [
+        ("listener", "edge"),
+        ("route", ""),
+        ("http_request_method", "GET"),
+        ("http_response_status_code", "200"),
+        ("network_protocol_version", "2"),
+        ("error_type", ""),
+    ];
+    px.wait_metric(REQUESTS, &sniffed, 50.0);
+    px.wait_metric(REQUESTS, &[("listener", "edge")], 50.0);
 }
 
 #[test]

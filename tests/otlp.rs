@@ -244,15 +244,13 @@ fn mongodb_operations_are_client_spans() {
     assert!(inserts.iter().any(|s| s["status_code"] == "UNSET"));
 }
 
-/// gRPC calls of every shape, proxied (L7): one SERVER span per call named
-/// by its method, the gRPC status as the client saw it (so streaming spans
-/// run to the stream's trailers), errors ERROR. (Sniffed gRPC on a `tcp`
-/// listener goes through the same export; it is not driven here because
-/// detection there races the server's SETTINGS frame.)
+/// gRPC calls of every shape, proxied (L7) and sniffed on a `tcp`
+/// listener (L4): one SERVER span per call named by its method, the gRPC
+/// status as the client saw it (so streaming spans run to the stream's
+/// trailers), errors ERROR.
 #[test]
 fn grpc_calls_are_server_spans_named_by_method() {
-    {
-        let protocol = "auto";
+    for protocol in ["auto", "tcp"] {
         let greeter = GreeterServer::start();
         let otlp = OtlpReceiver::start();
         let listen = listen_addr();
@@ -268,7 +266,7 @@ fn grpc_calls_are_server_spans_named_by_method() {
             &otlp.grpc_url(),
         ]);
         let calls = run_client(px.addr("quick"), "shapes");
-        assert_eq!(calls.len(), 9, "{calls:?}");
+        assert_eq!(calls.len(), 10, "{calls:?}");
         let spans = otlp.wait_spans(calls.len());
         let mut seen: Vec<(String, String)> = calls
             .iter()
