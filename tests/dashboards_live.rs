@@ -3,10 +3,14 @@
 //! return data.
 mod common;
 
-use common::configs::proxy;
+use common::configs::{admin_block, listen_addr, proxy};
+use common::grpc::{run_client, GreeterServer};
+use common::mongo_wire::{message, Doc, OP_MSG};
 use common::prometheus::Prometheus;
-use common::{HyperClient, Nginx, Periscope};
+use common::{CompressionHop, HyperClient, MongoServer, Nginx, Periscope, RawConn, Workload};
 use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Grafana's variables as Prometheus needs them (1 s scrapes: a 10 s
@@ -64,5 +68,133 @@ fn every_overview_panel_returns_data_from_a_real_prometheus() {
         empty.is_empty(),
         "panels without data: {empty:?}\n{}",
         prometheus.log_tail()
+    );
+}
+
+/// Every metric any shipped dashboard queries is in a real scrape of
+/// Periscope after traffic of each protocol it understands (HTTP, gRPC,
+/// MongoDB with compression), including the families that only appear once
+/// something goes wrong (parse errors, parser events).
+#[test]
+fn every_dashboard_metric_is_in_a_real_scrape_after_traffic() {
+    let nginx = Nginx::start();
+    let mongo = MongoServer::start();
+    let hop = CompressionHop::start(mongo.addr, "zlib");
+    let greeter = GreeterServer::start();
+    let px = Periscope::start(|| {
+        format!(
+            r#"{admin}listeners:
+  - {{ name: web, address: {web}, protocol: http, cluster: nginx }}
+  - {{ name: db, address: {db}, protocol: tcp, cluster: mongo }}
+  - {{ name: rpc, address: {rpc}, protocol: auto, cluster: greeter }}
+clusters:
+  - {{ name: nginx, protocol: http1, endpoints: ["{nginx}"] }}
+  - {{ name: mongo, endpoints: ["{hop}"] }}
+  - {{ name: greeter, protocol: h2c, endpoints: ["{greeter}"] }}
+"#,
+            admin = admin_block(),
+            web = listen_addr(),
+            db = listen_addr(),
+            rpc = listen_addr(),
+            nginx = nginx.h1,
+            hop = hop.addr,
+            greeter = greeter.addr,
+        )
+    });
+    let client = HyperClient::http1();
+    for path in ["/", "/status/500"] {
+        client.get(&px.url("web", path));
+    }
+    // A malformed request: hyper answers 400, a parse error is counted.
+    let mut bad = RawConn::connect(px.addr("web"));
+    bad.send(b"GET / HTTP/1.1\r\nno colon here\r\n\r\n");
+    let _ = bad.read_until_close(Duration::from_secs(5));
+    run_client(px.addr("rpc"), "shapes");
+    Workload::crud().compressed("zlib").run(px.addr("db"));
+    // An OP_MSG whose checksum is wrong: tolerated, counted as an event.
+    let mut flagged = 1u32.to_le_bytes().to_vec();
+    flagged.push(0);
+    flagged.extend_from_slice(&Doc::new().int("ping", 1).str("$db", "admin").bytes());
+    flagged.extend_from_slice(&[0, 0, 0, 0]);
+    let mut checksum = RawConn::connect(px.addr("db"));
+    checksum.send(&message(900, 0, OP_MSG, &flagged));
+    let _ = checksum.read_until_close(Duration::from_secs(2));
+    px.wait_metric_at_least(
+        "periscope_parser_events_total",
+        &[("event", "checksum_mismatch")],
+        1.0,
+    );
+
+    let scrape = px.scrape();
+    let exported: BTreeSet<&str> = scrape.samples.iter().map(|s| s.name.as_str()).collect();
+    let missing: Vec<String> = dashboard_metrics()
+        .into_iter()
+        .filter(|metric| !exported.contains(metric.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "queried by a dashboard but absent from the scrape: {missing:?}"
+    );
+}
+
+/// Metric names in every dashboard query (label names stripped first).
+fn dashboard_metrics() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards");
+    for entry in std::fs::read_dir(dir).expect("dashboards/") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("readable");
+        let dashboard: Value = serde_json::from_str(&text).expect("JSON");
+        for panel in dashboard["panels"].as_array().into_iter().flatten() {
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                let expr = strip_labels(target["expr"].as_str().unwrap_or_default());
+                names.extend(metric_names(&expr));
+            }
+        }
+    }
+    assert!(names.len() > 20, "{names:?}");
+    names
+}
+
+/// The expression without `{...}` selectors and `by (...)` / `without (...)`
+/// groupings: label names look like metric names.
+fn strip_labels(expr: &str) -> String {
+    let mut out = String::new();
+    let mut rest = expr;
+    while let Some(c) = rest.chars().next() {
+        let grouping = ["by (", "without ("].iter().any(|k| rest.starts_with(k));
+        let skip_to = match c {
+            '{' => Some('}'),
+            _ if grouping => Some(')'),
+            _ => None,
+        };
+        match skip_to.and_then(|end| rest.find(end)) {
+            Some(end) => rest = &rest[end + 1..],
+            None => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
+}
+
+/// Identifiers with one of the prefixes Periscope's metrics use.
+fn metric_names(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| {
+            ["http_", "rpc_", "db_", "periscope_"]
+                .iter()
+                .any(|prefix| word.starts_with(prefix))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn label_names_are_not_taken_for_metrics() {
+    let expr = r#"sum by (http_route, db_x) (rate(http_server_request_duration_seconds_count{db_namespace="a"}[5m]))"#;
+    assert_eq!(
+        metric_names(&strip_labels(expr)),
+        ["http_server_request_duration_seconds_count"]
     );
 }
