@@ -1,8 +1,8 @@
 //! The Grafana dashboards in `dashboards/` follow the rules that make them
 //! importable and provisionable, and every query is valid PromQL.
 //!
-//! (That every queried metric exists is checked against the registry by a
-//! unit test in `src/pipeline/families.rs`.)
+//! (That every queried metric is exported is checked against a real scrape
+//! after traffic, in `tests/dashboards_live.rs`.)
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -124,25 +124,6 @@ impl Families {
         families
     }
 
-    /// Names of every registered family, whether or not it has series yet.
-    #[cfg(test)]
-    pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .collectors()
-            .iter()
-            .chain(self.mongo.collectors().iter())
-            .chain(self.grpc.collectors().iter())
-            .flat_map(|c| {
-                c.desc()
-                    .into_iter()
-                    .map(|d| d.fq_name.clone())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        names.sort();
-        names
-    }
-
     fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 11] {
         [
             Box::new(self.http_duration.clone()),
@@ -180,61 +161,5 @@ impl Families {
 impl Default for Families {
     fn default() -> Self {
         Families::new()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every metric a shipped dashboard queries must be one we export, or
-    /// the panel silently shows nothing.
-    #[test]
-    fn dashboards_query_only_exported_metrics() {
-        let names = Families::new().names();
-        let exported = |metric: &str| {
-            let base = ["_bucket", "_count", "_sum"]
-                .iter()
-                .find_map(|suffix| metric.strip_suffix(suffix))
-                .unwrap_or(metric);
-            names.iter().any(|n| n == metric || n == base)
-        };
-        let metric_name =
-            regex::Regex::new(r"\b((?:http|rpc|db|periscope)_[a-z0-9_]+)\b").expect("valid regex");
-        // Label names look like metric names; drop selectors and groupings.
-        let labels =
-            regex::Regex::new(r"\{[^}]*\}|\b(?:by|without)\s*\([^)]*\)").expect("valid regex");
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards");
-        let mut checked = 0;
-        for entry in std::fs::read_dir(&dir).expect("dashboards/ exists") {
-            let path = entry.expect("readable entry").path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).expect("readable dashboard");
-            let dashboard: serde_json::Value =
-                serde_json::from_str(&text).expect("dashboard is valid JSON");
-            for panel in dashboard["panels"].as_array().into_iter().flatten() {
-                for target in panel["targets"].as_array().into_iter().flatten() {
-                    let expr = target["expr"].as_str().unwrap_or("");
-                    let expr = labels.replace_all(expr, "");
-                    for found in metric_name.captures_iter(&expr) {
-                        let metric = &found[1];
-                        assert!(
-                            exported(metric),
-                            "{}: panel {:?} queries {metric}, which Periscope does not export",
-                            path.display(),
-                            panel["title"]
-                        );
-                        checked += 1;
-                    }
-                }
-            }
-        }
-        assert!(
-            checked > 0,
-            "no dashboard queries found under {}",
-            dir.display()
-        );
     }
 }
