@@ -13,6 +13,7 @@
 //! - after [`Status::Error`] the caller stops feeding it and keeps forwarding.
 
 pub mod detect;
+pub mod dynamodb;
 pub mod event;
 pub mod fuzzing;
 pub mod grpc;
