@@ -212,6 +212,58 @@ criterion_group!(
     detection,
     http2::hpack_decoding,
     http2::http2_frames,
+    dynamodb_refine,
     memcpy_ceiling
 );
 criterion_main!(benches);
+
+/// DynamoDB refiner over realistic bodies: a full 25-item BatchWriteItem
+/// request, and a 1 MiB-capped Scan response cut mid-item (values are
+/// skipped in place, so this is the scanner's skip rate).
+fn dynamodb_refine(c: &mut Criterion) {
+    use periscope_parsers::dynamodb::DynamoRefiner;
+    let item = |i: usize| {
+        format!(
+            r#"{{"pk":{{"S":"user-{i}"}},"sk":{{"N":"{i}"}},"name":{{"S":"Name \"{i}\""}},"tags":{{"L":[{{"S":"a"}},{{"S":"b"}}]}},"score":{{"N":"12.5"}},"active":{{"BOOL":true}}}}"#
+        )
+    };
+    let puts: Vec<String> = (0..25)
+        .map(|i| format!(r#"{{"PutRequest":{{"Item":{}}}}}"#, item(i)))
+        .collect();
+    let request = format!(
+        r#"{{"RequestItems":{{"Users":[{}]}},"ReturnConsumedCapacity":"TOTAL"}}"#,
+        puts.join(",")
+    );
+    let items: Vec<String> = (0..8000).map(item).collect();
+    let scan = format!(
+        r#"{{"ConsumedCapacity":{{"TableName":"Users","CapacityUnits":128.5}},"Count":8000,"Items":[{}],"ScannedCount":8000}}"#,
+        items.join(",")
+    );
+    let scan = &scan.as_bytes()[..scan.len().min(1 << 20)];
+    let headers: [(&[u8], &[u8]); 1] = [(b"x-amzn-RequestId", b"R9J5ABCDEF")];
+
+    let mut group = c.benchmark_group("dynamodb");
+    group.throughput(Throughput::Bytes(request.len() as u64));
+    group.bench_function("batch_write_25_request", |b| {
+        b.iter(|| {
+            DynamoRefiner::request(
+                b"DynamoDB_20120810.BatchWriteItem",
+                black_box(request.as_bytes()),
+                false,
+            )
+            .without_response()
+        })
+    });
+    group.throughput(Throughput::Bytes(scan.len() as u64));
+    group.bench_function("scan_response_1mib_prefix", |b| {
+        b.iter(|| {
+            DynamoRefiner::request(
+                b"DynamoDB_20120810.Scan",
+                br#"{"TableName":"Users"}"#,
+                false,
+            )
+            .response(200, headers, black_box(scan), true)
+        })
+    });
+    group.finish();
+}

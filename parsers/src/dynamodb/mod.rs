@@ -290,9 +290,11 @@ fn opt_u64(s: &mut Scanner<'_>) -> Result<Option<u64>> {
     }
 }
 
+/// A finite number (`1e999` would be infinite: dropped, so that sums and
+/// the JSON rendering stay finite).
 fn opt_f64(s: &mut Scanner<'_>) -> Result<Option<f64>> {
     if s.peek()? == Kind::Number {
-        s.f64().map(Some)
+        s.f64().map(|v| v.is_finite().then_some(v))
     } else {
         s.skip_value().map(|()| None)
     }

@@ -492,6 +492,16 @@ fn hostile_bodies() {
     assert!(c.tables.is_empty() && c.limit.is_none() && c.consistent_read.is_none());
     assert_eq!(c.request_json, None);
 
+    let c = DynamoRefiner::request(b"DynamoDB_20120810.Query", b"{}", false).response(
+        200,
+        [],
+        br#"{"ConsumedCapacity":{"CapacityUnits":1e999,"GlobalSecondaryIndexes":{"a":{"CapacityUnits":-1e999}}},"Count":-1,"ScannedCount":1.5}"#,
+        false,
+    );
+    assert_eq!(c.consumed_capacity, [CapacityUse::default()]);
+    assert_eq!((c.count, c.scanned_count), (None, None));
+    assert_eq!(c.response_json, None);
+
     let c = DynamoRefiner::request(b"DynamoDB_20120810.Query", b"[1,2]", false).without_response();
     assert_eq!(c.request_json, Some(JsonIssue::Invalid("expected object")));
 
