@@ -180,6 +180,33 @@ pub struct CapacityUse {
     pub lsi_units: Option<f64>,
     /// `CapacityUnits` of the base table (`Table`), when reported apart.
     pub table_units: Option<f64>,
+    /// `Partitions`: `{partition id: units}`, sent by DynamoDB to some
+    /// callers and read by Envoy's dynamo filter for its per-partition view.
+    /// At most [`MAX_PARTITIONS`]; ids bounded to [`MAX_PARTITION_ID_CHARS`].
+    pub partitions: Vec<PartitionUse>,
+}
+
+/// Most partitions kept per capacity entry.
+pub const MAX_PARTITIONS: usize = 32;
+/// Longest partition id kept.
+pub const MAX_PARTITION_ID_CHARS: usize = 64;
+
+/// Capacity one partition consumed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionUse {
+    pub id: String,
+    pub capacity_units: f64,
+}
+
+impl PartitionUse {
+    /// The id's last seven characters, as Envoy labels partitions (a
+    /// bounded label; full ids are long and per-table unique).
+    pub fn label(&self) -> &str {
+        let n = self.id.chars().count();
+        let skip = n.saturating_sub(7);
+        let start = self.id.char_indices().nth(skip).map_or(0, |(i, _)| i);
+        &self.id[start..]
+    }
 }
 
 /// A DynamoDB error response.
@@ -425,6 +452,14 @@ fn capacity_json(c: &CapacityUse) -> String {
             sep = ",";
         }
     }
+    if !c.partitions.is_empty() {
+        let _ = write!(s, "{sep}\"Partitions\":{{");
+        for (i, p) in c.partitions.iter().enumerate() {
+            let comma = if i == 0 { "" } else { "," };
+            let _ = write!(s, "{comma}{}:{}", json_string(&p.id), p.capacity_units);
+        }
+        s.push('}');
+    }
     s.push('}');
     s
 }
@@ -490,5 +525,27 @@ mod tests {
             capacity_json(&c),
             r#"{"TableName":"T\"1","CapacityUnits":1.5,"GlobalSecondaryIndexes":{"CapacityUnits":0.5}}"#
         );
+        let c = CapacityUse {
+            capacity_units: Some(2.0),
+            partitions: vec![PartitionUse {
+                id: "p1".to_owned(),
+                capacity_units: 1.0,
+            }],
+            ..CapacityUse::default()
+        };
+        assert_eq!(
+            capacity_json(&c),
+            r#"{"CapacityUnits":2,"Partitions":{"p1":1}}"#
+        );
+        let p = PartitionUse {
+            id: "2bc1df0c-aa10-4e7e-9f1a-c0ffee7654321".to_owned(),
+            capacity_units: 1.0,
+        };
+        assert_eq!(p.label(), "7654321");
+        let p = PartitionUse {
+            id: "é1".to_owned(),
+            capacity_units: 1.0,
+        };
+        assert_eq!(p.label(), "é1");
     }
 }

@@ -33,11 +33,12 @@ mod tests;
 
 pub use event::{
     error_label, is_throttle, operation_label, CapacityUse, DynamoAttrValue, DynamoCall,
-    DynamoError, JsonIssue, TableUse, ERRORS, OPERATIONS,
+    DynamoError, JsonIssue, PartitionUse, TableUse, ERRORS, OPERATIONS,
 };
 
 use event::{
-    MAX_CAPACITY_ENTRIES, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_REQUEST_ID_CHARS, MAX_TABLES,
+    MAX_CAPACITY_ENTRIES, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_PARTITIONS,
+    MAX_PARTITION_ID_CHARS, MAX_REQUEST_ID_CHARS, MAX_TABLES,
 };
 use json::{Kind, Result, Scanner};
 
@@ -515,6 +516,7 @@ fn read_capacity(call: &mut DynamoCall, s: &mut Scanner<'_>) -> Result<()> {
             b"Table" => c.table_units = read_units(s)?,
             b"GlobalSecondaryIndexes" => c.gsi_units = sum_index_units(s)?,
             b"LocalSecondaryIndexes" => c.lsi_units = sum_index_units(s)?,
+            b"Partitions" => read_partitions(s, &mut c.partitions)?,
             _ => s.skip_value()?,
         }
     }
@@ -556,4 +558,24 @@ fn sum_index_units(s: &mut Scanner<'_>) -> Result<Option<f64>> {
         }
     }
     Ok(sum)
+}
+
+/// `{partition id: units, ...}` (Envoy's per-partition view).
+fn read_partitions(s: &mut Scanner<'_>, out: &mut Vec<PartitionUse>) -> Result<()> {
+    if s.peek()? != Kind::Object {
+        return s.skip_value();
+    }
+    s.begin_object()?;
+    let mut first = true;
+    while let Some(raw) = s.next_key(&mut first)? {
+        if let Some(units) = opt_f64(s)? {
+            if out.len() < MAX_PARTITIONS {
+                out.push(PartitionUse {
+                    id: json::unescape(raw, MAX_PARTITION_ID_CHARS),
+                    capacity_units: units,
+                });
+            }
+        }
+    }
+    Ok(())
 }

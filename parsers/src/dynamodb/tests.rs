@@ -231,6 +231,25 @@ fn batch_operations() {
 }
 
 #[test]
+fn partitions_as_envoy_reads_them() {
+    let c = DynamoRefiner::request(b"DynamoDB_20120810.GetItem", br#"{"TableName":"T"}"#, false)
+        .response(
+            200,
+            [],
+            br#"{"ConsumedCapacity":{"TableName":"T","CapacityUnits":1.5,"Partitions":{"partition-0001":0.5,"partition-0002":1,"bad":"x"}}}"#,
+            false,
+        );
+    let parts = &c.consumed_capacity[0].partitions;
+    assert_eq!(parts.len(), 2);
+    assert_eq!(
+        (parts[0].id.as_str(), parts[0].capacity_units),
+        ("partition-0001", 0.5)
+    );
+    assert_eq!(parts[1].label(), "on-0002");
+    assert_eq!(c.response_json, None);
+}
+
+#[test]
 fn transactions() {
     let c = call("TransactWriteItems");
     assert_eq!(names(&c), [("Accounts", 2), ("Orders", 1), ("Carts", 1)]);
