@@ -90,16 +90,8 @@ pub fn http1_input(data: &[u8]) {
     let segments = interleave(client, server, &mut rng);
     let server_eos = rng.below(2) == 0;
 
-    let whole: Vec<Feed<'_>> = segments.clone();
-    let mut pieces: Vec<Feed<'_>> = Vec::new();
-    for (dir, bytes, at) in segments {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let (a, b) = rest.split_at(1 + rng.below(rest.len().min(32)));
-            pieces.push((dir, a, at));
-            rest = b;
-        }
-    }
+    let pieces = recut(&segments, &mut rng);
+    let whole = segments;
     let end = Timestamp(u64::MAX);
     let a = run_http1(&whole, server_eos, end);
     let b = run_http1(&pieces, server_eos, end);
@@ -122,16 +114,8 @@ pub fn mongodb_input(data: &[u8]) {
         },
     };
     let segments = interleave(client, server, &mut rng);
-    let whole: Vec<Feed<'_>> = segments.clone();
-    let mut pieces: Vec<Feed<'_>> = Vec::new();
-    for (dir, bytes, at) in segments {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let (a, b) = rest.split_at(1 + rng.below(rest.len().min(32)));
-            pieces.push((dir, a, at));
-            rest = b;
-        }
-    }
+    let pieces = recut(&segments, &mut rng);
+    let whole = segments;
     let end = Timestamp(u64::MAX);
     let a = run_mongodb(&whole, options, end);
     let b = run_mongodb(&pieces, options, end);
@@ -187,16 +171,8 @@ pub fn http2_input(data: &[u8]) {
     let (client, server) = split_streams(data);
     let mut rng = Rng::from_bytes(data);
     let segments = interleave(client, server, &mut rng);
-    let whole: Vec<Feed<'_>> = segments.clone();
-    let mut pieces: Vec<Feed<'_>> = Vec::new();
-    for (dir, bytes, at) in segments {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let (a, b) = rest.split_at(1 + rng.below(rest.len().min(32)));
-            pieces.push((dir, a, at));
-            rest = b;
-        }
-    }
+    let pieces = recut(&segments, &mut rng);
+    let whole = segments;
     let mid_stream = !client.starts_with(b"PRI ");
     let end = Timestamp(u64::MAX);
     let a = run_http2(&whole, mid_stream, end);
@@ -308,6 +284,21 @@ pub fn split_streams(data: &[u8]) -> (&[u8], &[u8]) {
 
 /// Cuts the two streams into segments and orders them as a wire might:
 /// the client speaks first, then turns alternate at random lengths.
+/// The same feeds cut again into pieces of 1 to 32 bytes, so a parser fed
+/// both ways must give the same events.
+fn recut<'a>(segments: &[Feed<'a>], rng: &mut Rng) -> Vec<Feed<'a>> {
+    let mut pieces = Vec::new();
+    for &(dir, bytes, at) in segments {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (a, b) = rest.split_at(1 + rng.below(rest.len().min(32)));
+            pieces.push((dir, a, at));
+            rest = b;
+        }
+    }
+    pieces
+}
+
 fn interleave<'a>(mut client: &'a [u8], mut server: &'a [u8], rng: &mut Rng) -> Vec<Feed<'a>> {
     let mut out = Vec::new();
     let mut dir = Direction::ClientToServer;
