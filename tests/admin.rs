@@ -2,7 +2,7 @@
 //! dashboard or an operator would read them.
 mod common;
 
-use common::configs::{admin_block, listen_addr, proxy};
+use common::configs::{proxy, routed};
 use common::{closed_addr, Curl, HyperClient, Nginx, Periscope};
 use std::net::SocketAddr;
 
@@ -84,29 +84,11 @@ fn clusters_count_connect_failures_of_a_dead_endpoint() {
 
 /// Route `plain` sets no timeout, `unlimited` sets `0s` (none at all).
 fn timeouts_config(upstream: SocketAddr) -> String {
-    format!(
-        r#"{admin}listeners:
-  - name: edge
-    address: {listen}
-    protocol: http
-    virtual_hosts:
-      - name: site
-        domains: ["*"]
-        routes:
-          - name: plain
-            match: {{ prefix: /a }}
-            route: {{ cluster: web }}
-          - name: unlimited
-            match: {{ prefix: /b }}
-            route: {{ cluster: web, timeout: 0s }}
-clusters:
-  - name: web
-    protocol: http1
-    endpoints: ["{upstream}"]
-"#,
-        admin = admin_block(),
-        listen = listen_addr(),
-    )
+    let routes = [
+        ("plain", "/a", "{ cluster: web }"),
+        ("unlimited", "/b", "{ cluster: web, timeout: 0s }"),
+    ];
+    routed(&routes, "web", "http1", upstream, "")
 }
 
 #[test]

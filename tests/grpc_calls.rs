@@ -4,7 +4,7 @@
 //! way gRPC clients understand.
 mod common;
 
-use common::configs::{admin_block, listen_addr};
+use common::configs;
 use common::grpc::{run_client, GreeterServer, SeenCall};
 use common::{closed_addr, free_port, Periscope};
 use std::collections::BTreeMap;
@@ -118,25 +118,8 @@ fn an_unreachable_upstream_is_unavailable_not_a_502_page() {
 
 /// An `http` listener `edge` with one virtual host holding `route`, in
 /// front of the greeter as cluster `greeter` (h2c).
-fn routed(greeter: SocketAddr, route: &str) -> String {
-    format!(
-        r#"{admin}listeners:
-  - name: edge
-    address: {listen}
-    protocol: http
-    virtual_hosts:
-      - name: all
-        domains: ["*"]
-        routes:
-{route}
-clusters:
-  - name: greeter
-    protocol: h2c
-    endpoints: ["{greeter}"]
-"#,
-        admin = admin_block(),
-        listen = listen_addr(),
-    )
+fn routed(greeter: SocketAddr, route: (&str, &str, &str)) -> String {
+    configs::routed(&[route], "greeter", "h2c", greeter, "")
 }
 
 fn quick(upstream: SocketAddr, protocol: &str) -> Periscope {
@@ -155,9 +138,11 @@ fn quick(upstream: SocketAddr, protocol: &str) -> Periscope {
 #[test]
 fn a_route_timeout_is_deadline_exceeded() {
     let greeter = GreeterServer::start();
-    let route = r#"          - name: rpc
-            match: { prefix: /periscope.test.Greeter/ }
-            route: { cluster: greeter, timeout: 300ms }"#;
+    let route = (
+        "rpc",
+        "/periscope.test.Greeter/",
+        "{ cluster: greeter, timeout: 300ms }",
+    );
     let px = Periscope::start(|| routed(greeter.addr, route));
     let calls = run_client(px.addr("edge"), "slow");
     assert_eq!(calls[0].code, "DEADLINE_EXCEEDED", "{calls:?}");
@@ -174,9 +159,7 @@ fn a_route_timeout_is_deadline_exceeded() {
 #[test]
 fn a_call_no_route_matches_is_unimplemented() {
     let greeter = GreeterServer::start();
-    let route = r#"          - name: other
-            match: { prefix: /some.Other/ }
-            route: { cluster: greeter }"#;
+    let route = ("other", "/some.Other/", "{ cluster: greeter }");
     let px = Periscope::start(|| routed(greeter.addr, route));
     let calls = run_client(px.addr("edge"), "one");
     assert_eq!(calls[0].code, "UNIMPLEMENTED", "{calls:?}");

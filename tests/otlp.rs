@@ -7,7 +7,7 @@ mod common;
 #[path = "common/otlp.rs"]
 mod otlp;
 
-use common::configs::{admin_block, listen_addr};
+use common::configs::{listen_addr, routed};
 use common::grpc::{run_client, GreeterServer};
 use common::{Curl, MongoServer, Nginx, Periscope, Python};
 use otlp::{pretty, span, OtlpReceiver};
@@ -18,26 +18,8 @@ const CALLER: &str = "00f067aa0ba902b7";
 
 /// An `http` listener `edge` with route `echo` (prefix /) to cluster `web`.
 fn http_config(upstream: std::net::SocketAddr, tracing: &str) -> String {
-    format!(
-        r#"{admin}listeners:
-  - name: edge
-    address: {listen}
-    protocol: http
-    virtual_hosts:
-      - name: site
-        domains: ["*"]
-        routes:
-          - name: echo
-            match: {{ prefix: / }}
-            route: {{ cluster: web }}
-clusters:
-  - name: web
-    protocol: http1
-    endpoints: ["{upstream}"]
-{tracing}"#,
-        admin = admin_block(),
-        listen = listen_addr(),
-    )
+    let echo = [("echo", "/", "{ cluster: web }")];
+    routed(&echo, "web", "http1", upstream, tracing)
 }
 
 fn attr<'a>(span: &'a Value, key: &str) -> &'a Value {

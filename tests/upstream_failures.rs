@@ -3,7 +3,7 @@
 //! plain-text answer to the client and one count of the right reason.
 mod common;
 
-use common::configs::{admin_block, listen_addr, proxy};
+use common::configs::{proxy, routed};
 use common::{closed_addr, Curl, EchoServer, Nginx, Periscope, REQUESTS};
 use std::time::{Duration, Instant};
 
@@ -87,29 +87,8 @@ fn upstream_answering_garbage_is_a_502_protocol_error() {
 #[test]
 fn silent_upstream_hits_the_route_timeout_with_a_504() {
     let silent = EchoServer::silent();
-    let px = Periscope::start(|| {
-        format!(
-            r#"{admin}listeners:
-  - name: edge
-    address: {listen}
-    protocol: http
-    virtual_hosts:
-      - name: site
-        domains: ["*"]
-        routes:
-          - name: slow
-            match: {{ prefix: / }}
-            route: {{ cluster: web, timeout: 500ms }}
-clusters:
-  - name: web
-    protocol: http1
-    endpoints: ["{upstream}"]
-"#,
-            admin = admin_block(),
-            listen = listen_addr(),
-            upstream = silent.addr,
-        )
-    });
+    let route = [("slow", "/", "{ cluster: web, timeout: 500ms }")];
+    let px = Periscope::start(|| routed(&route, "web", "http1", silent.addr, ""));
     let started = Instant::now();
     let r = Curl::get(&px.url("edge", "/")).run();
     let took = started.elapsed();
@@ -135,29 +114,8 @@ clusters:
 #[test]
 fn zero_route_timeout_waits_for_the_client_to_give_up() {
     let silent = EchoServer::silent();
-    let px = Periscope::start(|| {
-        format!(
-            r#"{admin}listeners:
-  - name: edge
-    address: {listen}
-    protocol: http
-    virtual_hosts:
-      - name: site
-        domains: ["*"]
-        routes:
-          - name: patient
-            match: {{ prefix: / }}
-            route: {{ cluster: web, timeout: 0s }}
-clusters:
-  - name: web
-    protocol: http1
-    endpoints: ["{upstream}"]
-"#,
-            admin = admin_block(),
-            listen = listen_addr(),
-            upstream = silent.addr,
-        )
-    });
+    let route = [("patient", "/", "{ cluster: web, timeout: 0s }")];
+    let px = Periscope::start(|| routed(&route, "web", "http1", silent.addr, ""));
     let r = Curl::get(&px.url("edge", "/"))
         .arg("--max-time")
         .arg("2")

@@ -90,3 +90,42 @@ pub fn mongo_proxy(listener_protocol: &str, upstream: SocketAddr, listener_extra
         listen = listen_addr(),
     )
 }
+
+/// An `http` listener `edge` with one virtual host `site` (any domain)
+/// holding `routes` — `(name, path prefix, route action)`, the action as
+/// YAML such as `{ cluster: web, timeout: 0s }` — in front of one cluster
+/// `cluster` speaking `protocol` at `upstream`. `top_level` is appended as is
+/// (e.g. a `tracing:` block).
+pub fn routed(
+    routes: &[(&str, &str, &str)],
+    cluster: &str,
+    protocol: &str,
+    upstream: SocketAddr,
+    top_level: &str,
+) -> String {
+    let routes: String = routes
+        .iter()
+        .map(|(name, prefix, action)| {
+            format!(
+                "          - name: {name}\n            match: {{ prefix: {prefix} }}\n            route: {action}\n"
+            )
+        })
+        .collect();
+    format!(
+        r#"{admin}listeners:
+  - name: edge
+    address: {listen}
+    protocol: http
+    virtual_hosts:
+      - name: site
+        domains: ["*"]
+        routes:
+{routes}clusters:
+  - name: {cluster}
+    protocol: {protocol}
+    endpoints: ["{upstream}"]
+{top_level}"#,
+        admin = admin_block(),
+        listen = listen_addr(),
+    )
+}
