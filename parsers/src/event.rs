@@ -230,6 +230,10 @@ pub struct HttpExchange {
     pub upgraded: bool,
     /// Set when the request was gRPC (`content-type: application/grpc*`).
     pub grpc: Option<crate::grpc::GrpcCall>,
+    /// Set when the request was DynamoDB (`X-Amz-Target:
+    /// DynamoDB_20120810.*`). Boxed: most exchanges are not, and the call is
+    /// large.
+    pub dynamodb: Option<Box<crate::dynamodb::DynamoCall>>,
 }
 
 impl HttpExchange {

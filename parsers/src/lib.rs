@@ -175,12 +175,14 @@ pub fn parser_for(protocol: Protocol) -> Option<Box<dyn ProtocolParser>> {
 #[derive(Debug, Clone, Default)]
 pub struct ParserOptions {
     pub mongodb: MongoOptions,
+    /// The DynamoDB refiner on sniffed HTTP/1 (L4 path).
+    pub dynamodb: http1::DynamoOptions,
 }
 
 /// `parser_for`, with the listener's settings.
 pub fn parser_with(protocol: Protocol, options: &ParserOptions) -> Option<Box<dyn ProtocolParser>> {
     match protocol {
-        Protocol::Http1 => Some(Box::new(Http1Parser::new())),
+        Protocol::Http1 => Some(Box::new(Http1Parser::with_dynamodb(options.dynamodb))),
         Protocol::Http2 => Some(Box::new(Http2Parser::new())),
         Protocol::Mongodb => Some(Box::new(MongoParser::with_options(options.mongodb))),
         Protocol::Tls | Protocol::Unknown => None,

@@ -29,7 +29,7 @@ pub mod event;
 pub mod json;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use event::{
     error_label, is_throttle, operation_label, CapacityUse, DynamoAttrValue, DynamoCall,
@@ -172,6 +172,12 @@ impl DynamoRefiner {
             call.request_json = Some(stop.into());
         }
         DynamoRefiner { call }
+    }
+
+    /// The request body was sent with a `Content-Encoding`: its JSON was not
+    /// read.
+    pub fn mark_request_encoded(&mut self) {
+        self.call.request_json = Some(JsonIssue::Encoded);
     }
 
     /// What the request said so far.

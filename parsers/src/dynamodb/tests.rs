@@ -620,15 +620,15 @@ fn random_mutations_never_panic() {
 
 /// One recorded pair from `fixtures/*.txt` (written by `fixtures/capture.py`:
 /// real boto3 calls against a real DynamoDB implementation).
-struct Recorded<'a> {
-    target: &'a [u8],
-    status: u16,
-    request: &'a [u8],
-    headers: Vec<(&'a [u8], &'a [u8])>,
-    response: &'a [u8],
+pub(crate) struct Recorded<'a> {
+    pub target: &'a [u8],
+    pub status: u16,
+    pub request: &'a [u8],
+    pub headers: Vec<(&'a [u8], &'a [u8])>,
+    pub response: &'a [u8],
 }
 
-fn recorded(text: &'static str) -> Vec<Recorded<'static>> {
+pub(crate) fn recorded(text: &'static str) -> Vec<Recorded<'static>> {
     let mut out: Vec<Recorded<'static>> = Vec::new();
     for line in text.lines() {
         if let Some(head) = line.strip_prefix("@@ ") {
@@ -653,7 +653,7 @@ fn recorded(text: &'static str) -> Vec<Recorded<'static>> {
     out
 }
 
-fn refine(r: &Recorded<'_>, req_cut: usize, resp_cut: usize) -> DynamoCall {
+pub(crate) fn refine(r: &Recorded<'_>, req_cut: usize, resp_cut: usize) -> DynamoCall {
     let req_cut = req_cut.min(r.request.len());
     let resp_cut = resp_cut.min(r.response.len());
     DynamoRefiner::request(r.target, &r.request[..req_cut], req_cut < r.request.len()).response(
@@ -740,10 +740,13 @@ fn check_recorded(text: &'static str, expected: &[&str]) {
     }
 }
 
+pub(crate) const MOTO: &str = include_str!("fixtures/moto.txt");
+pub(crate) const DYNALITE: &str = include_str!("fixtures/dynalite.txt");
+
 #[test]
 fn recorded_moto() {
     check_recorded(
-        include_str!("fixtures/moto.txt"),
+        MOTO,
         &[
             "CreateTable 200 Music:0",
             "CreateTable 200 Accounts:0",
@@ -782,7 +785,7 @@ fn recorded_moto() {
 #[test]
 fn recorded_dynalite() {
     check_recorded(
-        include_str!("fixtures/dynalite.txt"),
+        DYNALITE,
         &[
             "CreateTable 200 Music:0",
             "CreateTable 200 Accounts:0",

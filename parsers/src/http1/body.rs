@@ -1,5 +1,8 @@
 //! Skips message bodies without holding them: only counts bytes and tracks
-//! where the body ends (RFC 9112 §6.3, §7.1).
+//! where the body ends (RFC 9112 §6.3, §7.1). A caller that wants the
+//! payload (the DynamoDB refiner's bounded prefix) passes an observer to
+//! [`Body::feed_observed`] and is handed each de-chunked data slice in place;
+//! nothing is copied here.
 
 use super::head::MAX_HEAD;
 use super::line::LineBuf;
@@ -52,11 +55,25 @@ impl Body {
         }
     }
 
+    #[cfg(test)]
     pub fn feed(&mut self, input: &[u8]) -> Result<Step, Failed> {
+        self.feed_observed(input, &mut |_| {})
+    }
+
+    /// As `feed`, handing every payload slice (chunk framing removed) to
+    /// `on_data` as it is passed over.
+    pub fn feed_observed(
+        &mut self,
+        input: &[u8],
+        on_data: &mut dyn FnMut(&[u8]),
+    ) -> Result<Step, Failed> {
         match self {
             Body::Fixed(remaining) => {
                 let take = clamp(*remaining, input.len());
                 *remaining -= take as u64;
+                if take > 0 {
+                    on_data(&input[..take]);
+                }
                 Ok(Step {
                     consumed: take,
                     counted: take as u64,
@@ -69,7 +86,7 @@ impl Body {
                     counted: 0,
                     done: false,
                 };
-                match c.feed(input, &mut step) {
+                match c.feed(input, &mut step, on_data) {
                     Ok(()) => Ok(step),
                     Err(reason) => Err(Failed {
                         counted: step.counted,
@@ -77,11 +94,14 @@ impl Body {
                     }),
                 }
             }
-            Body::UntilClose => Ok(Step {
-                consumed: input.len(),
-                counted: input.len() as u64,
-                done: false,
-            }),
+            Body::UntilClose => {
+                on_data(input);
+                Ok(Step {
+                    consumed: input.len(),
+                    counted: input.len() as u64,
+                    done: false,
+                })
+            }
         }
     }
 }
@@ -112,7 +132,12 @@ pub struct Chunked {
 impl Chunked {
     /// Advances through `input`, recording progress in `step` as it goes so
     /// that the caller keeps the count even when an error cuts it short.
-    fn feed(&mut self, input: &[u8], step: &mut Step) -> Result<(), ErrorReason> {
+    fn feed(
+        &mut self,
+        input: &[u8],
+        step: &mut Step,
+        on_data: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), ErrorReason> {
         while let Some(rest) = input.get(step.consumed..).filter(|r| !r.is_empty()) {
             match self.phase {
                 Phase::Size => {
@@ -136,6 +161,7 @@ impl Chunked {
                 }
                 Phase::Data(remaining) => {
                     let take = clamp(remaining, rest.len());
+                    on_data(&rest[..take]);
                     step.consumed += take;
                     step.counted += take as u64;
                     let left = remaining - take as u64;
@@ -218,6 +244,35 @@ mod tests {
             assert!(done, "step {step}");
             assert_eq!(used, CHUNKED.len() - 4, "step {step}: NEXT is not body");
         }
+    }
+
+    #[test]
+    fn observer_sees_the_payload_without_framing_at_every_split() {
+        for step in 1..=CHUNKED.len() {
+            let mut body = Body::chunked();
+            let mut seen = Vec::new();
+            let mut used = 0;
+            for piece in CHUNKED.chunks(step) {
+                let mut off = 0;
+                while off < piece.len() && used < CHUNKED.len() - 4 {
+                    let s = body
+                        .feed_observed(&piece[off..], &mut |d| seen.extend_from_slice(d))
+                        .expect("valid");
+                    off += s.consumed;
+                    used += s.consumed;
+                    if s.done {
+                        break;
+                    }
+                }
+            }
+            assert_eq!(seen, b"Wikipedia", "step {step}");
+        }
+        let mut seen = Vec::new();
+        let mut fixed = Body::Fixed(3);
+        let s = fixed
+            .feed_observed(b"abcdef", &mut |d| seen.extend_from_slice(d))
+            .expect("valid");
+        assert_eq!((s.consumed, seen.as_slice()), (3, &b"abc"[..]));
     }
 
     #[test]

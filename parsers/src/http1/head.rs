@@ -4,7 +4,9 @@
 //! No header map is built: every field line is looked at once, the handful
 //! of names that matter (`Content-Length`, `Transfer-Encoding`, `Host`,
 //! `Upgrade`) update a few scalars, and everything else is dropped. The only
-//! allocations per message are the kept target and host strings.
+//! allocations per message are the kept target and host strings, plus the
+//! AWS fields the DynamoDB refiner reads (`X-Amz-Target`, `x-amzn-RequestId`,
+//! `x-amz-crc32`) on the rare messages that carry them.
 
 use super::line::LineBuf;
 use super::wire::{self, HeaderLine};
@@ -49,6 +51,77 @@ pub struct Framing {
     pub chunked: bool,
 }
 
+/// Longest AWS field value kept (targets and request ids are far shorter).
+const MAX_AWS_FIELD: usize = 256;
+
+/// What `Content-Type` said, reduced to what DynamoDB detection needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ContentType {
+    #[default]
+    Absent,
+    AmzJson10,
+    Other,
+}
+
+/// The few fields the DynamoDB refiner reads from a head. Values are kept
+/// raw (bounded) so that the refiner, not the wire reader, interprets them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsFields {
+    pub target: Option<Vec<u8>>,
+    pub content_type: ContentType,
+    /// `Content-Encoding` other than `identity`: the body is not JSON text.
+    pub encoded: bool,
+    pub request_id: Option<Vec<u8>>,
+    pub crc32: Option<Vec<u8>>,
+}
+
+impl AwsFields {
+    /// The fields as `(name, value)` pairs, the shape the refiner takes.
+    pub fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let request_id = self
+            .request_id
+            .as_deref()
+            .map(|v| (&b"x-amzn-requestid"[..], v));
+        let crc32 = self.crc32.as_deref().map(|v| (&b"x-amz-crc32"[..], v));
+        let encoding = self
+            .encoded
+            .then_some((&b"content-encoding"[..], &b"encoded"[..]));
+        request_id.into_iter().chain(crc32).chain(encoding)
+    }
+
+    fn field(&mut self, name: &[u8], value: &[u8]) {
+        let keep = |v: &[u8]| v[..v.len().min(MAX_AWS_FIELD)].to_vec();
+        match name.len() {
+            11 if name.eq_ignore_ascii_case(b"x-amz-crc32") => self.crc32 = Some(keep(value)),
+            12 if name.eq_ignore_ascii_case(b"x-amz-target") => {
+                self.target.get_or_insert_with(|| keep(value));
+            }
+            12 if name.eq_ignore_ascii_case(b"content-type") => {
+                let media = value.split(|&b| b == b';').next().unwrap_or_default();
+                self.content_type = if media
+                    .trim_ascii()
+                    .eq_ignore_ascii_case(crate::dynamodb::CONTENT_TYPE)
+                {
+                    ContentType::AmzJson10
+                } else {
+                    ContentType::Other
+                };
+            }
+            16 if name.eq_ignore_ascii_case(b"content-encoding") => {
+                let v = value.trim_ascii();
+                self.encoded = !v.is_empty() && !v.eq_ignore_ascii_case(b"identity");
+            }
+            16 if name.eq_ignore_ascii_case(b"x-amzn-requestid")
+                || (self.request_id.is_none()
+                    && name.eq_ignore_ascii_case(b"x-amz-request-id")) =>
+            {
+                self.request_id = Some(keep(value));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A complete head, reduced to what we keep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
@@ -57,6 +130,7 @@ pub struct Head {
     pub host: Option<String>,
     /// The request asked to switch protocols (`Upgrade` field).
     pub upgrade: bool,
+    pub aws: AwsFields,
     /// Wire bytes of the head, blank line included.
     pub len: u64,
 }
@@ -69,6 +143,7 @@ struct Acc {
     framing: Framing,
     host: Option<String>,
     upgrade: bool,
+    aws: AwsFields,
     done: bool,
 }
 
@@ -90,6 +165,7 @@ impl HeadReader {
                 framing: Framing::default(),
                 host: None,
                 upgrade: false,
+                aws: AwsFields::default(),
                 done: false,
             },
         }
@@ -179,6 +255,7 @@ impl Acc {
                     self.framing.chunked = last.eq_ignore_ascii_case(b"chunked");
                 }
             }
+            11 | 12 | 16 => self.aws.field(name, value),
             _ => {}
         }
         Ok(())
@@ -190,6 +267,7 @@ impl Acc {
             framing: std::mem::take(&mut self.framing),
             host: self.host.take(),
             upgrade: std::mem::take(&mut self.upgrade),
+            aws: std::mem::take(&mut self.aws),
             len: self.len as u64,
         };
         self.len = 0;
@@ -272,6 +350,39 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn aws_fields_are_kept_for_the_dynamodb_refiner() {
+        let input = b"POST / HTTP/1.1\r\n\
+            X-Amz-Target: DynamoDB_20120810.GetItem\r\n\
+            Content-Type: application/x-amz-json-1.0; charset=utf-8\r\n\
+            Content-Length: 2\r\n\
+            \r\n";
+        let head = read_all(Kind::Request, input).unwrap().1.unwrap();
+        assert_eq!(
+            head.aws.target.as_deref(),
+            Some(&b"DynamoDB_20120810.GetItem"[..])
+        );
+        assert_eq!(head.aws.content_type, ContentType::AmzJson10);
+        assert_eq!(head.framing.content_length, Some(2));
+        let input = b"HTTP/1.1 200 OK\r\n\
+            x-amzn-RequestId: ABC\r\n\
+            x-amz-crc32: 123\r\n\
+            Content-Encoding: gzip\r\n\
+            Content-Type: text/plain\r\n\
+            \r\n";
+        let head = read_all(Kind::Response, input).unwrap().1.unwrap();
+        let pairs: Vec<_> = head.aws.pairs().collect();
+        assert_eq!(
+            pairs,
+            [
+                (&b"x-amzn-requestid"[..], &b"ABC"[..]),
+                (&b"x-amz-crc32"[..], &b"123"[..]),
+                (&b"content-encoding"[..], &b"encoded"[..]),
+            ]
+        );
+        assert_eq!(head.aws.content_type, ContentType::Other);
     }
 
     #[test]

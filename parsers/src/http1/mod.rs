@@ -7,6 +7,7 @@
 //! while waiting to learn whether its `Upgrade`/`CONNECT` was accepted.
 
 mod body;
+mod dynamo;
 mod head;
 mod line;
 mod state;
@@ -16,6 +17,8 @@ mod wire;
 mod tests;
 
 use body::Body;
+pub use dynamo::DynamoOptions;
+use dynamo::DynamoTrack;
 use head::{Head, HeadReader, Kind, StartLine, MAX_HEAD};
 use state::{Pairing, Pending};
 
@@ -95,6 +98,7 @@ pub struct Http1Parser {
     held_at: Timestamp,
     server: ServerPhase,
     server_head: HeadReader,
+    dynamodb: DynamoOptions,
 }
 
 impl Default for Http1Parser {
@@ -105,7 +109,14 @@ impl Default for Http1Parser {
 
 impl Http1Parser {
     pub fn new() -> Self {
+        Self::with_dynamodb(DynamoOptions::default())
+    }
+
+    /// A parser whose DynamoDB refiner keeps `options.body_prefix` bytes
+    /// of each body of a DynamoDB exchange (0: off).
+    pub fn with_dynamodb(dynamodb: DynamoOptions) -> Self {
         Http1Parser {
+            dynamodb,
             status: Status::Ok,
             closed: false,
             pairing: Pairing::default(),
@@ -165,7 +176,15 @@ impl Http1Parser {
                     }
                 }
                 ClientPhase::Body(body) => {
-                    let (counted, step) = split_count(body.feed(rest));
+                    let mut track = self
+                        .pairing
+                        .reading_request()
+                        .and_then(|p| p.dynamo.as_deref_mut());
+                    let (counted, step) = split_count(body.feed_observed(rest, &mut |data| {
+                        if let Some(t) = track.as_deref_mut() {
+                            t.request_data(data);
+                        }
+                    }));
                     if let Some(p) = self.pairing.reading_request() {
                         p.add_request_body(counted);
                     }
@@ -197,10 +216,12 @@ impl Http1Parser {
             framing,
             host,
             upgrade,
+            mut aws,
             len,
         } = head;
-        let pending = Pending::from_request(start, host, upgrade, len, self.client_started)
+        let mut pending = Pending::from_request(start, host, upgrade, len, self.client_started)
             .ok_or(ErrorReason::Malformed)?;
+        pending.dynamo = DynamoTrack::begin(&mut aws, self.dynamodb);
         // A request body is only ever framed by its own fields (RFC 9112
         // §6.3): no length means no body, and a transfer coding that does
         // not end in chunked cannot be delimited at all.
@@ -223,6 +244,9 @@ impl Http1Parser {
         let mut pause = false;
         if let Some(p) = self.pairing.reading_request() {
             p.request_done = true;
+            if let Some(track) = p.dynamo.as_deref_mut() {
+                track.request_end();
+            }
             pause = p.wants_switch && p.status.is_none();
         }
         self.client = if pause {
@@ -258,7 +282,15 @@ impl Http1Parser {
                     }
                 }
                 ServerPhase::Body(body) => {
-                    let (counted, step) = split_count(body.feed(rest));
+                    let mut track = self
+                        .pairing
+                        .answering()
+                        .and_then(|p| p.dynamo.as_deref_mut());
+                    let (counted, step) = split_count(body.feed_observed(rest, &mut |data| {
+                        if let Some(t) = track.as_deref_mut() {
+                            t.response_data(data);
+                        }
+                    }));
                     if let Some(p) = self.pairing.answering() {
                         p.add_response_body(counted);
                     }
@@ -298,6 +330,9 @@ impl Http1Parser {
             return Ok(());
         }
         p.status = Some(code);
+        if let Some(track) = p.dynamo.as_deref_mut() {
+            track.response_head(code, head.aws);
+        }
         let framing = head.framing;
         // RFC 9112 §6.3, in order: no body for HEAD, 1xx, 204, 304; then
         // chunked; then any other coding or no length: until close.

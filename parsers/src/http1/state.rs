@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 
+use super::dynamo::DynamoTrack;
 use super::head::StartLine;
 use crate::event::{
     Exchange, ExchangeDetail, HttpExchange, HttpMethod, HttpVersion, Outcome, Protocol, Timestamp,
@@ -37,6 +38,8 @@ pub struct Pending {
     pub response_done: bool,
     finished: Timestamp,
     upgraded: bool,
+    /// Set when the request head said DynamoDB.
+    pub dynamo: Option<Box<DynamoTrack>>,
 }
 
 impl Pending {
@@ -75,6 +78,7 @@ impl Pending {
             response_done: false,
             finished: started,
             upgraded: false,
+            dynamo: None,
         })
     }
 
@@ -113,6 +117,7 @@ impl Pending {
                 response_body_bytes: self.response_body,
                 upgraded: self.upgraded,
                 grpc: None,
+                dynamodb: self.dynamo.map(|track| Box::new(track.finish())),
             }),
         }
     }

@@ -296,6 +296,7 @@ impl Conn {
                 response_body_bytes: s.response_body,
                 upgraded: false,
                 grpc: s.grpc.map(|g| g.call()),
+                dynamodb: None,
             }),
         });
     }

@@ -102,6 +102,7 @@ mod tests {
                 response_body_bytes: 2,
                 upgraded: false,
                 grpc: None,
+                dynamodb: None,
             }),
         }
     }

@@ -35,6 +35,7 @@ fn http(method: HttpMethod, status: Option<u16>, grpc: Option<GrpcCall>) -> Exch
             response_body_bytes: 20,
             upgraded: false,
             grpc,
+            dynamodb: None,
         }),
     }
 }

@@ -1,6 +1,7 @@
 //! Whole-parser tests on the sample conversations: expectations, the split
 //! invariant, truncation. Hostile and broken input is in `errors.rs`.
 
+mod dynamodb;
 mod errors;
 mod samples;
 
