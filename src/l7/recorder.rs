@@ -111,6 +111,7 @@ impl Recorder {
                         self.request_body.grpc_compressed.load(Ordering::Relaxed);
                     call
                 }),
+                dynamodb: None,
             }),
         };
         pipeline::record_http(&self.scope, &exchange);
