@@ -46,6 +46,7 @@ impl Listener {
                     query_text: config.mongodb_query_text,
                     ..MongoOptions::default()
                 },
+                dynamodb: Default::default(),
             }),
         }
     }
