@@ -1,16 +1,24 @@
 //! Clusters: named groups of upstream endpoints and how one is chosen.
 //!
 //! Transport-agnostic: the L4 path connects TCP to the chosen endpoint, the
-//! L7 path hands its authority to a pooled HTTP client.
+//! L7 path hands its authority to a pooled HTTP client. The choice is the
+//! cluster's [`Balancer`], an immutable value swapped whole (`ArcSwap`)
+//! when the set of endpoints that may take traffic changes.
+mod balancer;
 mod endpoint;
+mod hash_key;
 
-pub use endpoint::{Endpoint, EndpointSnapshot};
+pub use balancer::{Balancer, Member};
+pub use endpoint::{ActiveRequest, Endpoint, EndpointSnapshot};
+pub use hash_key::HashSource;
 
-use crate::config::{ClusterConfig, LbPolicy, UpstreamProtocol};
+use crate::config::{ClusterConfig, HashPolicy, LbPolicy, UpstreamProtocol};
 use crate::pipeline::{ClusterMetrics, Families, UpstreamFailure};
+use arc_swap::ArcSwap;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -20,9 +28,17 @@ pub struct Cluster {
     pub protocol: UpstreamProtocol,
     pub connect_timeout: Duration,
     lb_policy: LbPolicy,
+    hash_policy: Option<HashPolicy>,
     endpoints: Vec<Endpoint>,
-    next: AtomicUsize,
+    balancer: ArcSwap<Balancer>,
     pub metrics: ClusterMetrics,
+}
+
+/// The chosen endpoint, counted in its `active_requests` until dropped:
+/// hold it for as long as the request or connection it was picked for.
+pub struct Picked<'a> {
+    pub endpoint: &'a Endpoint,
+    _active: ActiveRequest<'a>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +58,8 @@ pub enum ConnectError {
 pub struct ClusterSnapshot {
     pub name: String,
     pub lb_policy: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash_policy: Option<String>,
     pub endpoints: Vec<EndpointSnapshot>,
 }
 
@@ -51,40 +69,67 @@ impl Cluster {
             .endpoints
             .iter()
             .enumerate()
-            .map(|(index, address)| {
-                Endpoint::new(index, address)
-                    .map_err(|err| format!("cluster {}: endpoint {address}: {err}", config.name))
+            .map(|(index, endpoint)| {
+                Endpoint::new(index, &endpoint.address, endpoint.weight).map_err(|err| {
+                    format!(
+                        "cluster {}: endpoint {}: {err}",
+                        config.name, endpoint.address
+                    )
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Cluster {
+        let cluster = Cluster {
             name: config.name.clone(),
             protocol: config.protocol,
             connect_timeout: config.connect_timeout,
             lb_policy: config.lb_policy,
+            hash_policy: config.hash_policy.clone(),
             endpoints,
-            next: AtomicUsize::new(0),
+            balancer: ArcSwap::from_pointee(Balancer::build(config.lb_policy, &[])),
             metrics: ClusterMetrics::new(families, &config.name),
+        };
+        cluster.rebalance(|_| true);
+        Ok(cluster)
+    }
+
+    /// Rebuilds the balancer over the endpoints `eligible` accepts and
+    /// swaps it in; picks already running finish on the old one. This is
+    /// how health checking and outlier ejection will take endpoints out
+    /// of (and back into) rotation.
+    pub fn rebalance(&self, eligible: impl Fn(&Endpoint) -> bool) {
+        let members: Vec<Member> = (self.endpoints.iter())
+            .filter(|e| eligible(e))
+            .map(|e| Member {
+                index: e.index,
+                weight: e.weight,
+                key: &e.address,
+            })
+            .collect();
+        let balancer = Balancer::build(self.lb_policy, &members);
+        self.balancer.store(Arc::new(balancer));
+    }
+
+    /// The endpoint for one request or connection, by the cluster's policy;
+    /// `None` when no endpoint may take traffic.
+    pub fn pick(&self, source: HashSource) -> Option<Picked<'_>> {
+        let hash = (self.hash_policy.as_ref()).and_then(|p| hash_key::hash_key(p, source));
+        let active = |i: usize| self.endpoints.get(i).map_or(0, Endpoint::active_requests);
+        let index = self.balancer.load().pick(hash, &active)?;
+        let endpoint = self.endpoints.get(index)?;
+        Some(Picked {
+            endpoint,
+            _active: ActiveRequest::begin(endpoint),
         })
     }
 
-    /// The next endpoint by the cluster's policy.
-    pub fn pick(&self) -> Option<&Endpoint> {
-        match self.lb_policy {
-            LbPolicy::RoundRobin => {
-                if self.endpoints.is_empty() {
-                    return None;
-                }
-                let turn = self.next.fetch_add(1, Ordering::Relaxed);
-                self.endpoints.get(turn % self.endpoints.len())
-            }
-        }
-    }
-
-    /// Open a TCP connection to the next endpoint (the L4 path).
-    pub async fn connect_tcp(&self) -> Result<(TcpStream, &Endpoint), ConnectError> {
-        let endpoint = self
-            .pick()
+    /// Open a TCP connection to the endpoint picked for a client at
+    /// `peer` (the L4 path); the endpoint counts it as active while the
+    /// returned [`Picked`] lives.
+    pub async fn connect_tcp(&self, peer: IpAddr) -> Result<(TcpStream, Picked<'_>), ConnectError> {
+        let picked = self
+            .pick(HashSource::Connection { peer })
             .ok_or_else(|| ConnectError::NoEndpoint(self.name.clone()))?;
+        let endpoint = picked.endpoint;
         let attempt = tokio::time::timeout(
             self.connect_timeout,
             TcpStream::connect(endpoint.address.as_str()),
@@ -101,7 +146,7 @@ impl Cluster {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 endpoint.stats.connections.fetch_add(1, Ordering::Relaxed);
-                return Ok((stream, endpoint));
+                return Ok((stream, picked));
             }
         };
         endpoint
@@ -124,9 +169,12 @@ impl Cluster {
     pub fn snapshot(&self) -> ClusterSnapshot {
         ClusterSnapshot {
             name: self.name.clone(),
-            lb_policy: match self.lb_policy {
-                LbPolicy::RoundRobin => "round_robin",
-            },
+            lb_policy: self.lb_policy.name(),
+            hash_policy: self.hash_policy.as_ref().map(|p| match p {
+                HashPolicy::Header(name) => format!("header:{name}"),
+                HashPolicy::Cookie(name) => format!("cookie:{name}"),
+                HashPolicy::SourceIp => "source_ip".to_owned(),
+            }),
             endpoints: self.endpoints.iter().map(Endpoint::snapshot).collect(),
         }
     }
@@ -148,48 +196,4 @@ pub fn build_all(configs: &[ClusterConfig], families: &Families) -> Result<Clust
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cluster(endpoints: &[&str]) -> Cluster {
-        let config = ClusterConfig {
-            name: "web".into(),
-            protocol: UpstreamProtocol::Auto,
-            connect_timeout: Duration::from_secs(1),
-            lb_policy: LbPolicy::RoundRobin,
-            endpoints: endpoints.iter().map(|e| e.to_string()).collect(),
-        };
-        Cluster::new(&config, &Families::new()).expect("valid cluster")
-    }
-
-    #[test]
-    fn round_robin_visits_every_endpoint_in_turn() {
-        let cluster = cluster(&["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]);
-        let picked: Vec<_> = (0..6)
-            .map(|_| cluster.pick().map(|e| e.address.clone()))
-            .collect::<Option<_>>()
-            .expect("endpoints");
-        assert_eq!(
-            picked,
-            [
-                "127.0.0.1:1",
-                "127.0.0.1:2",
-                "127.0.0.1:3",
-                "127.0.0.1:1",
-                "127.0.0.1:2",
-                "127.0.0.1:3"
-            ]
-        );
-    }
-
-    #[tokio::test]
-    async fn refused_connections_are_counted() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let address = listener.local_addr().expect("addr").to_string();
-        drop(listener);
-        let cluster = cluster(&[&address]);
-        assert!(cluster.connect_tcp().await.is_err());
-        assert_eq!(cluster.metrics.connect_failures.get(), 1);
-        assert_eq!(cluster.snapshot().endpoints[0].connect_failures, 1);
-    }
-}
+mod tests;

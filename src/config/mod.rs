@@ -9,10 +9,12 @@ pub mod error;
 pub mod model;
 mod parse;
 pub mod raw;
+mod raw_cluster;
 mod raw_route;
 mod raw_telemetry;
 mod source_map;
 mod validate;
+mod validate_cluster;
 mod validate_route;
 mod validate_telemetry;
 mod values;
@@ -113,7 +115,9 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             protocol: opts.upstream_protocol.into(),
             connect_timeout: raw::DEFAULT_CONNECT_TIMEOUT.to_owned(),
             lb_policy: raw::RawLbPolicy::RoundRobin,
-            endpoints: vec![opts.upstream.clone()],
+            ring_hash: None,
+            hash_policy: None,
+            endpoints: vec![raw::RawEndpoint::plain(opts.upstream.clone())],
         }],
         tracing: None,
     };

@@ -150,9 +150,62 @@ pub enum UpstreamProtocol {
     Auto,
 }
 
+/// How a cluster chooses an endpoint for a request (HTTP) or a connection
+/// (TCP relay). Envoy's names and semantics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LbPolicy {
+    /// Smooth weighted round robin.
     RoundRobin,
+    /// Fewest active requests: power of two choices with equal weights,
+    /// `weight / (active + 1)` with unequal ones.
+    LeastRequest,
+    /// Weighted random.
+    Random,
+    /// Consistent hashing on a ring (ketama-like).
+    RingHash(RingHashConfig),
+    /// Consistent hashing with Maglev's lookup table (65537 entries).
+    Maglev,
+}
+
+impl LbPolicy {
+    /// The name as written in the config, for `/clusters`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LbPolicy::RoundRobin => "round_robin",
+            LbPolicy::LeastRequest => "least_request",
+            LbPolicy::Random => "random",
+            LbPolicy::RingHash(_) => "ring_hash",
+            LbPolicy::Maglev => "maglev",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingHashConfig {
+    pub minimum_ring_size: usize,
+    pub maximum_ring_size: usize,
+}
+
+/// What a consistent-hashing policy hashes. When the request has no such
+/// value (header or cookie absent), the pick is random, as in Envoy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashPolicy {
+    /// All values of this (lowercase) request header.
+    Header(http::HeaderName),
+    /// The value of this cookie.
+    Cookie(String),
+    /// The client's IP address (the only key on the TCP path).
+    SourceIp,
+}
+
+/// Endpoint weights are 1-128, as in Envoy.
+pub const MAX_ENDPOINT_WEIGHT: u32 = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointConfig {
+    /// `host:port`, checked to have a port; resolved by the runtime.
+    pub address: String,
+    pub weight: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -161,8 +214,10 @@ pub struct ClusterConfig {
     pub protocol: UpstreamProtocol,
     pub connect_timeout: Duration,
     pub lb_policy: LbPolicy,
-    /// `host:port` strings, checked to have a port; resolved by the runtime.
-    pub endpoints: Vec<String>,
+    /// Set only for `ring_hash` and `maglev` (validation rejects it
+    /// elsewhere); `None` there means every pick is random.
+    pub hash_policy: Option<HashPolicy>,
+    pub endpoints: Vec<EndpointConfig>,
 }
 
 /// OTLP trace export. Off when no endpoint is known (file, environment or

@@ -14,11 +14,11 @@
 //! `Option`s filled by `with_defaults`.
 use serde::{Deserialize, Serialize};
 
+pub use super::raw_cluster::*;
 pub use super::raw_route::*;
 
 pub const DEFAULT_ADMIN_ADDRESS: &str = "127.0.0.1:9901";
 pub const DEFAULT_DETECT_TIMEOUT: &str = "1s";
-pub const DEFAULT_CONNECT_TIMEOUT: &str = "5s";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,33 +167,6 @@ pub enum RawUpstreamProtocol {
     Auto,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RawLbPolicy {
-    #[default]
-    RoundRobin,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCluster {
-    pub name: String,
-    #[serde(default)]
-    pub protocol: RawUpstreamProtocol,
-    #[serde(default = "default_connect_timeout")]
-    pub connect_timeout: String,
-    #[serde(default)]
-    pub lb_policy: RawLbPolicy,
-    /// Defaulted (rather than required) so an empty or missing list is
-    /// reported by validation together with every other problem.
-    #[serde(default)]
-    pub endpoints: Vec<String>,
-}
-
-fn default_connect_timeout() -> String {
-    DEFAULT_CONNECT_TIMEOUT.to_owned()
-}
-
 impl RawConfig {
     /// The effective form: every default that depends on other fields
     /// filled in. Serde already filled the unconditional ones at parse time.
@@ -203,6 +176,9 @@ impl RawConfig {
             if listener.protocol == RawListenerProtocol::Auto && listener.detect_timeout.is_none() {
                 listener.detect_timeout = Some(DEFAULT_DETECT_TIMEOUT.to_owned());
             }
+        }
+        for cluster in &mut out.clusters {
+            cluster.fill_defaults();
         }
         out
     }
@@ -244,14 +220,6 @@ impl From<super::UpstreamProtocol> for RawUpstreamProtocol {
             super::UpstreamProtocol::Http1 => Self::Http1,
             super::UpstreamProtocol::H2c => Self::H2c,
             super::UpstreamProtocol::Auto => Self::Auto,
-        }
-    }
-}
-
-impl From<RawLbPolicy> for super::LbPolicy {
-    fn from(p: RawLbPolicy) -> Self {
-        match p {
-            RawLbPolicy::RoundRobin => Self::RoundRobin,
         }
     }
 }

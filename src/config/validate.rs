@@ -9,13 +9,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::raw::{RawCluster, RawConfig, RawListener, RawListenerProtocol};
+use super::raw::{RawConfig, RawListener, RawListenerProtocol};
+use super::validate_cluster::cluster;
 use super::validate_route::virtual_hosts;
-use super::values::{check_endpoint, check_name, parse_duration, parse_socket_addr};
-use super::{
-    AdminConfig, ClusterConfig, Config, LabelLimits, ListenerConfig, ListenerProtocol,
-    MAX_LABEL_LIMIT,
-};
+use super::values::{check_name, parse_duration, parse_socket_addr};
+use super::{AdminConfig, Config, LabelLimits, ListenerConfig, ListenerProtocol, MAX_LABEL_LIMIT};
 
 const MAX_WORKERS: u64 = 1024;
 
@@ -136,35 +134,6 @@ fn indexed<'a, T>(
     name: impl Fn(&'a T) -> &'a String + 'a,
 ) -> impl Iterator<Item = (String, &'a str)> + 'a {
     (items.iter().enumerate()).map(move |(i, item)| (format!("{prefix}[{i}]"), name(item).as_str()))
-}
-
-fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<ClusterConfig> {
-    let name = v.check(format!("{p}.name"), check_name(&raw.name));
-    let connect_timeout = v.check(
-        format!("{p}.connect_timeout"),
-        positive_duration(&raw.connect_timeout),
-    );
-    if raw.endpoints.is_empty() {
-        v.add(
-            format!("{p}.endpoints"),
-            "at least one endpoint is required",
-        );
-    }
-    let mut ok = true;
-    for (i, endpoint) in raw.endpoints.iter().enumerate() {
-        let ep = format!("{p}.endpoints[{i}]");
-        ok &= v.check(ep.as_str(), check_endpoint(endpoint)).is_some();
-        if raw.endpoints[..i].contains(endpoint) {
-            v.add(ep, format!("duplicate endpoint \"{endpoint}\""));
-        }
-    }
-    Some(ClusterConfig {
-        name: name.map(|()| raw.name.clone())?,
-        protocol: raw.protocol.into(),
-        connect_timeout: connect_timeout?,
-        lb_policy: raw.lb_policy.into(),
-        endpoints: ok.then(|| raw.endpoints.clone())?,
-    })
 }
 
 fn listener(

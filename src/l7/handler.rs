@@ -80,7 +80,12 @@ async fn forward(
     request_body: &RequestBodyState,
     mut recorder: Recorder,
 ) -> Response<ResponseBody> {
-    let Some(endpoint) = cluster.cluster.pick() else {
+    let source = crate::cluster::HashSource::Http {
+        headers: &parts.headers,
+        peer: peer.ip(),
+    };
+    // Held to the end of `forward`: the endpoint's active request.
+    let Some(picked) = cluster.cluster.pick(source) else {
         cluster
             .cluster
             .metrics
@@ -91,6 +96,7 @@ async fn forward(
             "no healthy upstream\n",
         );
     };
+    let endpoint = picked.endpoint;
     let version = cluster.upstream_version(parts.version);
     let downstream_authority = downstream_authority(&parts);
     parts.version = version;

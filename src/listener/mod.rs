@@ -79,7 +79,7 @@ impl Listener {
         if self.protocol == ListenerProtocol::Tcp {
             let tap =
                 Tap::detecting(self.metrics.clone(), self.parser_options.clone()).with_peer(peer);
-            return self.relay_tcp(stream, &[], tap).await;
+            return self.relay_tcp(stream, peer, &[], tap).await;
         }
         let sniffed = match sniff::sniff(&mut stream, self.detect_timeout).await {
             Ok(sniffed) => sniffed,
@@ -124,18 +124,19 @@ impl Listener {
             self.parser_options.clone(),
         )
         .with_peer(peer);
-        self.relay_tcp(stream, &sniffed.prefix, tap).await;
+        self.relay_tcp(stream, peer, &sniffed.prefix, tap).await;
     }
 
-    async fn relay_tcp(&self, client: TcpStream, prefix: &[u8], mut tap: Tap) {
+    async fn relay_tcp(&self, client: TcpStream, peer: SocketAddr, prefix: &[u8], mut tap: Tap) {
         let Some(cluster) = &self.cluster else {
             tracing::debug!(listener = %self.name, "non-HTTP connection but no cluster: closing");
             return;
         };
-        let upstream = match cluster.connect_tcp().await {
-            Ok((upstream, endpoint)) => {
-                tap.set_upstream(&endpoint.address, &cluster.name);
-                upstream
+        // `_active` counts the connection on its endpoint until the relay ends.
+        let (upstream, _active) = match cluster.connect_tcp(peer.ip()).await {
+            Ok((upstream, picked)) => {
+                tap.set_upstream(&picked.endpoint.address, &cluster.name);
+                (upstream, picked)
             }
             Err(err) => {
                 tracing::debug!(listener = %self.name, "{err}");

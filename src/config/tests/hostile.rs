@@ -39,7 +39,8 @@ fn billion_laughs_fails_fast() {
     let err = fails_fast(&billion_laughs("*a9"));
     assert_eq!(
         err,
-        "h.yaml:9:21: clusters[1].endpoints[0]: expected string scalar"
+        "h.yaml:9:21: clusters[1].endpoints[0]: invalid type: sequence, expected an endpoint: \
+         \"host:port\" or { address: \"host:port\", weight: N }"
     );
 }
 

@@ -3,6 +3,7 @@
 mod hostile;
 mod parse_errors;
 mod rules;
+mod rules_cluster;
 mod rules_route;
 mod telemetry;
 
@@ -227,7 +228,12 @@ fn embedded_default_validates() {
     assert_eq!(l.protocol, ListenerProtocol::Auto);
     assert_eq!(l.cluster.as_deref(), Some("local_service"));
     let cluster = cluster(&c, "local_service").expect("cluster");
-    assert_eq!(cluster.endpoints, vec!["127.0.0.1:8080".to_owned()]);
+    let addresses: Vec<_> = cluster
+        .endpoints
+        .iter()
+        .map(|e| e.address.as_str())
+        .collect();
+    assert_eq!(addresses, ["127.0.0.1:8080"]);
     assert_eq!(cluster.protocol, UpstreamProtocol::Auto);
 }
 
@@ -299,7 +305,13 @@ fn quick_mode_builds_one_listener_and_one_cluster() {
     );
     assert_eq!(l.cluster.as_deref(), Some("upstream"));
     let u = cluster(&c, "upstream").expect("cluster");
-    assert_eq!(u.endpoints, vec!["localhost:8080".to_owned()]);
+    assert_eq!(
+        u.endpoints,
+        [EndpointConfig {
+            address: "localhost:8080".into(),
+            weight: 1
+        }]
+    );
     assert_eq!(u.protocol, UpstreamProtocol::Http1);
     assert_eq!(c.effective["listeners"][0]["address"], "127.0.0.1:10000");
     assert_eq!(c.effective["clusters"][0]["protocol"], "http1");
