@@ -14,6 +14,8 @@
 //!                  with the number of body bytes received, e.g. "307200\n"
 //!   /headers       the request headers the proxy may set or strip, one
 //!                  `name=value` line each (see `ECHOED_HEADERS`)
+//!   /port          the port that answered, e.g. "41234\n": which of
+//!                  several nginx upstreams a balancer chose
 use super::clients::require_tool;
 use super::ports::{free_port, looks_like_port_clash};
 use super::process::Supervised;
@@ -167,6 +169,7 @@ http {{
     location = /close {{ return 444; }}
     location = /headers {{ return 200 "{echo}"; }}
     location = /traceparent {{ return 200 "$http_traceparent\n"; }}
+    location = /port {{ return 200 "$server_port\n"; }}
     location = /post {{
       client_body_buffer_size 1m;
       proxy_pass http://{h1}/;
