@@ -9,8 +9,8 @@
 //! Ring size. Envoy scales the points so the ring has at least
 //! `minimum_ring_size` entries, which changes every endpoint's count when
 //! the set changes and moves extra keys. Here the points per unit of
-//! weight are rounded up to a power of two: the ring still has at least
-//! the minimum (at most twice it, never above `maximum_ring_size`), and a
+//! weight are rounded up to a power of two: the ring has between the
+//! minimum and twice it (fewer only if `maximum_ring_size` says so), and a
 //! set change alters the counts only when it crosses a power of two.
 use super::Member;
 use crate::config::RingHashConfig;
