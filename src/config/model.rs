@@ -201,6 +201,10 @@ pub enum HashPolicy {
 /// Endpoint weights are 1-128, as in Envoy.
 pub const MAX_ENDPOINT_WEIGHT: u32 = 128;
 
+/// Slots of a Maglev lookup table (Envoy's default, a prime); a cluster
+/// cannot have more endpoints than that, or some would get no slot.
+pub const MAGLEV_TABLE_SIZE: usize = 65537;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointConfig {
     /// `host:port`, checked to have a port; resolved by the runtime.

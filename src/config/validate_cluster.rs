@@ -8,15 +8,12 @@ use super::raw::{RawCluster, RawEndpoint, RawHashPolicy, RawLbPolicy, RawRingHas
 use super::validate::{positive_duration, Issues};
 use super::values::{check_endpoint, check_header_name, check_name};
 use super::{
-    ClusterConfig, EndpointConfig, HashPolicy, LbPolicy, RingHashConfig, MAX_ENDPOINT_WEIGHT,
+    ClusterConfig, EndpointConfig, HashPolicy, LbPolicy, RingHashConfig, MAGLEV_TABLE_SIZE,
+    MAX_ENDPOINT_WEIGHT,
 };
 
 /// Envoy's upper bound for both ring sizes.
 const MAX_RING_SIZE: u64 = 8 * 1024 * 1024;
-
-/// Maglev's table has this many entries; more endpoints could not all get
-/// one (Envoy's default table size, a prime).
-pub const MAGLEV_TABLE_SIZE: usize = 65537;
 
 pub(crate) fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<ClusterConfig> {
     let name = v.check(format!("{p}.name"), check_name(&raw.name));

@@ -15,8 +15,8 @@
 use super::Member;
 use twox_hash::XxHash64;
 
-/// Envoy's default; must be prime so every skip visits every slot.
-pub const TABLE_SIZE: usize = 65537;
+/// Must be prime so that every skip visits every slot.
+const TABLE_SIZE: usize = crate::config::MAGLEV_TABLE_SIZE;
 
 pub struct Maglev {
     /// Cluster position per slot; empty when there are no members.

@@ -17,7 +17,7 @@ mod least_request;
 mod maglev;
 mod random;
 mod ring_hash;
-pub(crate) mod rng;
+mod rng;
 mod round_robin;
 
 use crate::config::LbPolicy;
