@@ -109,6 +109,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             label_limits: Default::default(),
             access_log: None,
             mongodb: Default::default(),
+            dynamodb: Default::default(),
         }],
         clusters: vec![RawCluster {
             name: "upstream".to_owned(),

@@ -54,7 +54,13 @@ pub struct ListenerConfig {
     pub access_log: Option<AccessLogConfig>,
     /// Spans of MongoDB operations carry `db.query.text` (opt-in).
     pub mongodb_query_text: bool,
+    /// Bytes kept per DynamoDB body for the refiner (0: off).
+    pub dynamodb_body_bytes: usize,
 }
+
+/// Largest DynamoDB body prefix a listener may keep: DynamoDB's own request
+/// limit is 16 MiB; responses are at most 16 MiB (BatchGetItem).
+pub const MAX_DYNAMODB_BODY_BYTES: u64 = 16 << 20;
 
 /// Per-listener caps on label values taken from traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -90,6 +90,33 @@ pub struct RawListener {
     pub access_log: Option<RawAccessLog>,
     #[serde(default)]
     pub mongodb: RawMongoOptions,
+    #[serde(default)]
+    pub dynamodb: RawDynamoOptions,
+}
+
+/// DynamoDB sniffing settings of a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDynamoOptions {
+    /// Most bytes of each DynamoDB request and response body kept for the
+    /// refiner while the body streams through (the rest is forwarded and
+    /// counted, and the call is marked truncated). 0 turns it off.
+    #[serde(default = "default_dynamodb_body_bytes")]
+    pub max_body_bytes: u64,
+}
+
+pub const DEFAULT_DYNAMODB_BODY_BYTES: u64 = 1 << 20;
+
+fn default_dynamodb_body_bytes() -> u64 {
+    DEFAULT_DYNAMODB_BODY_BYTES
+}
+
+impl Default for RawDynamoOptions {
+    fn default() -> Self {
+        RawDynamoOptions {
+            max_body_bytes: DEFAULT_DYNAMODB_BODY_BYTES,
+        }
+    }
 }
 
 /// MongoDB sniffing settings of a listener.

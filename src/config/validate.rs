@@ -13,7 +13,10 @@ use super::raw::{RawConfig, RawListener, RawListenerProtocol};
 use super::validate_cluster::cluster;
 use super::validate_route::virtual_hosts;
 use super::values::{check_name, parse_duration, parse_socket_addr};
-use super::{AdminConfig, Config, LabelLimits, ListenerConfig, ListenerProtocol, MAX_LABEL_LIMIT};
+use super::{
+    AdminConfig, Config, LabelLimits, ListenerConfig, ListenerProtocol, MAX_DYNAMODB_BODY_BYTES,
+    MAX_LABEL_LIMIT,
+};
 
 const MAX_WORKERS: u64 = 1024;
 
@@ -211,6 +214,15 @@ fn listener(
     let status_codes = limit("status_codes", limits.status_codes);
     let rpc_methods = limit("rpc_methods", limits.rpc_methods);
     let access_log = super::validate_telemetry::access_log(v, &p, raw.access_log.as_ref());
+    let dynamodb_body_bytes = v.check(
+        format!("{p}.dynamodb.max_body_bytes"),
+        match raw.dynamodb.max_body_bytes {
+            n if n <= MAX_DYNAMODB_BODY_BYTES => Ok(n as usize),
+            n => Err(format!(
+                "must be at most {MAX_DYNAMODB_BODY_BYTES} (16 MiB), got {n}"
+            )),
+        },
+    );
     Some(ListenerConfig {
         name: name.map(|()| raw.name.clone())?,
         address: address?,
@@ -226,6 +238,7 @@ fn listener(
         },
         access_log: access_log?,
         mongodb_query_text: raw.mongodb.query_text,
+        dynamodb_body_bytes: dynamodb_body_bytes?,
     })
 }
 

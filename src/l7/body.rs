@@ -8,12 +8,13 @@ use super::recorder::Recorder;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+use periscope_parsers::dynamodb::{self, BodyPrefix, DynamoRefiner};
 use periscope_parsers::grpc::MessageCounter;
 use periscope_parsers::Outcome;
 use pin_project_lite::pin_project;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 /// What the request body did, shared between the body on its way upstream
@@ -27,6 +28,67 @@ pub struct RequestBodyState {
     /// gRPC request messages so far (published by the body's counter).
     pub grpc_messages: AtomicU64,
     pub grpc_compressed: AtomicU64,
+    /// Set for DynamoDB requests (see [`DynamoRequest`]).
+    pub dynamo: Option<DynamoRequest>,
+}
+
+/// A DynamoDB request's side of the refiner: what the headers said, and
+/// the request read from the body's prefix once the body ended.
+pub struct DynamoRequest {
+    pub target: http::HeaderValue,
+    cap: usize,
+    encoded: bool,
+    pub refined: OnceLock<DynamoRefiner>,
+}
+
+impl DynamoRequest {
+    /// Most body bytes kept, per body.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+}
+
+impl RequestBodyState {
+    /// The state for a request with these headers: DynamoDB requests get a
+    /// refiner keeping at most `dynamo_cap` body bytes (0: off).
+    pub fn for_request(headers: &http::HeaderMap, dynamo_cap: usize) -> RequestBodyState {
+        let target = headers.get("x-amz-target");
+        let content_type = headers
+            .get(http::header::CONTENT_TYPE)
+            .map(|v| v.as_bytes());
+        let dynamo = (dynamo_cap > 0
+            && dynamodb::is_dynamodb(target.map(|v| v.as_bytes()), content_type))
+        .then(|| DynamoRequest {
+            target: target
+                .cloned()
+                .unwrap_or_else(|| http::HeaderValue::from_static("")),
+            cap: dynamo_cap,
+            encoded: headers
+                .get(http::header::CONTENT_ENCODING)
+                .is_some_and(|v| !v.is_empty() && v != "identity"),
+            refined: OnceLock::new(),
+        });
+        RequestBodyState {
+            dynamo,
+            ..RequestBodyState::default()
+        }
+    }
+
+    fn dynamo_refined(&self) -> bool {
+        self.dynamo
+            .as_ref()
+            .is_some_and(|d| d.refined.get().is_some())
+    }
+
+    /// The request as far as it was read (a body that never ended is read
+    /// as empty: the operation and nothing else).
+    pub fn dynamo_refiner(&self) -> Option<DynamoRefiner> {
+        let request = self.dynamo.as_ref()?;
+        Some(match request.refined.get() {
+            Some(refined) => refined.clone(),
+            None => DynamoRefiner::request(request.target.as_bytes(), b"", false),
+        })
+    }
 }
 
 pin_project! {
@@ -38,17 +100,42 @@ pin_project! {
         // Only this body's poller touches it; counts are published to
         // `state` for the recorder on the response side.
         grpc: Option<MessageCounter>,
+        // The DynamoDB body prefix, read into `state` when the body ends.
+        dynamo: Option<BodyPrefix>,
     }
 }
 
 impl CountedBody {
     pub fn new(inner: Incoming, state: Arc<RequestBodyState>, grpc: bool) -> CountedBody {
+        let dynamo = state
+            .dynamo
+            .as_ref()
+            .filter(|d| !d.encoded)
+            .map(|d| BodyPrefix::new(d.cap));
         CountedBody {
             inner,
             state,
             grpc: grpc.then(MessageCounter::default),
+            dynamo,
         }
     }
+}
+
+/// The request body ended: read its DynamoDB prefix, once.
+fn refine_dynamo(state: &RequestBodyState, prefix: Option<BodyPrefix>) {
+    let Some(request) = &state.dynamo else {
+        return;
+    };
+    let target = request.target.as_bytes();
+    let refiner = match prefix {
+        Some(p) => DynamoRefiner::request(target, p.bytes(), p.truncated()),
+        None => {
+            let mut refiner = DynamoRefiner::request(target, b"", false);
+            refiner.mark_request_encoded();
+            refiner
+        }
+    };
+    let _ = request.refined.set(refiner);
 }
 
 impl Body for CountedBody {
@@ -59,14 +146,17 @@ impl Body for CountedBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = self.project();
-        let polled = this.inner.poll_frame(cx);
+        let mut this = self.project();
+        let polled = this.inner.as_mut().poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.state
                         .bytes
                         .fetch_add(data.len() as u64, Ordering::Relaxed);
+                    if let Some(prefix) = this.dynamo.as_mut() {
+                        prefix.push(data);
+                    }
                     if let Some(counter) = this.grpc.as_mut() {
                         counter.feed(data);
                         let state = &this.state;
@@ -83,6 +173,12 @@ impl Body for CountedBody {
                 this.state.downstream_failed.store(true, Ordering::Relaxed);
             }
             _ => {}
+        }
+        // hyper stops polling a body that says it has ended, so the end is
+        // noticed here rather than only on `Ready(None)`.
+        let ended = matches!(polled, Poll::Ready(None)) || this.inner.is_end_stream();
+        if ended && this.state.dynamo.is_some() && !this.state.dynamo_refined() {
+            refine_dynamo(this.state, this.dynamo.take());
         }
         polled
     }
@@ -173,6 +269,9 @@ impl Body for ResponseBody {
                 if let Some(recorder) = this.recorder.as_mut() {
                     if let Some(data) = frame.data_ref() {
                         recorder.response_body_bytes += data.len() as u64;
+                        if let Some(response) = recorder.dynamo.as_mut() {
+                            response.body.push(data);
+                        }
                         if let Some(call) = recorder.grpc.as_mut() {
                             call.response_data(data);
                         }

@@ -4,7 +4,7 @@ use super::route::{Action, HeaderEdits, Route};
 use super::router::{DomainRule, Router, VirtualHost};
 use super::upstream::HttpCluster;
 use crate::config::{DomainMatch, ListenerConfig, PathMatch, RouteAction, RouteConfig};
-use crate::pipeline::{Families, LabelCap, Scope, SeriesBudget};
+use crate::pipeline::{Families, ListenerLabels, Scope, SeriesBudget};
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ pub type HttpClusters = HashMap<String, Arc<HttpCluster>>;
 pub struct Scopes<'a> {
     pub families: &'a Arc<Families>,
     pub budget: &'a Arc<SeriesBudget>,
-    pub rpc_methods: &'a Arc<LabelCap>,
+    pub labels: &'a ListenerLabels,
 }
 
 impl Scopes<'_> {
@@ -24,7 +24,7 @@ impl Scopes<'_> {
         Arc::new(Scope::new(
             self.families,
             self.budget,
-            self.rpc_methods,
+            self.labels,
             [listener, route, cluster],
         ))
     }

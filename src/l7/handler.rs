@@ -26,7 +26,10 @@ pub async fn handle(
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = clock::now();
     let (parts, body) = request.into_parts();
-    let request_body = Arc::new(RequestBodyState::default());
+    let request_body = Arc::new(RequestBodyState::for_request(
+        &parts.headers,
+        listener.dynamodb_body_bytes,
+    ));
     let mut recorder = Recorder::start(
         listener.no_route_scope.clone(),
         started,
@@ -131,11 +134,7 @@ async fn forward(
         Ok(Ok(response)) => {
             let (mut parts, body) = response.into_parts();
             headers::strip_hop_by_hop(&mut parts.headers, false);
-            recorder.status = Some(parts.status.as_u16());
-            if let Some(call) = recorder.grpc.as_mut() {
-                // A trailers-only response carries the status in its headers.
-                grpc::read_status(call, &parts.headers);
-            }
+            recorder.response_head(&parts);
             return Response::from_parts(parts, ResponseBody::upstream(body, recorder));
         }
         Err(()) => UpstreamFailure::Timeout,

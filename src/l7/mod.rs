@@ -29,6 +29,8 @@ use std::sync::Arc;
 
 pub struct HttpListener {
     pub metrics: Arc<ListenerMetrics>,
+    /// Bytes kept per DynamoDB body for the refiner (0: off).
+    pub dynamodb_body_bytes: usize,
     router: Router,
     /// Requests no route matched.
     no_route_scope: Arc<Scope>,
@@ -46,7 +48,7 @@ impl HttpListener {
         let scopes = build::Scopes {
             families,
             budget,
-            rpc_methods: &metrics.rpc_methods,
+            labels: &metrics.labels,
         };
         let router = build::build_router(config, clusters, &scopes)
             .map_err(|e| format!("listener {}: {e}", config.name))?;
@@ -57,6 +59,7 @@ impl HttpListener {
             .header_read_timeout(std::time::Duration::from_secs(30));
         server.http2().timer(TokioTimer::new());
         Ok(HttpListener {
+            dynamodb_body_bytes: config.dynamodb_body_bytes,
             no_route_scope: scopes.scope(&config.name, "", ""),
             metrics,
             router,

@@ -8,6 +8,7 @@
 use super::body::RequestBodyState;
 use crate::pipeline::export::L7Export;
 use crate::pipeline::{self, clock, Scope};
+use periscope_parsers::dynamodb::{BodyPrefix, DynamoCall};
 use periscope_parsers::event::{bounded_text, MAX_KEPT_TARGET};
 use periscope_parsers::grpc::CallBuilder;
 use periscope_parsers::{
@@ -15,6 +16,21 @@ use periscope_parsers::{
 };
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+/// The response side of a DynamoDB call: the headers the refiner reads and
+/// a bounded prefix of the body.
+pub struct DynamoResponse {
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub body: BodyPrefix,
+}
+
+/// Response headers the DynamoDB refiner reads.
+const DYNAMO_RESPONSE_HEADERS: [&str; 4] = [
+    "x-amzn-requestid",
+    "x-amz-request-id",
+    "x-amz-crc32",
+    "content-encoding",
+];
 
 pub struct Recorder {
     scope: Arc<Scope>,
@@ -30,6 +46,9 @@ pub struct Recorder {
     /// Set for gRPC requests; status and message counts fill in as the
     /// response streams.
     pub grpc: Option<CallBuilder>,
+    /// Set for DynamoDB requests once the upstream's response head came:
+    /// the body's prefix fills in as it streams to the client.
+    pub dynamo: Option<DynamoResponse>,
     recorded: bool,
     /// Span and access-log export (`None` when the listener exports
     /// neither); holds this request's span ids for `traceparent`.
@@ -64,6 +83,7 @@ impl Recorder {
             request_body,
             response_body_bytes: 0,
             grpc: super::grpc::is_grpc(&parts.headers).then(|| super::grpc::call_for(parts)),
+            dynamo: None,
             recorded: false,
             export: None,
         }
@@ -72,6 +92,47 @@ impl Recorder {
     /// Record against another scope (the route is known only after routing).
     pub fn rescope(&mut self, scope: Arc<Scope>) {
         self.scope = scope;
+    }
+
+    /// The upstream's response head arrived.
+    pub fn response_head(&mut self, parts: &http::response::Parts) {
+        self.status = Some(parts.status.as_u16());
+        if let Some(call) = self.grpc.as_mut() {
+            // A trailers-only response carries the status in its headers.
+            super::grpc::read_status(call, &parts.headers);
+        }
+        if let Some(request) = &self.request_body.dynamo {
+            let headers = DYNAMO_RESPONSE_HEADERS
+                .iter()
+                .filter_map(|name| {
+                    let value = parts.headers.get(*name)?;
+                    Some((http::HeaderName::from_static(name), value.clone()))
+                })
+                .collect();
+            self.dynamo = Some(DynamoResponse {
+                headers,
+                body: BodyPrefix::new(request.cap()),
+            });
+        }
+    }
+
+    /// The DynamoDB call, from what the request body and the response said.
+    fn dynamo_call(&mut self) -> Option<Box<DynamoCall>> {
+        let refiner = self.request_body.dynamo_refiner()?;
+        let call = match (self.dynamo.take(), self.status) {
+            (Some(response), Some(status)) => {
+                let headers = response
+                    .headers
+                    .iter()
+                    .map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes()));
+                refiner.response_streamed(status, headers, &response.body)
+            }
+            // A local answer (no route, upstream failure): the status is
+            // Periscope's, there is no body to read.
+            (None, Some(status)) => refiner.response(status, std::iter::empty(), b"", false),
+            (_, None) => refiner.without_response(),
+        };
+        Some(Box::new(call))
     }
 
     pub fn finish(mut self, outcome: Outcome) {
@@ -83,6 +144,7 @@ impl Recorder {
             return;
         }
         let request_body_bytes = self.request_body.bytes.load(Ordering::Relaxed);
+        let dynamodb = self.dynamo_call();
         let exchange = Exchange {
             protocol: match self.version {
                 HttpVersion::Http2 => Protocol::Http2,
@@ -111,7 +173,7 @@ impl Recorder {
                         self.request_body.grpc_compressed.load(Ordering::Relaxed);
                     call
                 }),
-                dynamodb: None,
+                dynamodb,
             }),
         };
         pipeline::record_http(&self.scope, &exchange);

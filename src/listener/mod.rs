@@ -10,6 +10,7 @@ use crate::drain::Drain;
 use crate::l4::{self, Tap};
 use crate::l7::HttpListener;
 use crate::pipeline::ListenerMetrics;
+use periscope_parsers::http1::DynamoOptions;
 use periscope_parsers::{MongoOptions, ParserOptions, Protocol};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,7 +47,9 @@ impl Listener {
                     query_text: config.mongodb_query_text,
                     ..MongoOptions::default()
                 },
-                dynamodb: Default::default(),
+                dynamodb: DynamoOptions {
+                    body_prefix: config.dynamodb_body_bytes,
+                },
             }),
         }
     }

@@ -44,6 +44,7 @@ pub struct Families {
     pub parser_events: IntCounterVec,
     pub mongo: super::mongo_families::MongoFamilies,
     pub grpc: super::grpc_families::GrpcFamilies,
+    pub dynamo: super::dynamo_families::DynamoFamilies,
 }
 
 impl Families {
@@ -118,6 +119,7 @@ impl Families {
             ),
             mongo: super::mongo_families::MongoFamilies::new(),
             grpc: super::grpc_families::GrpcFamilies::new(),
+            dynamo: super::dynamo_families::DynamoFamilies::new(),
             registry,
         };
         families.register_all();
@@ -143,7 +145,9 @@ impl Families {
     fn register_all(&self) {
         let mongo = self.mongo.collectors();
         let grpc = self.grpc.collectors();
-        for collector in self.collectors().into_iter().chain(mongo).chain(grpc) {
+        let dynamo = self.dynamo.collectors();
+        let all = self.collectors().into_iter().chain(mongo).chain(grpc);
+        for collector in all.chain(dynamo) {
             self.registry
                 .register(collector)
                 .expect("metric names are unique");

@@ -1,19 +1,16 @@
 //! Recording gRPC calls against a scope (listener × route × cluster).
 //!
-//! Methods come off the wire, so each scope keeps a read-mostly table from
-//! the raw method to its handles: readers load an `ArcSwap` snapshot and
-//! look up a borrowed `&str` — no lock, no allocation. The table changes
-//! only when a method is first seen, under a writer lock, and never grows
-//! past the listener's method cap (`label_limits.rpc_methods`): later
-//! methods share one `_OTHER` entry and are counted as overflow.
+//! Methods come off the wire, so each scope keeps a [`HandleTable`] from
+//! the raw method to its handles (lock-free reads), capped by the
+//! listener's `label_limits.rpc_methods`: later methods share one `_OTHER`
+//! entry and are counted as overflow.
 use super::families::Families;
+use super::handle_table::HandleTable;
 use super::label_cap::{LabelCap, OTHER};
 use super::status_slots::INCOMPLETE;
-use arc_swap::ArcSwap;
 use periscope_parsers::grpc::{CallKind, GrpcCall, GrpcStatus};
 use prometheus::{Histogram, IntCounter};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 const STATUSES: usize = GrpcStatus::ALL.len();
 /// Slot for calls that ended without a status (reset, connection lost).
@@ -29,9 +26,7 @@ pub struct GrpcScope {
     families: Arc<Families>,
     labels: [String; 3],
     methods: Arc<LabelCap>,
-    table: ArcSwap<HashMap<Box<str>, Arc<MethodHandles>>>,
-    writer: Mutex<()>,
-    other: OnceLock<Arc<MethodHandles>>,
+    table: HandleTable<MethodHandles>,
 }
 
 struct MethodHandles {
@@ -55,9 +50,7 @@ impl GrpcScope {
             families,
             labels: [listener.to_owned(), route.to_owned(), cluster.to_owned()],
             methods,
-            table: ArcSwap::from_pointee(HashMap::new()),
-            writer: Mutex::new(()),
-            other: OnceLock::new(),
+            table: HandleTable::default(),
         }
     }
 
@@ -88,36 +81,13 @@ impl GrpcScope {
             .inc();
     }
 
+    /// Calls whose method is not gRPC-shaped share the `_OTHER` entry.
     fn handles(&self, method: Option<&str>) -> Arc<MethodHandles> {
-        let Some(method) = method else {
-            return self.other();
-        };
-        if let Some(found) = self.table.load().get(method) {
-            return found.clone();
+        let create = |label| self.create(label);
+        match method {
+            Some(method) => self.table.get(method, &self.methods, create),
+            None => self.table.other(create),
         }
-        let Ok(_writer) = self.writer.lock() else {
-            return self.other();
-        };
-        let current = self.table.load();
-        if let Some(found) = current.get(method) {
-            return found.clone();
-        }
-        let label = self.methods.resolve(method);
-        if &*label == OTHER {
-            return self.other();
-        }
-        let handles = Arc::new(self.create(label));
-        let mut next = HashMap::clone(&current);
-        next.insert(Box::from(method), handles.clone());
-        self.table.store(Arc::new(next));
-        handles
-    }
-
-    /// Calls whose method is not gRPC-shaped, or past the cap.
-    fn other(&self) -> Arc<MethodHandles> {
-        self.other
-            .get_or_init(|| Arc::new(self.create(Arc::from(OTHER))))
-            .clone()
     }
 
     fn create(&self, label: Arc<str>) -> MethodHandles {

@@ -1,10 +1,11 @@
 //! Per-listener and per-cluster metric handles, resolved once when the
 //! configuration is loaded so that connections only touch atomics.
+use super::dynamo::DynamoLabels;
 use super::families::Families;
 use super::http_scope::SeriesBudget;
 use super::label_cap::LabelCap;
 use super::mongo::MongoTelemetry;
-use super::Scope;
+use super::{ListenerLabels, Scope};
 use crate::config::ListenerConfig;
 use periscope_parsers::{Anomalies, ErrorReason, Protocol};
 use prometheus::{IntCounter, IntGauge};
@@ -40,8 +41,8 @@ pub struct ListenerMetrics {
     parse_errors: Box<[OnceLock<IntCounter>]>,
     /// HTTP exchanges and gRPC calls sniffed on the L4 path (no route).
     pub l4: Scope,
-    /// The listener's cap on `rpc_method` values, shared by its routes.
-    pub rpc_methods: Arc<LabelCap>,
+    /// The listener's caps on labels from traffic, shared by its routes.
+    pub labels: ListenerLabels,
     /// MongoDB operations sniffed on the L4 path.
     pub mongo: MongoTelemetry,
     /// Spans and access-log lines (off unless the gateway sets them up).
@@ -56,10 +57,13 @@ impl ListenerMetrics {
     ) -> ListenerMetrics {
         let listener = config.name.as_str();
         let l4_cluster = config.cluster.as_deref().unwrap_or("");
-        let rpc_methods = Arc::new(LabelCap::new(
-            config.label_limits.rpc_methods,
-            families.label_overflow.with_label_values(&["rpc_method"]),
-        ));
+        let labels = ListenerLabels {
+            rpc_methods: Arc::new(LabelCap::new(
+                config.label_limits.rpc_methods,
+                families.label_overflow.with_label_values(&["rpc_method"]),
+            )),
+            dynamo: Arc::new(DynamoLabels::new(families, config.label_limits.collections)),
+        };
         let per_protocol = |vec: &prometheus::IntCounterVec| -> Vec<IntCounter> {
             Protocol::ALL
                 .iter()
@@ -83,8 +87,8 @@ impl ListenerMetrics {
             parse_errors_family: families.parse_errors.clone(),
             parser_events_family: families.parser_events.clone(),
             parse_errors: (0..PROTOCOLS * REASONS).map(|_| OnceLock::new()).collect(),
-            l4: Scope::new(families, &budget, &rpc_methods, [listener, "", l4_cluster]),
-            rpc_methods,
+            l4: Scope::new(families, &budget, &labels, [listener, "", l4_cluster]),
+            labels,
             mongo: MongoTelemetry::new(families.clone(), listener, l4_cluster, config.label_limits),
             export: Arc::new(super::export::ListenerExport::off(
                 listener,

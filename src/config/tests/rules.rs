@@ -350,3 +350,30 @@ fn mongodb_query_text_is_opt_in() {
         "t.yaml:1:85: listeners[0].mongodb.querytext: unknown field `querytext`, expected one of query_text",
     );
 }
+
+#[test]
+fn dynamodb_body_prefix_defaults_to_one_mebibyte_and_is_bounded() {
+    let config = crate::config::load_str(
+        "t.yaml",
+        r#"
+        listeners:
+          - { name: a, address: 127.0.0.1:1, cluster: c }
+          - { name: b, address: 127.0.0.1:2, cluster: c, dynamodb: { max_body_bytes: 0 } }
+        clusters: [ { name: c, endpoints: ["h:1"] } ]
+        "#,
+    )
+    .expect("valid config");
+    let kept: Vec<usize> = config
+        .listeners
+        .iter()
+        .map(|l| l.dynamodb_body_bytes)
+        .collect();
+    assert_eq!(kept, [1 << 20, 0]);
+    assert_problem(
+        r#"
+        listeners: [ { name: a, address: 127.0.0.1:1, cluster: c, dynamodb: { max_body_bytes: 99999999 } } ]
+        clusters: [ { name: c, endpoints: ["h:1"] } ]
+        "#,
+        "t.yaml:1:87: listeners[0].dynamodb.max_body_bytes: must be at most 16777216 (16 MiB), got 99999999",
+    );
+}

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 pub struct Entry {
     /// RFC 3339, UTC, milliseconds.
     pub timestamp: String,
-    /// `http`, `grpc`, `mongodb` or `tcp`.
+    /// `http`, `grpc`, `mongodb`, `dynamodb` or `tcp`.
     pub kind: &'static str,
     pub listener: String,
     pub route: Option<String>,
@@ -20,7 +20,7 @@ pub struct Entry {
     pub protocol: &'static str,
     /// `HTTP/1.1`-style for `%PROTOCOL%`, as Envoy prints it.
     pub protocol_text: &'static str,
-    /// HTTP method, gRPC method or MongoDB command.
+    /// HTTP method, gRPC method, MongoDB command or DynamoDB operation.
     pub method: Option<String>,
     pub path: Option<String>,
     pub authority: Option<String>,
@@ -81,6 +81,18 @@ impl Entry {
                     .as_ref()
                     .and_then(|call| call.status)
                     .map(|status| status.as_str());
+                if let Some(call) = &http.dynamodb {
+                    // The HTTP fields stay (a DynamoDB call is a POST /);
+                    // the database ones say what it did.
+                    entry.kind = "dynamodb";
+                    entry.method = Some(call.operation_label.to_owned());
+                    entry.db_collection = (!call.tables.is_empty()).then(|| {
+                        let names: Vec<&str> =
+                            call.tables.iter().map(|t| t.name.as_str()).collect();
+                        names.join(",")
+                    });
+                    entry.db_status_code = call.error_type();
+                }
             }
             ExchangeDetail::Mongo(mongo) => {
                 entry.kind = "mongodb";

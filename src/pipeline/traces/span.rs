@@ -29,6 +29,10 @@ pub fn build(job: SpanJob, clock: &WallClock, scope: &InstrumentationScope) -> O
         .map(|(key, value)| KeyValue::new(key, otel_value(value)))
         .collect();
     let (kind, name, status) = match &exchange.detail {
+        ExchangeDetail::Http(periscope_parsers::HttpExchange {
+            dynamodb: Some(call),
+            ..
+        }) => dynamodb_span(call, exchange.outcome, &job, &mut attributes),
         ExchangeDetail::Http(http) => {
             let name = match (&http.grpc, job.context.route.as_deref()) {
                 (Some(call), _) if call.method.is_some() => {
@@ -126,6 +130,50 @@ pub fn build(job: SpanJob, clock: &WallClock, scope: &InstrumentationScope) -> O
         status,
         instrumentation_scope: scope.clone(),
     })
+}
+
+/// A DynamoDB call is the client's database operation, seen in flight: a
+/// CLIENT span named `{operation} {table}` (database span naming), with the
+/// AWS SDK DynamoDB attributes beside the HTTP ones.
+fn dynamodb_span(
+    call: &periscope_parsers::dynamodb::DynamoCall,
+    outcome: Outcome,
+    job: &SpanJob,
+    attributes: &mut Vec<KeyValue>,
+) -> (SpanKind, Cow<'static, str>, Status) {
+    use periscope_parsers::dynamodb::DynamoAttrValue;
+    for (key, value) in call.attributes() {
+        attributes.retain(|kv| kv.key.as_str() != key);
+        let value = match value {
+            DynamoAttrValue::Str(s) => Value::from(s),
+            DynamoAttrValue::Int(i) => Value::I64(i),
+            DynamoAttrValue::Bool(b) => Value::Bool(b),
+            DynamoAttrValue::StrArray(v) => Value::Array(opentelemetry::Array::String(
+                v.into_iter().map(Into::into).collect(),
+            )),
+        };
+        attributes.push(KeyValue::new(key, value));
+    }
+    if let Some((host, port)) = job.context.upstream.as_deref().and_then(split_host_port) {
+        attributes.retain(|kv| !matches!(kv.key.as_str(), "server.address" | "server.port"));
+        attributes.push(KeyValue::new("server.address", host.to_owned()));
+        attributes.push(KeyValue::new("server.port", i64::from(port)));
+    }
+    let name = match call.collection_name() {
+        Some(table) => format!("{} {table}", call.operation_label),
+        None => call.operation_label.to_owned(),
+    };
+    let status = match call.error_type() {
+        Some(error) => Status::error(
+            call.error
+                .as_ref()
+                .and_then(|e| e.message.clone())
+                .unwrap_or(error),
+        ),
+        None if outcome == Outcome::Incomplete || call.status == 0 => Status::error("incomplete"),
+        None => Status::Unset,
+    };
+    (SpanKind::Client, Cow::Owned(name), status)
 }
 
 /// OpenTelemetry: an unknown method names the span `HTTP`.
