@@ -9,8 +9,9 @@
 #   PIP_REQS   Python peers and clients, in a venv at .runtime/venv
 #              (git-ignored): pymongo (client) and nx-27017 (MongoDB wire
 #              server on SQLite) for tests/mongodb*.rs; grpcio and
-#              grpcio-tools for the gRPC greeter of tests/grpc*.rs
-#   NPM_PKGS   Node clients, in .runtime/node (git-ignored): mongosh
+#              grpcio-tools for the gRPC greeter of tests/grpc*.rs; boto3,
+#              the aws CLI and moto (DynamoDB server) for tests/dynamodb*.rs
+#   NPM_PKGS   Node peers, in .runtime/node (git-ignored): mongosh, dynalite
 #   cargo-fuzz only when fuzz/run-all.sh exists (the fuzz smoke run needs it)
 # Runs as root (CI and dev machines are root); otherwise uses sudo.
 set -euo pipefail
@@ -37,11 +38,15 @@ PIP_REQS=(
   "grpcio-tools==1.85.1"           # builds the greeter's stubs at run time
   "grpcio-health-checking==1.85.1" # grpc.health.v1 on the greeter
   "opentelemetry-proto==1.45.2"    # OTLP messages and services: tests/otlp/receiver.py
+  "boto3==1.44.5"                  # DynamoDB client for tests/dynamodb*.rs
+  "awscli==1.46.3"                 # the aws CLI, a second DynamoDB client (same botocore)
+  "moto[server]==5.2.5"            # DynamoDB server with the full API (Transact*)
 )
 
 # Node packages, pinned, installed with npm into .runtime/node.
 NPM_PKGS=(
   "mongosh@2.12.0"                 # the MongoDB shell, a second real client
+  "dynalite@4.0.0"                 # DynamoDB server (keep-alive, LevelDB in memory)
 )
 NODE_DIR="$RUNTIME/node"
 
