@@ -379,3 +379,63 @@ mod tests {
         }
     }
 }
+
+/// The DynamoDB refiner on a request body, [`SEPARATOR`], a response body.
+/// The input's hash picks the operation, the status and the prefix cap; the
+/// checks: nothing panics, a body streamed through a [`BodyPrefix`] in
+/// random pieces gives the same call as the same prefix read at once, the
+/// kept prefix never exceeds its cap, and the call renders (attributes,
+/// labels) whatever the bytes were.
+///
+/// [`BodyPrefix`]: crate::dynamodb::BodyPrefix
+pub fn dynamodb_input(data: &[u8]) {
+    use crate::dynamodb::{BodyPrefix, DynamoRefiner, ERRORS, OPERATIONS};
+    let (request, response) = split_streams(data);
+    let mut rng = Rng::from_bytes(data);
+    let operation = OPERATIONS[rng.below(OPERATIONS.len())];
+    let target = format!("DynamoDB_20120810.{operation}");
+    let status = [200, 400, 500][rng.below(3)];
+    let cap = match rng.below(3) {
+        0 => usize::MAX,
+        _ => rng.below(data.len() + 1),
+    };
+    let stream = |body: &[u8], rng: &mut Rng| {
+        let mut prefix = BodyPrefix::new(cap);
+        let mut rest = body;
+        while !rest.is_empty() {
+            let n = 1 + rng.below(rest.len());
+            prefix.push(&rest[..n]);
+            rest = &rest[n..];
+        }
+        assert!(prefix.bytes().len() <= cap);
+        assert_eq!(prefix.total_len(), body.len() as u64);
+        prefix
+    };
+    let request_prefix = stream(request, &mut rng);
+    let response_prefix = stream(response, &mut rng);
+    let crc = crate::dynamodb::crc32(response).to_string();
+    let headers = [
+        (&b"x-amzn-requestid"[..], &b"fuzz"[..]),
+        (b"x-amz-crc32", crc.as_bytes()),
+    ];
+    let streamed = DynamoRefiner::request(
+        target.as_bytes(),
+        request_prefix.bytes(),
+        request_prefix.truncated(),
+    )
+    .response_streamed(status, headers, &response_prefix);
+    let kept = |body: &[u8]| body.get(..cap).unwrap_or(body).to_vec();
+    let req = kept(request);
+    let at_once = DynamoRefiner::request(target.as_bytes(), &req, req.len() < request.len())
+        .response_streamed(status, headers, &stream(response, &mut rng));
+    assert_eq!(streamed, at_once, "streaming the bodies changed the call");
+    assert_eq!(streamed.operation_label, operation);
+    assert!(
+        !streamed.crc32_mismatch,
+        "the running CRC covers the whole body"
+    );
+    if let Some(error) = &streamed.error {
+        assert!(error.type_label == "_OTHER" || ERRORS.contains(&error.type_label));
+    }
+    let _ = (streamed.attributes(), streamed.error_type());
+}

@@ -51,7 +51,7 @@ fn every_seed_folder_is_a_known_target() {
             .to_string_lossy()
             .into_owned();
         assert!(
-            ["detect", "http1", "http2", "hpack", "mongodb"].contains(&name.as_str()),
+            ["detect", "http1", "http2", "hpack", "mongodb", "dynamodb"].contains(&name.as_str()),
             "seeds for unknown target {name}"
         );
     }
@@ -170,5 +170,28 @@ fn hpack_seeds() {
             }
             rest = next;
         }
+    }
+}
+
+/// Recorded boto3 request/response bodies (moto and dynalite) and a few
+/// hand-broken ones: each replays through the driver; the recorded ones
+/// also read to their end without a JSON issue.
+#[test]
+fn dynamodb_seeds() {
+    use periscope_parsers::dynamodb::DynamoRefiner;
+    for (name, data) in seeds("dynamodb") {
+        fuzzing::dynamodb_input(&data);
+        if !name.starts_with("recorded-") {
+            continue;
+        }
+        let (request, response) = fuzzing::split_streams(&data);
+        let call = DynamoRefiner::request(b"DynamoDB_20120810.GetItem", request, false).response(
+            200,
+            std::iter::empty(),
+            response,
+            false,
+        );
+        assert_eq!(call.request_json, None, "{name}");
+        assert_eq!(call.response_json, None, "{name}");
     }
 }
