@@ -240,8 +240,11 @@ impl DynamoScope {
         }
     }
 
+    /// Batch operations always touch their counters (a zero is an answer:
+    /// "nothing left unprocessed"); others only when DynamoDB said so.
     fn count_unprocessed(&self, call: &DynamoCall, op: usize) {
-        if call.unprocessed_items == 0 && call.unprocessed_keys == 0 {
+        let batch = matches!(op_label(op), "BatchWriteItem" | "BatchGetItem");
+        if !batch && call.unprocessed_items == 0 && call.unprocessed_keys == 0 {
             return;
         }
         let [items, keys] = self.unprocessed[op.min(OPS - 1)].get_or_init(|| {
