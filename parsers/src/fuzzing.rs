@@ -341,45 +341,6 @@ fn run_http1(feeds: &[Feed<'_>], server_eos: bool, end: Timestamp) -> (Vec<Excha
     (out, status)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rng_is_deterministic_and_bounded() {
-        let mut a = Rng::new(1);
-        let mut b = Rng::new(1);
-        for n in 1..100 {
-            let x = a.below(n);
-            assert_eq!(x, b.below(n));
-            assert!(x < n);
-        }
-        assert_eq!(a.below(0), 0);
-    }
-
-    #[test]
-    fn streams_split_on_the_separator() {
-        assert_eq!(split_streams(b"abc\n~~~~\ndef"), (&b"abc"[..], &b"def"[..]));
-        assert_eq!(split_streams(b"abc"), (&b"abc"[..], &b""[..]));
-    }
-
-    #[test]
-    fn drivers_accept_odd_inputs() {
-        for input in [
-            &b""[..],
-            b"\n~~~~\n",
-            b"\xff\x00",
-            b"GET / HTTP/1.1\r\n\r\n\n~~~~\nHTTP/1.1 200 OK\r\n\r\n",
-        ] {
-            detect_input(input);
-            http1_input(input);
-            http2_input(input);
-            hpack_input(input);
-            mongodb_input(input);
-        }
-    }
-}
-
 /// The DynamoDB refiner on a request body, [`SEPARATOR`], a response body.
 /// The input's hash picks the operation, the status and the prefix cap; the
 /// checks: nothing panics, a body streamed through a [`BodyPrefix`] in
@@ -438,4 +399,43 @@ pub fn dynamodb_input(data: &[u8]) {
         assert!(error.type_label == "_OTHER" || ERRORS.contains(&error.type_label));
     }
     let _ = (streamed.attributes(), streamed.error_type());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_is_deterministic_and_bounded() {
+        let mut a = Rng::new(1);
+        let mut b = Rng::new(1);
+        for n in 1..100 {
+            let x = a.below(n);
+            assert_eq!(x, b.below(n));
+            assert!(x < n);
+        }
+        assert_eq!(a.below(0), 0);
+    }
+
+    #[test]
+    fn streams_split_on_the_separator() {
+        assert_eq!(split_streams(b"abc\n~~~~\ndef"), (&b"abc"[..], &b"def"[..]));
+        assert_eq!(split_streams(b"abc"), (&b"abc"[..], &b""[..]));
+    }
+
+    #[test]
+    fn drivers_accept_odd_inputs() {
+        for input in [
+            &b""[..],
+            b"\n~~~~\n",
+            b"\xff\x00",
+            b"GET / HTTP/1.1\r\n\r\n\n~~~~\nHTTP/1.1 200 OK\r\n\r\n",
+        ] {
+            detect_input(input);
+            http1_input(input);
+            http2_input(input);
+            hpack_input(input);
+            mongodb_input(input);
+        }
+    }
 }
