@@ -59,7 +59,7 @@ fn json_lines(path: &Path, count: usize) -> Vec<Value> {
 }
 
 /// The contract: every JSON line carries every field.
-const FIELDS: [&str; 23] = [
+const FIELDS: [&str; 24] = [
     "timestamp",
     "kind",
     "listener",
@@ -71,6 +71,7 @@ const FIELDS: [&str; 23] = [
     "authority",
     "status",
     "grpc_status",
+    "db_operation",
     "db_namespace",
     "db_collection",
     "db_status_code",
@@ -394,4 +395,72 @@ fn grpc_calls_are_logged_with_their_status() {
     seen.sort();
     logged.sort();
     assert_eq!(logged, seen);
+}
+
+/// DynamoDB calls: one `dynamodb` line per call with the operation, the
+/// tables it named and the error name, JSON on the L7 path and Envoy-style
+/// text when sniffed on a `tcp` listener.
+#[test]
+fn dynamodb_calls_are_logged_with_operation_tables_and_error() {
+    let db = common::DynamoServer::dynalite();
+    let dir = common::WorkDir::new("access-logs");
+    let json_log = dir.join("ddb.json.log");
+    let text_log = dir.join("ddb.text.log");
+    let px = Periscope::start(|| {
+        format!(
+            "{admin}listeners:\n\
+             \x20 - {{ name: l7, address: {l7}, protocol: http, cluster: ddb, access_log: {{ path: {json} }} }}\n\
+             \x20 - {{ name: l4, address: {l4}, protocol: tcp, cluster: ddb, access_log: {{ path: {text}, format: text, \
+             text_format: \"%DB_OPERATION% %DB_COLLECTION% %DB_STATUS_CODE% %RESPONSE_CODE%\" }} }}\n\
+             clusters:\n  - {{ name: ddb, protocol: http1, endpoints: [\"{db}\"] }}\n",
+            admin = admin_block(),
+            l7 = listen_addr(),
+            l4 = listen_addr(),
+            json = json_log.display(),
+            text = text_log.display(),
+            db = db.addr,
+        )
+    });
+    // One line per call, exactly: boto3's own count of its calls.
+    let calls = |listener: &str| {
+        common::DynamoAccount::run(px.addr(listener), &format!("{listener}_")).requests as usize
+    };
+    let (l7_calls, l4_calls) = (calls("l7"), calls("l4"));
+    let lines = json_lines(&json_log, l7_calls);
+    let mut puts = 0;
+    for l in &lines {
+        assert_shape(l);
+        assert_eq!(l["kind"], "dynamodb", "{l}");
+        assert_eq!(l["method"], "POST", "{l}");
+        assert_eq!(l["path"], "/", "{l}");
+        if l["db_operation"] == "PutItem" {
+            puts += 1;
+            assert_eq!(l["db_collection"], "l7_Music", "{l}");
+        }
+    }
+    assert_eq!(puts, 8, "seven puts and one refused by its condition");
+    let batch = lines
+        .iter()
+        .find(|l| l["db_operation"] == "BatchWriteItem")
+        .expect("a BatchWriteItem line");
+    assert_eq!(batch["db_collection"], "l7_Music,l7_Accounts");
+    let failed = lines
+        .iter()
+        .find(|l| l["db_status_code"] == "ConditionalCheckFailedException")
+        .expect("the refused put");
+    assert_eq!(
+        (&failed["status"], failed["complete"].as_bool()),
+        (&json!(400), Some(true))
+    );
+    let text = wait_lines("text log", l4_calls, || lines_of(&text_log), |_| true);
+    assert!(
+        text.contains(&"GetItem l4_Missing ResourceNotFoundException 400".to_owned()),
+        "{}",
+        text.join("\n")
+    );
+    assert!(
+        text.contains(&"ListTables - - 200".to_owned()),
+        "{}",
+        text.join("\n")
+    );
 }

@@ -20,12 +20,15 @@ pub struct Entry {
     pub protocol: &'static str,
     /// `HTTP/1.1`-style for `%PROTOCOL%`, as Envoy prints it.
     pub protocol_text: &'static str,
-    /// HTTP method, gRPC method, MongoDB command or DynamoDB operation.
+    /// HTTP method (gRPC and DynamoDB calls too: `POST`), or the MongoDB
+    /// command.
     pub method: Option<String>,
     pub path: Option<String>,
     pub authority: Option<String>,
     pub status: Option<u16>,
     pub grpc_status: Option<&'static str>,
+    /// MongoDB command or DynamoDB operation.
+    pub db_operation: Option<String>,
     pub db_namespace: Option<String>,
     pub db_collection: Option<String>,
     pub db_status_code: Option<String>,
@@ -85,7 +88,7 @@ impl Entry {
                     // The HTTP fields stay (a DynamoDB call is a POST /);
                     // the database ones say what it did.
                     entry.kind = "dynamodb";
-                    entry.method = Some(call.operation_label.to_owned());
+                    entry.db_operation = Some(call.operation_label.to_owned());
                     entry.db_collection = (!call.tables.is_empty()).then(|| {
                         let names: Vec<&str> =
                             call.tables.iter().map(|t| t.name.as_str()).collect();
@@ -98,6 +101,7 @@ impl Entry {
                 entry.kind = "mongodb";
                 entry.protocol_text = "mongodb";
                 entry.method = Some(mongo.command.clone());
+                entry.db_operation = Some(mongo.command.clone());
                 entry.db_namespace = mongo.database.clone();
                 entry.db_collection = mongo.collection.clone();
                 entry.db_status_code = mongo.status_code().map(|code| code.to_string());
@@ -166,6 +170,7 @@ impl Entry {
             "authority": self.authority,
             "status": self.status,
             "grpc_status": self.grpc_status,
+            "db_operation": self.db_operation,
             "db_namespace": self.db_namespace,
             "db_collection": self.db_collection,
             "db_status_code": self.db_status_code,

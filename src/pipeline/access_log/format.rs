@@ -32,6 +32,8 @@ pub enum Operator {
     TraceId,
     DbNamespace,
     DbCollection,
+    DbOperation,
+    DbStatusCode,
 }
 
 /// Operators by name, as written between `%`s.
@@ -61,6 +63,8 @@ const OPERATORS: &[(&str, Operator)] = &[
     ("TRACE_ID", Operator::TraceId),
     ("DB_NAMESPACE", Operator::DbNamespace),
     ("DB_COLLECTION", Operator::DbCollection),
+    ("DB_OPERATION", Operator::DbOperation),
+    ("DB_STATUS_CODE", Operator::DbStatusCode),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +158,8 @@ fn render_op(op: Operator, e: &Entry, out: &mut String) {
         Operator::TraceId => text(out, e.trace_id.as_deref()),
         Operator::DbNamespace => text(out, e.db_namespace.as_deref()),
         Operator::DbCollection => text(out, e.db_collection.as_deref()),
+        Operator::DbOperation => text(out, e.db_operation.as_deref()),
+        Operator::DbStatusCode => text(out, e.db_status_code.as_deref()),
     }
 }
 
