@@ -52,6 +52,11 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "PROTOCOL")]
     pub otlp_protocol: Option<OtlpProtocolArg>,
 
+    /// Reload when the --config file changes (its modification time or
+    /// size, looked at every second), as `admin.watch_config: true` does.
+    #[arg(long, requires = "config")]
+    pub watch_config: bool,
+
     /// Worker threads (default: config, else one per core).
     #[arg(long, env = "PERISCOPE_WORKERS", value_name = "N")]
     pub workers: Option<usize>,

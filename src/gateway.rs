@@ -1,14 +1,13 @@
 //! Assemble a running gateway from a validated configuration: metrics
-//! families, clusters, listeners and the admin server; then run until a
-//! signal and drain.
+//! families, export outputs, the listeners (through the reloader, which
+//! owns them from then on) and the admin server; then run until a signal
+//! and drain.
 use crate::admin::Admin;
-use crate::cluster;
 use crate::config::Config;
-use crate::drain;
-use crate::l7::{HttpCluster, HttpClusters, HttpListener};
-use crate::listener::Listener;
 use crate::pipeline::export::Outputs;
-use crate::pipeline::{http_budget, Families, ListenerMetrics};
+use crate::pipeline::Families;
+use crate::reload::{self, Reloader};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,66 +30,43 @@ pub enum StartError {
     Build(String),
 }
 
-pub async fn run(config: Config) -> Result<(), StartError> {
+/// How the running configuration is reloaded: the loader, and the file to
+/// watch for changes (`None`: no watch).
+pub struct Reload {
+    pub load: reload::Loader,
+    pub watch: Option<PathBuf>,
+}
+
+pub async fn run(config: Config, reload: Reload) -> Result<(), StartError> {
     // Before anything binds or reports ready: a SIGTERM that arrives early
-    // must drain, not kill the process with the default action.
+    // must drain, not kill the process with the default action (nor may a
+    // SIGHUP, whose default action ends the process too).
     let shutdown = ShutdownSignal::install();
-    let config = Arc::new(config);
+    let hangup = reload::Hangup::install();
     let families = Arc::new(Families::new());
-    let budget = http_budget(&families);
-    let clusters = cluster::build_all(&config.clusters, &families).map_err(StartError::Build)?;
-    let http_clusters: HttpClusters = clusters
-        .iter()
-        .map(|(name, c)| (name.clone(), Arc::new(HttpCluster::new(c.clone()))))
-        .collect();
-
     let outputs = Outputs::start(&config, &families).map_err(StartError::Build)?;
-
-    let mut listeners = Vec::new();
-    for (index, listener) in config.listeners.iter().enumerate() {
-        let mut metrics = ListenerMetrics::new(&families, budget.clone(), listener);
-        metrics.export =
-            Arc::new(outputs.for_listener(index, &listener.name, listener.address.port()));
-        let metrics = Arc::new(metrics);
-        let http = HttpListener::new(
-            listener,
-            metrics.clone(),
-            &http_clusters,
-            &families,
-            &budget,
-        )
-        .map_err(StartError::Build)?;
-        let l4_cluster = listener
-            .cluster
-            .as_ref()
-            .and_then(|name| clusters.get(name).cloned());
-        let socket = bind(&format!("listener {}", listener.name), listener.address).await?;
-        let runtime = Listener::new(listener, metrics, l4_cluster, Arc::new(http));
-        listeners.push((Arc::new(runtime), socket));
-    }
+    let admin_address = config.admin.address;
+    let source = config.source.clone();
+    let reloader = Reloader::start(config, families.clone(), &outputs, reload.load).await?;
 
     let admin = Arc::new(Admin {
-        families: families.clone(),
-        config: config.clone(),
-        clusters: clusters.clone(),
+        families,
+        reloader: reloader.clone(),
         ready: Default::default(),
     });
-    let admin_socket = bind("admin", config.admin.address).await?;
+    let admin_socket = bind("admin", admin_address).await?;
     tokio::spawn(admin.clone().run(admin_socket));
-
-    let (trigger, drain) = drain::channel();
-    for (listener, socket) in listeners {
-        tracing::info!(listener = %listener.name, address = ?socket.local_addr().ok(), "listening");
-        tokio::spawn(listener.run(socket, drain.clone()));
+    hangup.spawn(reloader.clone());
+    if let Some(path) = reload.watch {
+        reload::watch(path, reloader.clone());
     }
-    drop(drain);
     admin.ready.store(true, Ordering::Release);
-    tracing::info!(admin = %config.admin.address, source = %config.source, "periscope ready");
+    tracing::info!(admin = %admin_address, %source, "periscope ready");
 
     shutdown.received().await;
     admin.ready.store(false, Ordering::Release);
     tracing::info!("shutting down: draining in-flight connections");
-    if !trigger.drain(DRAIN_DEADLINE).await {
+    if !reloader.drain(DRAIN_DEADLINE).await {
         tracing::warn!("drain deadline reached; closing remaining connections");
     }
     outputs.flush(TELEMETRY_FLUSH_DEADLINE).await;

@@ -10,6 +10,7 @@ mod l4;
 mod l7;
 mod listener;
 mod pipeline;
+mod reload;
 
 use clap::Parser;
 
@@ -44,7 +45,15 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(err) = runtime.block_on(gateway::run(config)) {
+    let watch = (cli.watch_config || config.admin.watch_config)
+        .then(|| cli.config.clone())
+        .flatten();
+    let cli = std::sync::Arc::new(cli);
+    let reload = gateway::Reload {
+        load: Box::new(move || cli.load_config()),
+        watch,
+    };
+    if let Err(err) = runtime.block_on(gateway::run(config, reload)) {
         eprintln!("{err}");
         std::process::exit(1);
     }

@@ -1,10 +1,11 @@
-//! The admin server: `/metrics`, `/ready`, `/config_dump`, `/clusters`.
+//! The admin server: `/metrics`, `/ready`, `/config_dump`, `/clusters`,
+//! and `POST /reload`.
 //!
 //! Served on its own listener (default 127.0.0.1:9901) with its own tiny
 //! HTTP/1.1 server so that it stays reachable while traffic listeners drain.
-use crate::cluster::{ClusterSnapshot, Clusters};
-use crate::config::Config;
+use crate::cluster::ClusterSnapshot;
 use crate::pipeline::Families;
+use crate::reload::Reloader;
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -18,8 +19,8 @@ use tokio::net::TcpListener;
 
 pub struct Admin {
     pub families: Arc<Families>,
-    pub config: Arc<Config>,
-    pub clusters: Clusters,
+    /// The configuration generation in service, and reloads.
+    pub reloader: Arc<Reloader>,
     /// True once every listener is bound, false again when draining.
     pub ready: AtomicBool,
 }
@@ -41,7 +42,14 @@ impl Admin {
             tokio::spawn(async move {
                 let service = service_fn(move |request| {
                     let admin = admin.clone();
-                    async move { Ok::<_, Infallible>(admin.answer(&request)) }
+                    async move {
+                        let response = if request.uri().path() == "/reload" {
+                            admin.reload(&request).await
+                        } else {
+                            admin.answer(&request)
+                        };
+                        Ok::<_, Infallible>(response)
+                    }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -70,18 +78,46 @@ impl Admin {
                     text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into())
                 }
             }
-            "/config_dump" => json(&self.config.effective),
+            "/config_dump" => {
+                // The body stays the effective config alone (it is a valid
+                // config file); the generation travels in a header.
+                let generation = self.reloader.current();
+                let mut response = json(&generation.config.effective);
+                response.headers_mut().insert(
+                    "periscope-config-generation",
+                    header::HeaderValue::from(generation.number),
+                );
+                response
+            }
             "/clusters" => {
+                let generation = self.reloader.current();
                 let mut clusters: Vec<ClusterSnapshot> =
-                    self.clusters.values().map(|c| c.snapshot()).collect();
+                    generation.clusters.values().map(|c| c.snapshot()).collect();
                 clusters.sort_by(|a, b| a.name.cmp(&b.name));
                 json(&serde_json::json!({ "clusters": clusters }))
             }
             "/" => text(
                 StatusCode::OK,
-                "periscope admin: /metrics /ready /config_dump /clusters\n".into(),
+                "periscope admin: /metrics /ready /config_dump /clusters, POST /reload\n".into(),
             ),
             _ => text(StatusCode::NOT_FOUND, "not found\n".into()),
+        }
+    }
+}
+
+impl Admin {
+    /// `POST /reload`: 200 with the new generation, or 400 with the error
+    /// (the running configuration stays in service).
+    async fn reload(&self, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+        if request.method() != Method::POST {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "POST only\n".into());
+        }
+        match self.reloader.reload("POST /reload").await {
+            Ok(generation) => text(
+                StatusCode::OK,
+                format!("reloaded: generation {generation}\n"),
+            ),
+            Err(err) => text(StatusCode::BAD_REQUEST, format!("reload failed:\n{err}\n")),
         }
     }
 }

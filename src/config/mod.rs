@@ -96,6 +96,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             .admin
             .map(|a| RawAdmin {
                 address: a.to_string(),
+                ..RawAdmin::default()
             })
             .unwrap_or_default(),
         workers: opts.workers.map(|w| u64::try_from(w).unwrap_or(u64::MAX)),

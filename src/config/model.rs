@@ -25,6 +25,8 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct AdminConfig {
     pub address: SocketAddr,
+    /// Reload when the config file's modification time or size changes.
+    pub watch_config: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -45,12 +45,17 @@ pub struct RawConfig {
 pub struct RawAdmin {
     #[serde(default = "default_admin_address")]
     pub address: String,
+    /// Reload when the config file changes (polled every second), as
+    /// `--watch-config` does.
+    #[serde(default)]
+    pub watch_config: bool,
 }
 
 impl Default for RawAdmin {
     fn default() -> Self {
         Self {
             address: default_admin_address(),
+            watch_config: false,
         }
     }
 }

@@ -120,7 +120,10 @@ pub fn validate(raw: &RawConfig, source: &str) -> Result<Config, Vec<Issue>> {
     match (admin, tracing) {
         (Some(address), Some(tracing)) if v.0.is_empty() => Ok(Config {
             source: source.to_owned(),
-            admin: AdminConfig { address },
+            admin: AdminConfig {
+                address,
+                watch_config: raw.admin.watch_config,
+            },
             workers,
             listeners,
             clusters,

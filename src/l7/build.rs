@@ -8,25 +8,37 @@ use crate::pipeline::{Families, ListenerLabels, Scope, SeriesBudget};
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub type HttpClusters = HashMap<String, Arc<HttpCluster>>;
+
+/// A listener's route scopes by (listener, route, cluster), kept across
+/// config reloads: a reloaded route with the same labels records through
+/// the handles it already resolved, and the family's series budget is not
+/// charged twice for the same label set.
+pub type ScopeCache = Mutex<HashMap<[String; 3], Arc<Scope>>>;
 
 /// What a route's metric scope is built from.
 pub struct Scopes<'a> {
     pub families: &'a Arc<Families>,
     pub budget: &'a Arc<SeriesBudget>,
     pub labels: &'a ListenerLabels,
+    pub cache: &'a ScopeCache,
 }
 
 impl Scopes<'_> {
     pub fn scope(&self, listener: &str, route: &str, cluster: &str) -> Arc<Scope> {
-        Arc::new(Scope::new(
-            self.families,
-            self.budget,
-            self.labels,
-            [listener, route, cluster],
-        ))
+        let key = [listener.to_owned(), route.to_owned(), cluster.to_owned()];
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let scope = cache.entry(key).or_insert_with(|| {
+            Arc::new(Scope::new(
+                self.families,
+                self.budget,
+                self.labels,
+                [listener, route, cluster],
+            ))
+        });
+        scope.clone()
     }
 }
 

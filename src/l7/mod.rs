@@ -12,7 +12,7 @@ mod route;
 mod router;
 mod upstream;
 
-pub use build::HttpClusters;
+pub use build::{HttpClusters, ScopeCache};
 pub use upstream::HttpCluster;
 
 use crate::config::ListenerConfig;
@@ -44,11 +44,13 @@ impl HttpListener {
         clusters: &HttpClusters,
         families: &Arc<Families>,
         budget: &Arc<SeriesBudget>,
+        cache: &ScopeCache,
     ) -> Result<HttpListener, String> {
         let scopes = build::Scopes {
             families,
             budget,
             labels: &metrics.labels,
+            cache,
         };
         let router = build::build_router(config, clusters, &scopes)
             .map_err(|e| format!("listener {}: {e}", config.name))?;

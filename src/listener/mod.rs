@@ -10,6 +10,7 @@ use crate::drain::Drain;
 use crate::l4::{self, Tap};
 use crate::l7::HttpListener;
 use crate::pipeline::ListenerMetrics;
+use arc_swap::ArcSwap;
 use periscope_parsers::http1::DynamoOptions;
 use periscope_parsers::{MongoOptions, ParserOptions, Protocol};
 use std::net::SocketAddr;
@@ -54,8 +55,15 @@ impl Listener {
         }
     }
 
-    /// Accept until drain; each connection runs in its own task.
-    pub async fn run(self: Arc<Self>, socket: TcpListener, drain: Drain) {
+    /// Accept until drain; each connection runs in its own task with the
+    /// listener snapshot that was current when it was accepted, so a
+    /// config reload (which stores a new snapshot in `current`) never
+    /// changes the rules under a connection that is already running.
+    pub async fn accept_loop(
+        current: Arc<ArcSwap<Listener>>,
+        socket: Arc<TcpListener>,
+        drain: Drain,
+    ) {
         loop {
             let accepted = tokio::select! {
                 accepted = socket.accept() => accepted,
@@ -64,14 +72,14 @@ impl Listener {
             match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    let this = self.clone();
+                    let this = current.load_full();
                     let drain = drain.clone();
                     tokio::spawn(async move { this.handle(stream, peer, drain).await });
                 }
                 Err(err) => {
                     // Out of file descriptors and the like: back off briefly
                     // rather than spin.
-                    tracing::warn!(listener = %self.name, "accept failed: {err}");
+                    tracing::warn!(listener = %current.load().name, "accept failed: {err}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }

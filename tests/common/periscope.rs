@@ -84,14 +84,7 @@ impl Periscope {
             .unwrap_or_else(|| {
                 panic!("test configs must set admin.address (a free port):\n{yaml}")
             });
-        let listeners = doc["listeners"]
-            .as_array()
-            .map(|ls| {
-                ls.iter()
-                    .map(|l| (str_field(l, "name"), parse_addr(&str_field(l, "address"))))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let listeners = listeners_of(&doc);
         let dir = WorkDir::new("periscope");
         let config = dir.write("config.yaml", yaml);
         let mut cmd = Command::new(binary());
@@ -321,6 +314,37 @@ impl Periscope {
         &self.dir
     }
 
+    /// Replaces the config file the process was started with (it is not
+    /// told: see `sighup`, `admin_post("/reload")`). If `yaml` parses, its
+    /// listeners become what `addr` and `url` know; broken YAML is written
+    /// as is, to test reload failures.
+    pub fn rewrite_config(&mut self, yaml: &str) {
+        if let Ok(doc) = serde_saphyr::from_str::<serde_json::Value>(yaml) {
+            self.listeners = listeners_of(&doc);
+        }
+        // Write then rename, as editors and ConfigMap updates do, so a
+        // reload never reads half a file.
+        let path = self.dir.write("config.yaml.new", yaml);
+        std::fs::rename(&path, self.dir.join("config.yaml")).expect("replace config.yaml");
+    }
+
+    /// The config file the process was started with.
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self.dir.join("config.yaml")
+    }
+
+    /// SIGHUP: reload the configuration.
+    pub fn sighup(&self) {
+        self.process.sighup();
+    }
+
+    /// `POST` with an empty body on the admin port: (status, body).
+    pub fn admin_post(&self, path: &str) -> (u16, String) {
+        let url = format!("http://{}{path}", self.admin);
+        let r = super::curl::Curl::get(&url).arg("-X").arg("POST").run();
+        (r.status, r.body_text())
+    }
+
     /// SIGTERM without waiting (to watch the drain from outside).
     pub fn sigterm(&self) {
         self.process.sigterm();
@@ -335,6 +359,18 @@ impl Periscope {
     pub fn terminate(&mut self, grace: Duration) -> std::process::ExitStatus {
         self.process.terminate(grace)
     }
+}
+
+/// `(name, address)` of each listener of a config document.
+fn listeners_of(doc: &serde_json::Value) -> Vec<(String, SocketAddr)> {
+    doc["listeners"]
+        .as_array()
+        .map(|ls| {
+            ls.iter()
+                .map(|l| (str_field(l, "name"), parse_addr(&str_field(l, "address"))))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn str_field(v: &serde_json::Value, key: &str) -> String {

@@ -99,6 +99,14 @@ impl Supervised {
             .status();
     }
 
+    /// Sends SIGHUP (reload the configuration) to this child's pid.
+    pub fn sighup(&self) {
+        let _ = Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
+
     /// The exit status, once the process exits within `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;

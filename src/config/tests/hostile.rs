@@ -84,7 +84,7 @@ fn deep_block_nesting_fails_fast() {
     let err = fails_fast(&format!("admin:\n{mappings}"));
     assert_eq!(
         err,
-        "h.yaml:2:2: admin.k0: unknown field `k0`, expected one of address"
+        "h.yaml:2:2: admin.k0: unknown field `k0`, expected one of address, watch_config"
     );
 }
 

@@ -1,0 +1,277 @@
+//! One generation of runtime objects, built from a validated config and
+//! the generation before it.
+//!
+//! Everything a connection reads is immutable once built: clusters,
+//! routers, listener snapshots. What may survive a reload is chosen by
+//! comparing the effective (defaults filled in) JSON of each part, which
+//! is exactly what `/config_dump` shows:
+//! - a cluster with the same config is the same `Arc`, so its pools, its
+//!   balancer cursor and its endpoint counters carry on;
+//! - a listener whose metric identity (address, L4 cluster, label limits,
+//!   access log) is unchanged keeps its `ListenerMetrics` and route scopes,
+//!   so the caps on labels from traffic keep counting what they admitted
+//!   and no handle is resolved twice.
+use crate::cluster::{self, Clusters};
+use crate::config::{Config, ListenerConfig};
+use crate::l7::{HttpCluster, HttpClusters, HttpListener, ScopeCache};
+use crate::listener::Listener;
+use crate::pipeline::access_log::AccessLog;
+use crate::pipeline::export::{ListenerExport, Outputs};
+use crate::pipeline::traces::Tracer;
+use crate::pipeline::{Families, ListenerMetrics, SeriesBudget};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The configuration in service and what was built from it.
+pub struct Generation {
+    /// 1 at start-up, +1 per successful reload.
+    pub number: u64,
+    pub config: Arc<Config>,
+    pub clusters: Clusters,
+    http_clusters: HttpClusters,
+    /// By listener name.
+    telemetry: HashMap<String, ListenerTelemetry>,
+}
+
+/// A listener's metric handles, reused while its identity is unchanged.
+struct ListenerTelemetry {
+    identity: Value,
+    metrics: Arc<ListenerMetrics>,
+    scopes: Arc<ScopeCache>,
+}
+
+/// A generation and the snapshot each of its listeners serves, by name.
+pub struct Built {
+    pub generation: Generation,
+    pub listeners: HashMap<String, Arc<Listener>>,
+}
+
+/// What the metric objects are built from; fixed at start-up.
+pub struct Parts {
+    pub families: Arc<Families>,
+    pub budget: Arc<SeriesBudget>,
+    pub exports: Exports,
+}
+
+/// Span and access-log targets. The export tasks start once (a reload does
+/// not restart them), so a listener gets the access log it had at start-up.
+pub struct Exports {
+    tracer: Option<Tracer>,
+    logs: HashMap<String, AccessLog>,
+}
+
+impl Exports {
+    pub fn new(outputs: &Outputs, startup: &Config) -> Exports {
+        let logs = (startup.listeners.iter().enumerate())
+            .filter_map(|(index, l)| {
+                let export = outputs.for_listener(index, &l.name, l.address.port());
+                Some((l.name.clone(), export.access_log?))
+            })
+            .collect();
+        Exports {
+            // No listener sits at this position: the tracer alone.
+            tracer: outputs.for_listener(usize::MAX, "", 0).tracer,
+            logs,
+        }
+    }
+
+    fn for_listener(&self, listener: &ListenerConfig) -> ListenerExport {
+        ListenerExport {
+            listener: listener.name.as_str().into(),
+            port: listener.address.port(),
+            tracer: self.tracer.clone(),
+            access_log: self.logs.get(&listener.name).cloned(),
+        }
+    }
+}
+
+pub fn build(
+    config: &Arc<Config>,
+    previous: Option<&Generation>,
+    number: u64,
+    parts: &Parts,
+) -> Result<Built, String> {
+    let clusters = clusters(config, previous, &parts.families)?;
+    let http_clusters: HttpClusters = (clusters.iter())
+        .map(|(name, cluster)| {
+            let kept = previous
+                .and_then(|p| p.http_clusters.get(name))
+                .filter(|http| Arc::ptr_eq(&http.cluster, cluster));
+            let http = kept
+                .cloned()
+                .unwrap_or_else(|| Arc::new(HttpCluster::new(cluster.clone())));
+            (name.clone(), http)
+        })
+        .collect();
+
+    let mut telemetry = HashMap::new();
+    let mut listeners = HashMap::new();
+    for (index, listener) in config.listeners.iter().enumerate() {
+        let identity = listener_identity(config, index);
+        let kept = previous
+            .and_then(|p| p.telemetry.get(&listener.name))
+            .filter(|t| t.identity == identity);
+        let (metrics, scopes) = match kept {
+            Some(t) => (t.metrics.clone(), t.scopes.clone()),
+            None => {
+                let mut metrics =
+                    ListenerMetrics::new(&parts.families, parts.budget.clone(), listener);
+                metrics.export = Arc::new(parts.exports.for_listener(listener));
+                (Arc::new(metrics), Arc::default())
+            }
+        };
+        let http = HttpListener::new(
+            listener,
+            metrics.clone(),
+            &http_clusters,
+            &parts.families,
+            &parts.budget,
+            &scopes,
+        )?;
+        let l4_cluster = (listener.cluster.as_ref()).and_then(|name| clusters.get(name).cloned());
+        let runtime = Listener::new(listener, metrics.clone(), l4_cluster, Arc::new(http));
+        listeners.insert(listener.name.clone(), Arc::new(runtime));
+        let parts = ListenerTelemetry {
+            identity,
+            metrics,
+            scopes,
+        };
+        telemetry.insert(listener.name.clone(), parts);
+    }
+    let generation = Generation {
+        number,
+        config: config.clone(),
+        clusters,
+        http_clusters,
+        telemetry,
+    };
+    Ok(Built {
+        generation,
+        listeners,
+    })
+}
+
+/// Unchanged clusters are taken over as they are; the others are built
+/// anew, the same way as at start-up (`cluster::build_all`).
+fn clusters(
+    config: &Config,
+    previous: Option<&Generation>,
+    families: &Families,
+) -> Result<Clusters, String> {
+    let mut kept = Clusters::new();
+    let mut fresh = Vec::new();
+    for (index, cluster) in config.clusters.iter().enumerate() {
+        let same = previous.and_then(|p| {
+            let old = p.clusters.get(&cluster.name)?;
+            let same = effective(&p.config, "clusters", &cluster.name)
+                == config.effective["clusters"].get(index);
+            same.then(|| old.clone())
+        });
+        match same {
+            Some(old) => kept.insert(cluster.name.clone(), old),
+            None => {
+                fresh.push(cluster.clone());
+                None
+            }
+        };
+    }
+    let mut built = cluster::build_all(&fresh, families)?;
+    built.extend(kept);
+    Ok(built)
+}
+
+/// What a listener's metric handles are built from.
+fn listener_identity(config: &Config, index: usize) -> Value {
+    let listener = &config.effective["listeners"][index];
+    let field = |name: &str| listener.get(name).cloned().unwrap_or(Value::Null);
+    serde_json::json!([
+        field("name"),
+        field("address"),
+        field("cluster"),
+        field("label_limits"),
+        field("access_log"),
+    ])
+}
+
+/// The effective JSON of the `section` entry called `name`.
+fn effective<'a>(config: &'a Config, section: &str, name: &str) -> Option<&'a Value> {
+    (config.effective[section].as_array()?)
+        .iter()
+        .find(|entry| entry["name"] == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::http_budget;
+
+    fn config(yaml: &str) -> Arc<Config> {
+        Arc::new(crate::config::load_str("test.yaml", yaml).expect("valid config"))
+    }
+
+    fn yaml(web_endpoint: &str, api_endpoint: &str) -> String {
+        format!(
+            "listeners:\n  - {{ name: edge, address: 127.0.0.1:1, cluster: web }}\n\
+             clusters:\n  - {{ name: web, endpoints: [\"{web_endpoint}\"] }}\n  \
+             - {{ name: api, endpoints: [\"{api_endpoint}\"] }}\n"
+        )
+    }
+
+    fn parts(families: &Arc<Families>) -> Parts {
+        Parts {
+            families: families.clone(),
+            budget: http_budget(families),
+            exports: Exports {
+                tracer: None,
+                logs: HashMap::new(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn unchanged_clusters_and_listener_telemetry_survive_a_rebuild() {
+        let families = Arc::new(Families::new());
+        let parts = parts(&families);
+        let first = build(&config(&yaml("a:1", "b:1")), None, 1, &parts).expect("first");
+        let second = build(
+            &config(&yaml("a:1", "b:2")),
+            Some(&first.generation),
+            2,
+            &parts,
+        )
+        .expect("second");
+        let (old, new) = (&first.generation, &second.generation);
+        assert!(Arc::ptr_eq(&old.clusters["web"], &new.clusters["web"]));
+        assert!(Arc::ptr_eq(
+            &old.http_clusters["web"],
+            &new.http_clusters["web"]
+        ));
+        assert!(!Arc::ptr_eq(&old.clusters["api"], &new.clusters["api"]));
+        assert!(Arc::ptr_eq(
+            &old.telemetry["edge"].metrics,
+            &new.telemetry["edge"].metrics
+        ));
+        // A new snapshot for the listener all the same: routes may differ.
+        assert!(!Arc::ptr_eq(
+            &first.listeners["edge"],
+            &second.listeners["edge"]
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_listener_with_other_limits_gets_new_telemetry() {
+        let families = Arc::new(Families::new());
+        let parts = parts(&families);
+        let first = build(&config(&yaml("a:1", "b:1")), None, 1, &parts).expect("first");
+        let limited = yaml("a:1", "b:1").replace(
+            "cluster: web }",
+            "cluster: web, label_limits: { collections: 3 } }",
+        );
+        let second = build(&config(&limited), Some(&first.generation), 2, &parts).expect("second");
+        assert!(!Arc::ptr_eq(
+            &first.generation.telemetry["edge"].metrics,
+            &second.generation.telemetry["edge"].metrics
+        ));
+    }
+}
