@@ -9,7 +9,7 @@
 //! served, so each response says which cluster it went through.
 mod common;
 
-use common::{eventually, free_port, Curl, Nginx, Periscope};
+use common::{eventually, free_port, Curl, Nginx, Periscope, RawConn};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
@@ -145,6 +145,10 @@ fn post_reload_moves_a_route_to_another_cluster_and_config_dump_follows() {
     let nginx = Nginx::start();
     let (mut px, mut site) = Site::start(&nginx, |s| s.two = true);
     assert_eq!(served_by(&px, "edge"), nginx.h1.port());
+    // An idle keep-alive connection from before the reload.
+    let mut idle = RawConn::connect(px.addr("edge"));
+    idle.send(b"GET /port HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(idle.read_responses(1, Duration::from_secs(5)).len(), 1);
 
     site.routes = vec![("home", "/", "two")];
     px.rewrite_config(&site.yaml());
@@ -154,6 +158,8 @@ fn post_reload_moves_a_route_to_another_cluster_and_config_dump_follows() {
     );
     assert_eq!(served_by(&px, "edge"), nginx.h2c.port());
     px.wait_metric(RELOADS, &[("result", "success")], 1.0);
+    // It was on the old routes: closed, so its client reconnects to the new.
+    assert!(idle.is_closed_by_peer(Duration::from_secs(3)));
 
     let dump = Curl::get(&format!("http://{}/config_dump", px.admin)).run();
     assert_eq!(dump.header("periscope-config-generation"), Some("2"));

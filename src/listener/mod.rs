@@ -29,6 +29,13 @@ pub struct Listener {
     parser_options: Arc<ParserOptions>,
 }
 
+/// What a listener serves new connections with: its runtime and the drain
+/// its connections hold (one per configuration generation).
+pub struct Snapshot {
+    pub listener: Arc<Listener>,
+    pub drain: Drain,
+}
+
 impl Listener {
     pub fn new(
         config: &ListenerConfig,
@@ -55,12 +62,15 @@ impl Listener {
         }
     }
 
-    /// Accept until drain; each connection runs in its own task with the
-    /// listener snapshot that was current when it was accepted, so a
-    /// config reload (which stores a new snapshot in `current`) never
-    /// changes the rules under a connection that is already running.
+    /// Accept until `drain`; each connection runs in its own task with the
+    /// snapshot that was current when it was accepted, so a config reload
+    /// (which stores a new one in `current`) never changes the rules under
+    /// a running connection. The connection holds the snapshot's own
+    /// drain: a reload drains the connections of the snapshot it replaced
+    /// (HTTP finishes what is in flight and closes), so keep-alive clients
+    /// reconnect onto the new routes.
     pub async fn accept_loop(
-        current: Arc<ArcSwap<Listener>>,
+        current: Arc<ArcSwap<Snapshot>>,
         socket: Arc<TcpListener>,
         drain: Drain,
     ) {
@@ -72,14 +82,14 @@ impl Listener {
             match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    let this = current.load_full();
-                    let drain = drain.clone();
+                    let snapshot = current.load_full();
+                    let (this, drain) = (snapshot.listener.clone(), snapshot.drain.clone());
                     tokio::spawn(async move { this.handle(stream, peer, drain).await });
                 }
                 Err(err) => {
                     // Out of file descriptors and the like: back off briefly
                     // rather than spin.
-                    tracing::warn!(listener = %current.load().name, "accept failed: {err}");
+                    tracing::warn!(listener = %current.load().listener.name, "accept failed: {err}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }

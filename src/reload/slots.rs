@@ -9,7 +9,7 @@
 use crate::config::{Config, ListenerProtocol};
 use crate::drain::{self, DrainTrigger};
 use crate::gateway::StartError;
-use crate::listener::Listener;
+use crate::listener::{Listener, Snapshot};
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,8 +26,11 @@ struct Slot {
     address: SocketAddr,
     protocol: ListenerProtocol,
     socket: Arc<TcpListener>,
-    current: Arc<ArcSwap<Listener>>,
+    current: Arc<ArcSwap<Snapshot>>,
+    /// Stops the accept loop.
     trigger: DrainTrigger,
+    /// Drains the connections accepted with the current snapshot.
+    connections: DrainTrigger,
 }
 
 #[derive(Default)]
@@ -67,10 +70,12 @@ impl Slots {
     }
 
     /// Puts `config`'s listeners in service with their new snapshots. A
-    /// listener with the same name, address and protocol keeps its socket,
-    /// accept loop and connections, and takes the new snapshot for the
-    /// connections it accepts from now on; any other change is a removal
-    /// plus an addition, and removed listeners stop accepting and drain.
+    /// listener with the same name, address and protocol keeps its socket
+    /// and accept loop and takes the new snapshot for the connections it
+    /// accepts from now on, while those of the old snapshot drain (so that
+    /// keep-alive clients come back to the new routes); any other change
+    /// is a removal plus an addition, and removed listeners stop accepting
+    /// and drain.
     pub fn commit(
         &mut self,
         config: &Config,
@@ -89,8 +94,12 @@ impl Slots {
                 slot.address == listener.address && slot.protocol == listener.protocol
             });
             let slot = match old.remove(&listener.name) {
-                Some(slot) if same => {
-                    slot.current.store(snapshot);
+                Some(mut slot) if same => {
+                    let (connections, drain) = drain::channel();
+                    let listener = snapshot;
+                    slot.current.store(Arc::new(Snapshot { listener, drain }));
+                    let replaced = std::mem::replace(&mut slot.connections, connections);
+                    self.drain_later(replaced, LISTENER_DRAIN_DEADLINE);
                     slot
                 }
                 replaced => {
@@ -102,20 +111,26 @@ impl Slots {
             };
             self.by_name.insert(listener.name.clone(), slot);
         }
-        self.draining.retain(|task| !task.is_finished());
         for (name, slot) in old {
             tracing::info!(listener = %name, "listener removed: draining");
-            let task = tokio::spawn(slot.trigger.drain(LISTENER_DRAIN_DEADLINE));
-            self.draining.push(task);
+            self.drain_later(slot.trigger, LISTENER_DRAIN_DEADLINE);
+            self.drain_later(slot.connections, LISTENER_DRAIN_DEADLINE);
         }
+    }
+
+    fn drain_later(&mut self, trigger: DrainTrigger, deadline: Duration) {
+        self.draining.retain(|task| !task.is_finished());
+        self.draining.push(tokio::spawn(trigger.drain(deadline)));
     }
 
     /// At shutdown: every listener stops accepting; waits (up to
     /// `deadline`) for their connections and for earlier removals.
     pub async fn drain_all(&mut self, deadline: Duration) -> bool {
-        let slots = std::mem::take(&mut self.by_name);
-        let mut tasks = std::mem::take(&mut self.draining);
-        tasks.extend((slots.into_values()).map(|slot| tokio::spawn(slot.trigger.drain(deadline))));
+        for (_, slot) in std::mem::take(&mut self.by_name) {
+            self.drain_later(slot.trigger, deadline);
+            self.drain_later(slot.connections, deadline);
+        }
+        let tasks = std::mem::take(&mut self.draining);
         let all = async {
             let mut drained = true;
             for task in tasks {
@@ -134,8 +149,12 @@ fn start(
     snapshot: Arc<Listener>,
 ) -> Slot {
     let (trigger, drain) = drain::channel();
-    let current = Arc::new(ArcSwap::new(snapshot));
-    tracing::info!(listener = %current.load().name, address = ?socket.local_addr().ok(), "listening");
+    let (connections, listener_drain) = drain::channel();
+    let current = Arc::new(ArcSwap::from_pointee(Snapshot {
+        listener: snapshot,
+        drain: listener_drain,
+    }));
+    tracing::info!(listener = %current.load().listener.name, address = ?socket.local_addr().ok(), "listening");
     tokio::spawn(Listener::accept_loop(
         current.clone(),
         socket.clone(),
@@ -147,5 +166,6 @@ fn start(
         socket,
         current,
         trigger,
+        connections,
     }
 }
