@@ -8,6 +8,11 @@ spread, and the median's ratio to direct (no proxy) and to each competitor.
 A proxy within 10% of direct (or above it) is marked ~load-bound: the
 load generator's core, not the proxy, set that number. A ratio is always THIS / OTHER, so for req/s and MiB/s above 1 means this
 proxy is faster, for latency and memory below 1 means it is better.
+The cpu column is the median number of cores the proxy used while measured:
+~1.00 in a closed-loop cell means it saturated its one core, as it should;
+much less means the load side was the limit or something else took the core.
+The other column is the worst (max over rounds) number of cores used by
+processes that are not the benchmark's while a cell ran: ~0 on a quiet machine.
 --markdown prints one compact table (the README's) instead.
 """
 import json
@@ -49,6 +54,8 @@ def load(path):
     rows = defaultdict(list)   # (workload, field, proxy) -> values
     errors = defaultdict(int)  # (workload, proxy) -> error count over rounds
     sniffed = defaultdict(list)
+    cpu = defaultdict(list)    # (workload, proxy) -> cores used while measured
+    other = defaultdict(list)  # (workload, proxy) -> cores others used meanwhile
     loads = []
     with open(path) as f:
         for line in f:
@@ -59,8 +66,12 @@ def load(path):
             errors[(r["workload"], r["proxy"])] += r.get("errors", 0)
             if "mongodb_messages_parsed" in r:
                 sniffed[r["workload"]].append(r["mongodb_messages_parsed"])
+            if "other_cpu" in r:
+                other[(r["workload"], r["proxy"])].append(r["other_cpu"])
+            if "proxy_cpu" in r:
+                cpu[(r["workload"], r["proxy"])].append(r["proxy_cpu"])
             loads.append(r.get("load1", 0))
-    return rows, errors, sniffed, loads
+    return rows, errors, sniffed, loads, cpu, other
 
 
 def summaries(rows):
@@ -77,18 +88,21 @@ def summaries(rows):
     return out
 
 
-def text(rows, errors, sniffed, loads):
+def text(rows, errors, sniffed, loads, cpu, other):
     for w, field, label, higher, per in summaries(rows):
         others = [p for p in ["direct"] + COMPETITORS if p in per]
         print("\n%s   (%s is better; ratio = row / column)" % (label, "higher" if higher else "lower"))
-        head = "  %-10s %10s %21s  n" % ("proxy", "median", "min-max")
+        head = "  %-10s %10s %21s  n  cpu other" % ("proxy", "median", "min-max")
         head += "".join(" %10s" % ("vs " + o) for o in others)
         print(head)
         for p in ORDER:
             if p not in per:
                 continue
             med, lo, hi, n = per[p]
-            line = "  %-10s %10s %21s %2d" % (p, fmt(med), fmt(lo) + "-" + fmt(hi), n)
+            c, o = cpu.get((w, p)), other.get((w, p))
+            line = "  %-10s %10s %21s %2d %4s %5s" % (
+                p, fmt(med), fmt(lo) + "-" + fmt(hi), n,
+                "%.2f" % statistics.median(c) if c else "", "%.2f" % max(o) if o else "")
             for o in others:
                 line += " %10s" % ("" if o == p or not per[o][0] else "%.2f" % (med / per[o][0]))
             if errors.get((w, p)) and field != "rss_peak_kib":
@@ -98,10 +112,12 @@ def text(rows, errors, sniffed, loads):
             print(line)
     for w, counts in sorted(sniffed.items()):
         print("\nPeriscope MongoDB messages parsed per run in %s: %s" % (w, counts))
-    if loads:
-        print("\n1-minute load average during cells: min %.2f, median %.2f, max %.2f "
-              "(about 2 means the two cores were busy with the benchmark alone; more means "
-              "something else was running)" % (min(loads), statistics.median(loads), max(loads)))
+    allo = [v for vals in other.values() for v in vals]
+    if allo:
+        noisy = sum(1 for v in allo if v > 0.1)
+        print("\nOther processes on the machine: %d of %d cells saw more than 0.1 cores of "
+              "foreign CPU (max %.2f). Those cells' numbers are suspect; rerun when quiet."
+              % (noisy, len(allo), max(allo)))
 
 
 def markdown(rows, errors):
@@ -125,11 +141,11 @@ def markdown(rows, errors):
 
 
 def main():
-    rows, errors, sniffed, loads = load(sys.argv[1])
+    rows, errors, sniffed, loads, cpu, other = load(sys.argv[1])
     if "--markdown" in sys.argv:
         markdown(rows, errors)
     else:
-        text(rows, errors, sniffed, loads)
+        text(rows, errors, sniffed, loads, cpu, other)
 
 
 if __name__ == "__main__":

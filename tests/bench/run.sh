@@ -9,7 +9,7 @@
 #   --rounds N     rounds (default 3). Each round runs every workload against
 #                  every proxy in turn, in a rotated order, so drift of the
 #                  machine (other builds, thermal, caches) hits all alike.
-#   --duration S   measured seconds per cell (default 5), after a 1 s warm-up
+#   --duration S   measured seconds per cell (default 3), after a 1 s warm-up
 #   --only W,...   a subset of: http1_small http1_64k h2c grpc latency
 #                  tcp_opaque tcp_mongo idle_mem
 #   --proxies ...  a subset of periscope,haproxy,nginx,envoy ("direct", no
@@ -26,13 +26,13 @@
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "$0")" && pwd)"
 BENCH_ROOT="$(cd "$BENCH_DIR/../.." && pwd)"
-for f in common install upstream proxies rss workloads; do
+for f in common install upstream proxies proc workloads; do
   # shellcheck source=/dev/null
   . "$BENCH_DIR/lib/$f.sh"
 done
 
 ROUNDS=3
-DURATION=5
+DURATION=3
 ONLY=""
 PROXIES="periscope,haproxy,nginx,envoy"
 INSTALL=1

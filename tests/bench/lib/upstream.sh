@@ -62,14 +62,19 @@ http {
     location /bytes/ { }
     # gRPC unary: nginx's static handler refuses POST with 405; error_page
     # turns that into an internal GET of the same file with status 200, so
-    # the POSTed request body is read and dropped and the reply file is
-    # served, with grpc-status sent as an HTTP/2 trailer.
+    # the reply file is served, with grpc-status sent as an HTTP/2 trailer.
+    # The mirror (to a location that does nothing) makes nginx read the
+    # whole request body first: answering before it has arrived makes nginx
+    # reset the stream, which grpc_pass proxies report as errors.
     location = $GRPC_PATH {
       default_type application/grpc;
+      mirror /.mirror-sink;
+      mirror_request_body on;
       error_page 405 =200 \$uri;
       add_trailer grpc-status 0 always;
       add_trailer grpc-message "" always;
     }
+    location = /.mirror-sink { internal; return 204; }
   }
 }
 EOF
@@ -93,4 +98,15 @@ check_upstreams() {
   [ "$body" = ok ] || die "upstream / answered '$body'"
   [ "$(curl -s --max-time 5 "http://127.0.0.1:$UP_H1/bytes/64k" | wc -c)" = 65536 ] || die "upstream /bytes/64k is not 64 KiB"
   "$BENCH_PY" "$BENCH_DIR/grpc_check.py" "$UP_H2" || die "gRPC endpoint check failed on the upstream itself"
+}
+
+# upstream_ticks: CPU ticks of the upstreams, and of the kernel's softirq
+# threads, which run the loopback traffic the benchmark makes: theirs is
+# benchmark work, not "other".
+KSOFTIRQD_PIDS=""
+upstream_ticks() {
+  local t=$(( $(cpu_ticks "$UPSTREAM_NGINX_PID") + $(cpu_ticks "$UPSTREAM_SINK_PID") )) p
+  [ -n "$KSOFTIRQD_PIDS" ] || KSOFTIRQD_PIDS="$(grep -l '^ksoftirqd/' /proc/[0-9]*/comm 2>/dev/null | cut -d/ -f3 | xargs)"
+  for p in $KSOFTIRQD_PIDS; do t=$((t + $(cpu_ticks "$p"))); done
+  echo "$t"
 }

@@ -29,6 +29,9 @@ LAT_CONNS=20
 LAT_PER_CONN=100        # hey -q is per connection: 20 x 100 = 2,000 req/s
 TCP_CONNS=4
 IDLE_CONNS="${IDLE_CONNS:-5000}"
+QUIET_WAIT="${QUIET_WAIT:-60}"  # max seconds to wait for a quiet machine per cell
+MAX_OTHER="${MAX_OTHER:-0.15}"  # foreign cores above which a cell is measured again
+NOISY_RETRIES="${NOISY_RETRIES:-2}"
 GRPC_CHECKED=" "        # proxies whose gRPC path grpc_check.py has proved
 
 # workload_spec W: sets MODE, UP_DIRECT (upstream port "direct" hits) and
@@ -106,15 +109,36 @@ idle_mem() {
     "$before" "$after" "$open" "$failed")"
 }
 
+# run_cell W PROXY ROUND: one measurement, appended to $RESULTS. On a shared
+# machine a cell during which other processes used more than $MAX_OTHER
+# cores is measured again, up to $NOISY_RETRIES more times; the cleanest
+# attempt (least foreign CPU) is kept, the others go to results-noisy.jsonl.
+# Its other_cpu tells the report how clean it was.
 run_cell() {
-  local w="$1" proxy="$2" round="$3" up fields peak="" extra="{}"
+  local w="$1" proxy="$2" round="$3" attempt best="" best_other=""
+  [ "$proxy" = direct ] && [ "$w" = idle_mem ] && return 0   # no proxy, nothing to weigh
+  for attempt in $(seq 0 "$NOISY_RETRIES"); do
+    wait_quiet "$QUIET_WAIT"
+    attempt_cell "$w" "$proxy" "$round"
+    if [ -z "$best" ] || awk -v o="${CELL_OTHER:-0}" -v b="$best_other" 'BEGIN { exit !(o < b) }'; then
+      [ -z "$best" ] || echo "$best" >>"${RESULTS%.jsonl}-noisy.jsonl"
+      best="$CELL_RECORD"; best_other="${CELL_OTHER:-0}"
+    else
+      echo "$CELL_RECORD" >>"${RESULTS%.jsonl}-noisy.jsonl"
+    fi
+    awk -v o="$best_other" -v m="$MAX_OTHER" 'BEGIN { exit !(o > m) }' || break
+    [ "$attempt" -eq "$NOISY_RETRIES" ] ||
+      log "noisy: others used $CELL_OTHER cores during $w/$proxy; measuring again"
+  done
+  echo "$best" >>"$RESULTS"
+  log "$best"
+}
+
+# attempt_cell W PROXY ROUND: sets CELL_RECORD (a JSON line) and CELL_OTHER.
+attempt_cell() {
+  local w="$1" proxy="$2" round="$3" up fields peak="" cpu="" other="" extra="{}"
   workload_spec "$w"
-  if [ "$proxy" = direct ]; then
-    [ "$w" = idle_mem ] && return 0   # no proxy, nothing to weigh
-    up=$UP_DIRECT
-  else
-    up=$UP_PROXY
-  fi
+  if [ "$proxy" = direct ]; then up=$UP_DIRECT; else up=$UP_PROXY; fi
   start_proxy "$proxy" "$MODE" "$up"
   if [ "$w" = grpc ] && [[ "$GRPC_CHECKED" != *" $proxy "* ]]; then
     "$BENCH_PY" "$BENCH_DIR/grpc_check.py" "$TARGET_PORT" || die "$proxy does not carry a real gRPC call (grpc_check.py)"
@@ -125,24 +149,38 @@ run_cell() {
     fields="$IDLE_FIELDS"
   else
     measure "$w" "$TARGET_PORT" 1 >/dev/null     # warm-up: pools, caches, page faults
+    local p0=0 p1=0 u0 u1 o0 o1 b0 b1 t0 t1
     [ -z "$PROXY_PID" ] || rss_sampler_start "$PROXY_PID"
+    [ -z "$PROXY_PID" ] || p0="$(cpu_ticks "$PROXY_PID")"
+    u0="$(upstream_ticks)"; o0="$(own_ticks)"; b0="$(busy_ticks)"; t0="$(date +%s.%N)"
     fields="$(measure "$w" "$TARGET_PORT" "$DURATION")"
     [ -z "$PROXY_PID" ] || peak="$(rss_sampler_stop)"
+    [ -z "$PROXY_PID" ] || p1="$(cpu_ticks "$PROXY_PID")"
+    u1="$(upstream_ticks)"; o1="$(own_ticks)"; b1="$(busy_ticks)"; t1="$(date +%s.%N)"
+    read -r cpu other < <(awk -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" \
+      -v hz="$(getconf CLK_TCK)" -v p=$((p1 - p0)) -v o=$((o1 - o0 + u1 - u0)) -v b=$((b1 - b0)) \
+      'BEGIN { printf "%.3f %.3f\n", p / hz / t, (b - p - o) / hz / t }')
+    [ -n "$PROXY_PID" ] || cpu=""
     if [ "$proxy" = periscope ] && [[ "$w" == tcp_* ]]; then
       extra="{\"mongodb_messages_parsed\": $(periscope_sniffed)}"
     fi
   fi
   stop_proxy
-  python3 - "$w" "$proxy" "$round" "$fields" "${peak:-0}" "$extra" "$(cut -d' ' -f1 /proc/loadavg)" >>"$RESULTS" <<'EOF'
+  CELL_OTHER="$other"
+  CELL_RECORD="$(python3 - "$w" "$proxy" "$round" "$fields" "${peak:-0}" "$extra" "$(cut -d' ' -f1 /proc/loadavg)" "$cpu" "$other" <<'EOF'
 import json, sys
-w, proxy, rnd, fields, peak, extra, load1 = sys.argv[1:]
+w, proxy, rnd, fields, peak, extra, load1, cpu, other = sys.argv[1:]
 rec = {"workload": w, "proxy": proxy, "round": int(rnd)}
 rec.update(json.loads(fields))
 rec.update(json.loads(extra))
 if int(peak):
     rec["rss_peak_kib"] = int(peak)
+if cpu:
+    rec["proxy_cpu"] = float(cpu)  # cores the proxy used while measured
+if other:
+    rec["other_cpu"] = max(0.0, float(other))  # cores used by anything not ours
 rec["load1"] = float(load1)
 print(json.dumps(rec))
 EOF
-  log "$(tail -1 "$RESULTS")"
+)"
 }
