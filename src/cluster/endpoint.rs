@@ -1,4 +1,6 @@
 //! One upstream endpoint and the counters `/clusters` shows for it.
+use super::health::{EndpointHealth, HealthSnapshot};
+use super::outlier::OutlierCounters;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,6 +13,10 @@ pub struct Endpoint {
     /// 1-128; read by the balancers, shown by `/clusters`.
     pub weight: u32,
     pub stats: EndpointStats,
+    /// Health-check and outlier flags: whether it may take traffic.
+    pub health: EndpointHealth,
+    /// Consecutive failures, for outlier detection.
+    pub outlier: OutlierCounters,
 }
 
 #[derive(Default)]
@@ -35,6 +41,8 @@ pub struct EndpointSnapshot {
     pub failures: u64,
     pub connect_failures: u64,
     pub connections: u64,
+    #[serde(flatten)]
+    pub health: HealthSnapshot,
 }
 
 impl Endpoint {
@@ -49,6 +57,8 @@ impl Endpoint {
             authority: address.parse()?,
             weight,
             stats: EndpointStats::default(),
+            health: EndpointHealth::default(),
+            outlier: OutlierCounters::default(),
         })
     }
 
@@ -66,6 +76,7 @@ impl Endpoint {
             failures: load(&self.stats.failures),
             connect_failures: load(&self.stats.connect_failures),
             connections: load(&self.stats.connections),
+            health: self.health.snapshot(),
         }
     }
 }

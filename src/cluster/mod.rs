@@ -7,12 +7,18 @@
 mod balancer;
 mod endpoint;
 mod hash_key;
+pub mod health;
+mod outlier;
+mod rotation;
 
 pub use balancer::{Balancer, Member};
 pub use endpoint::{ActiveRequest, Endpoint, EndpointSnapshot};
 pub use hash_key::HashSource;
+pub use outlier::Observed;
 
-use crate::config::{ClusterConfig, HashPolicy, LbPolicy, UpstreamProtocol};
+use crate::config::{
+    ClusterConfig, HashPolicy, HealthCheckConfig, LbPolicy, OutlierConfig, UpstreamProtocol,
+};
 use crate::pipeline::{ClusterMetrics, Families, UpstreamFailure};
 use arc_swap::ArcSwap;
 use serde::Serialize;
@@ -32,6 +38,11 @@ pub struct Cluster {
     endpoints: Vec<Endpoint>,
     balancer: ArcSwap<Balancer>,
     pub metrics: ClusterMetrics,
+    health_check: Option<HealthCheckConfig>,
+    outlier: Option<OutlierConfig>,
+    rotation: rotation::Rotation,
+    /// Dropped with the cluster, which stops its health tasks.
+    stop: tokio::sync::watch::Sender<()>,
 }
 
 /// The chosen endpoint, counted in its `active_requests` until dropped:
@@ -60,6 +71,11 @@ pub struct ClusterSnapshot {
     pub lb_policy: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hash_policy: Option<String>,
+    /// Too few endpoints are eligible: balancing over all of them.
+    pub panic: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<&'static str>,
+    pub outlier_detection: bool,
     pub endpoints: Vec<EndpointSnapshot>,
 }
 
@@ -78,6 +94,15 @@ impl Cluster {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let addresses: Vec<&str> = endpoints.iter().map(|e| e.address.as_str()).collect();
+        let rotation = rotation::Rotation::new(
+            families,
+            &config.name,
+            &addresses,
+            config.healthy_panic_threshold,
+            config.health_check.is_some(),
+            config.outlier_detection.is_some(),
+        );
         let cluster = Cluster {
             name: config.name.clone(),
             protocol: config.protocol,
@@ -87,15 +112,19 @@ impl Cluster {
             endpoints,
             balancer: ArcSwap::from_pointee(Balancer::build(config.lb_policy, &[])),
             metrics: ClusterMetrics::new(families, &config.name),
+            health_check: config.health_check.clone(),
+            outlier: config.outlier_detection,
+            rotation,
+            stop: tokio::sync::watch::channel(()).0,
         };
-        cluster.rebalance(|_| true);
+        cluster.refresh_rotation(&mut cluster.rotation.lock());
         Ok(cluster)
     }
 
     /// Rebuilds the balancer over the endpoints `eligible` accepts and
     /// swaps it in; picks already running finish on the old one. This is
-    /// how health checking and outlier ejection will take endpoints out
-    /// of (and back into) rotation.
+    /// how health checking and outlier ejection take endpoints out of (and
+    /// back into) rotation, through `refresh_rotation`.
     pub fn rebalance(&self, eligible: impl Fn(&Endpoint) -> bool) {
         let members: Vec<Member> = (self.endpoints.iter())
             .filter(|e| eligible(e))
@@ -146,6 +175,7 @@ impl Cluster {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 endpoint.stats.connections.fetch_add(1, Ordering::Relaxed);
+                self.observe(endpoint, Observed::Connected);
                 return Ok((stream, picked));
             }
         };
@@ -154,6 +184,7 @@ impl Cluster {
             .connect_failures
             .fetch_add(1, Ordering::Relaxed);
         self.metrics.failed(UpstreamFailure::ConnectFailure);
+        self.observe(endpoint, Observed::ConnectFailure);
         result
     }
 
@@ -175,22 +206,38 @@ impl Cluster {
                 HashPolicy::Cookie(name) => format!("cookie:{name}"),
                 HashPolicy::SourceIp => "source_ip".to_owned(),
             }),
+            panic: self.rotation.in_panic(),
+            health_check: self.health_check.as_ref().map(|hc| hc.kind.name()),
+            outlier_detection: self.outlier.is_some(),
             endpoints: self.endpoints.iter().map(Endpoint::snapshot).collect(),
         }
     }
 }
 
+/// A random number below `bound` (at least 1), for rare decisions: check
+/// jitter, outlier enforcement. Each `RandomState` is freshly keyed, so
+/// hashing a constant is enough; the balancers keep their own fast rng.
+fn random_below(bound: u64) -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(0u8) % bound.max(1)
+}
+
 /// All clusters by name, built once per configuration.
 pub type Clusters = HashMap<String, Arc<Cluster>>;
 
+/// Builds the clusters and, on a tokio runtime, starts their health
+/// checks and outlier sweeps (see [`health::start`]): every place that
+/// builds clusters, start-up and reload alike, gets them running.
 pub fn build_all(configs: &[ClusterConfig], families: &Families) -> Result<Clusters, String> {
+    let on_runtime = tokio::runtime::Handle::try_current().is_ok();
     configs
         .iter()
         .map(|config| {
-            Ok((
-                config.name.clone(),
-                Arc::new(Cluster::new(config, families)?),
-            ))
+            let cluster = Arc::new(Cluster::new(config, families)?);
+            if on_runtime {
+                health::start(&cluster);
+            }
+            Ok((config.name.clone(), cluster))
         })
         .collect()
 }

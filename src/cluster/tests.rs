@@ -23,6 +23,9 @@ fn cluster_with(
                 weight,
             })
             .collect(),
+        health_check: None,
+        outlier_detection: None,
+        healthy_panic_threshold: 50,
     };
     Cluster::new(&config, &Families::new()).expect("valid cluster")
 }

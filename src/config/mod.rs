@@ -7,14 +7,17 @@
 //! and `Config::effective` always describes what actually runs.
 pub mod error;
 pub mod model;
+mod model_health;
 mod parse;
 pub mod raw;
 mod raw_cluster;
+mod raw_health;
 mod raw_route;
 mod raw_telemetry;
 mod source_map;
 mod validate;
 mod validate_cluster;
+mod validate_health;
 mod validate_route;
 mod validate_telemetry;
 mod values;
@@ -28,6 +31,7 @@ use std::path::Path;
 
 pub use error::{ConfigError, ConfigProblem};
 pub use model::*;
+pub use model_health::*;
 pub use validate_telemetry::check_endpoint as check_otlp_endpoint;
 
 use raw::{RawAdmin, RawCluster, RawConfig, RawListener};
@@ -120,6 +124,9 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             ring_hash: None,
             hash_policy: None,
             endpoints: vec![raw::RawEndpoint::plain(opts.upstream.clone())],
+            health_check: None,
+            outlier_detection: None,
+            healthy_panic_threshold: raw::DEFAULT_PANIC_THRESHOLD,
         }],
         tracing: None,
     };

@@ -230,6 +230,11 @@ pub struct ClusterConfig {
     /// elsewhere); `None` there means every pick is random.
     pub hash_policy: Option<HashPolicy>,
     pub endpoints: Vec<EndpointConfig>,
+    pub health_check: Option<super::HealthCheckConfig>,
+    pub outlier_detection: Option<super::OutlierConfig>,
+    /// Percent of endpoints that must be eligible (healthy, not ejected)
+    /// for the cluster to balance over those only; below it, over all.
+    pub healthy_panic_threshold: u8,
 }
 
 /// OTLP trace export. Off when no endpoint is known (file, environment or

@@ -14,6 +14,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: &str = "5s";
 /// Envoy's defaults for `ring_hash_lb_config`.
 pub const DEFAULT_MINIMUM_RING_SIZE: u64 = 1024;
 pub const DEFAULT_MAXIMUM_RING_SIZE: u64 = 8 * 1024 * 1024;
+/// Envoy's `healthy_panic_threshold` default, in percent.
+pub const DEFAULT_PANIC_THRESHOLD: u64 = 50;
+
+pub use super::raw_health::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,6 +51,21 @@ pub struct RawCluster {
     /// reported by validation together with every other problem.
     #[serde(default)]
     pub endpoints: Vec<RawEndpoint>,
+    /// Active health checking; off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<RawHealthCheck>,
+    /// Passive outlier detection; off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlier_detection: Option<RawOutlierDetection>,
+    /// Percent (0-100) of endpoints that must be eligible before the
+    /// cluster balances over all of them anyway (Envoy's
+    /// `healthy_panic_threshold`, default 50).
+    #[serde(default = "default_panic_threshold")]
+    pub healthy_panic_threshold: u64,
+}
+
+fn default_panic_threshold() -> u64 {
+    DEFAULT_PANIC_THRESHOLD
 }
 
 fn default_connect_timeout() -> String {

@@ -6,6 +6,7 @@
 //! than silently accepted, as for `detect_timeout` on listeners.
 use super::raw::{RawCluster, RawEndpoint, RawHashPolicy, RawLbPolicy, RawRingHash};
 use super::validate::{positive_duration, Issues};
+use super::validate_health;
 use super::values::{check_endpoint, check_header_name, check_name};
 use super::{
     ClusterConfig, EndpointConfig, HashPolicy, LbPolicy, RingHashConfig, MAGLEV_TABLE_SIZE,
@@ -38,6 +39,19 @@ pub(crate) fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<Clu
             ),
         );
     }
+    let p = p.as_str();
+    let health_check = match &raw.health_check {
+        None => Some(None),
+        Some(hc) => validate_health::health_check(v, &format!("{p}.health_check"), hc).map(Some),
+    };
+    let outlier_detection = match &raw.outlier_detection {
+        None => Some(None),
+        Some(od) => validate_health::outlier(v, &format!("{p}.outlier_detection"), od).map(Some),
+    };
+    let panic_threshold = v.check(
+        format!("{p}.healthy_panic_threshold"),
+        validate_health::percent_value(raw.healthy_panic_threshold),
+    );
     Some(ClusterConfig {
         name: name.map(|()| raw.name.clone())?,
         protocol: raw.protocol.into(),
@@ -45,6 +59,9 @@ pub(crate) fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<Clu
         lb_policy: lb_policy?,
         hash_policy: hash_policy?,
         endpoints: endpoints?,
+        health_check: health_check?,
+        outlier_detection: outlier_detection?,
+        healthy_panic_threshold: panic_threshold?,
     })
 }
 

@@ -7,6 +7,7 @@ use super::recorder::Recorder;
 use super::route::{Action, Route};
 use super::upstream::HttpCluster;
 use super::HttpListener;
+use crate::cluster::Observed;
 use crate::pipeline::export::L7Export;
 use crate::pipeline::{clock, UpstreamFailure};
 use bytes::Bytes;
@@ -132,6 +133,8 @@ async fn forward(
     };
     let failure = match result {
         Ok(Ok(response)) => {
+            let observed = Observed::Status(response.status().as_u16());
+            cluster.cluster.observe(endpoint, observed);
             let (mut parts, body) = response.into_parts();
             headers::strip_hop_by_hop(&mut parts.headers, false);
             recorder.response_head(&parts);
@@ -159,6 +162,7 @@ async fn forward(
             .fetch_add(1, Ordering::Relaxed);
     }
     cluster.cluster.metrics.failed(failure);
+    cluster.cluster.observe(endpoint, Observed::from(failure));
     if recorder.grpc.is_some() {
         let (status, message) = grpc::failure_status(failure);
         return grpc_reply(recorder, status, message);

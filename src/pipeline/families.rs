@@ -45,6 +45,7 @@ pub struct Families {
     pub mongo: super::mongo_families::MongoFamilies,
     pub grpc: super::grpc_families::GrpcFamilies,
     pub dynamo: super::dynamo_families::DynamoFamilies,
+    pub health: super::health_families::HealthFamilies,
 }
 
 impl Families {
@@ -120,6 +121,7 @@ impl Families {
             mongo: super::mongo_families::MongoFamilies::new(),
             grpc: super::grpc_families::GrpcFamilies::new(),
             dynamo: super::dynamo_families::DynamoFamilies::new(),
+            health: super::health_families::HealthFamilies::new(),
             registry,
         };
         families.register_all();
@@ -146,8 +148,9 @@ impl Families {
         let mongo = self.mongo.collectors();
         let grpc = self.grpc.collectors();
         let dynamo = self.dynamo.collectors();
+        let health = self.health.collectors();
         let all = self.collectors().into_iter().chain(mongo).chain(grpc);
-        for collector in all.chain(dynamo) {
+        for collector in all.chain(dynamo).chain(health) {
             self.registry
                 .register(collector)
                 .expect("metric names are unique");

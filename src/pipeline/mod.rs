@@ -9,6 +9,7 @@ pub mod families;
 pub mod grpc;
 pub mod grpc_families;
 pub mod handle_table;
+pub mod health_families;
 pub mod http_scope;
 pub mod label_cap;
 pub mod listener_metrics;

@@ -1,7 +1,8 @@
 //! Cluster load balancing in the config: policies, weighted endpoints,
 //! ring sizes and hash policies, with exact message, line, column and path.
 use super::{assert_problem, cluster, load, problems};
-use crate::config::{EndpointConfig, HashPolicy, LbPolicy, RingHashConfig};
+use crate::config::{EndpointConfig, HashPolicy, HealthCheckKind, LbPolicy, RingHashConfig};
+use std::time::Duration;
 
 #[test]
 fn endpoints_as_strings_or_weighted_maps() {
@@ -263,5 +264,155 @@ fn unknown_field_in_hash_policy() {
         "#,
         "t.yaml:4:20: clusters[0].hash_policy.headers: unknown field `headers`, \
          expected one of header, cookie, source_ip",
+    );
+}
+
+#[test]
+fn health_check_and_outlier_defaults_are_envoy_s_and_show_in_the_dump() {
+    let c = load(
+        r#"
+        listeners: [ { name: l, address: 127.0.0.1:1, cluster: c } ]
+        clusters:
+          - name: c
+            endpoints: ["h:1"]
+            health_check: { http: { path: /healthz } }
+            outlier_detection: {}
+        "#,
+    )
+    .expect("valid");
+    let cl = cluster(&c, "c").expect("cluster");
+    let hc = cl.health_check.as_ref().expect("health check");
+    assert_eq!(hc.interval, Duration::from_secs(5));
+    assert_eq!(hc.timeout, Duration::from_secs(1));
+    assert_eq!((hc.unhealthy_threshold, hc.healthy_threshold), (3, 2));
+    assert_eq!(hc.interval_jitter, Duration::ZERO);
+    assert_eq!(
+        hc.kind,
+        HealthCheckKind::Http {
+            path: "/healthz".into(),
+            host: None,
+            expected: vec![(200, 400)],
+        }
+    );
+    let od = cl.outlier_detection.expect("outlier detection");
+    assert_eq!(od.consecutive_5xx, 5);
+    assert_eq!(od.enforcing_consecutive_gateway_failure, 0);
+    assert_eq!(od.interval, Duration::from_secs(10));
+    assert_eq!(od.base_ejection_time, Duration::from_secs(30));
+    assert_eq!(od.max_ejection_time, Duration::from_secs(300));
+    assert_eq!(od.max_ejection_percent, 10);
+    assert_eq!(cl.healthy_panic_threshold, 50);
+    let dumped = &c.effective["clusters"][0];
+    assert_eq!(dumped["health_check"]["interval"], "5s");
+    assert_eq!(
+        dumped["health_check"]["http"]["expected_statuses"][0]["end"],
+        400
+    );
+    assert_eq!(dumped["outlier_detection"]["base_ejection_time"], "30s");
+    assert_eq!(dumped["healthy_panic_threshold"], 50);
+    let again = crate::config::load_str("dump.json", &c.effective.to_string()).expect("dump");
+    assert_eq!(again.effective, c.effective);
+}
+
+#[test]
+fn tcp_and_grpc_checks() {
+    let c = load(
+        r#"
+        listeners: [ { name: l, address: 127.0.0.1:1, cluster: t } ]
+        clusters:
+          - name: t
+            endpoints: ["h:1"]
+            health_check:
+              interval: 2s
+              interval_jitter: 500ms
+              tcp: { send: { hex: "50 49 4e 47" }, receive: [ { text: "PONG" } ] }
+          - name: g
+            endpoints: ["h:1"]
+            healthy_panic_threshold: 0
+            health_check: { grpc: { service_name: periscope.test.Greeter } }
+        "#,
+    )
+    .expect("valid");
+    let t = cluster(&c, "t")
+        .and_then(|c| c.health_check.clone())
+        .expect("tcp");
+    assert_eq!(t.interval_jitter, Duration::from_millis(500));
+    assert_eq!(
+        t.kind,
+        HealthCheckKind::Tcp {
+            send: b"PING".to_vec(),
+            receive: vec![b"PONG".to_vec()],
+        }
+    );
+    let g = cluster(&c, "g").expect("grpc");
+    assert_eq!(g.healthy_panic_threshold, 0);
+    assert_eq!(
+        g.health_check.as_ref().map(|h| h.kind.clone()),
+        Some(HealthCheckKind::Grpc {
+            service_name: "periscope.test.Greeter".into(),
+            authority: None,
+        })
+    );
+}
+
+#[test]
+fn health_check_errors_name_the_field() {
+    assert_eq!(
+        problems(
+            r#"
+            listeners: [ { name: l, address: 127.0.0.1:1, cluster: c } ]
+            clusters:
+              - name: c
+                endpoints: ["h:1"]
+                healthy_panic_threshold: 101
+                health_check:
+                  timeout: 0s
+                  unhealthy_threshold: 0
+                  http: { path: healthz, expected_statuses: [ { start: 300, end: 200 } ] }
+                  tcp: { send: { hex: "zz" } }
+            "#
+        ),
+        [
+            "t.yaml:5:30: clusters[0].healthy_panic_threshold: a percentage must be between 0 and 100, got 101",
+            "t.yaml:7:7: clusters[0].health_check: exactly one of http, tcp, grpc is required (found http and tcp)",
+            "t.yaml:7:16: clusters[0].health_check.timeout: duration \"0s\" must be greater than 0",
+            "t.yaml:8:28: clusters[0].health_check.unhealthy_threshold: must be between 1 and 1000, got 0",
+            "t.yaml:9:21: clusters[0].health_check.http.path: invalid path \"healthz\": expected an absolute path such as /healthz",
+            "t.yaml:9:51: clusters[0].health_check.http.expected_statuses[0]: invalid status range [300, 200): expected 100 <= start < end <= 600 (end excluded)",
+            "t.yaml:10:20: clusters[0].health_check.tcp.send: invalid hex \"zz\": expected pairs of hex digits such as 50494e47",
+        ]
+    );
+}
+
+#[test]
+fn outlier_detection_errors_name_the_field() {
+    assert_eq!(
+        problems(
+            r#"
+            listeners: [ { name: l, address: 127.0.0.1:1, cluster: c } ]
+            clusters:
+              - name: c
+                endpoints: ["h:1"]
+                outlier_detection:
+                  consecutive_5xx: 0
+                  max_ejection_percent: 150
+                  base_ejection_time: soon
+            "#
+        ),
+        [
+            "t.yaml:6:24: clusters[0].outlier_detection.consecutive_5xx: must be between 1 and 1000, got 0",
+            "t.yaml:7:29: clusters[0].outlier_detection.max_ejection_percent: a percentage must be between 0 and 100, got 150",
+            "t.yaml:8:27: clusters[0].outlier_detection.base_ejection_time: invalid duration \"soon\": expected a number with a unit (ms, s, m, h), e.g. 250ms, 5s, 1m30s",
+        ]
+    );
+    assert_problem(
+        r#"
+        listeners: [ { name: l, address: 127.0.0.1:1, cluster: c } ]
+        clusters:
+          - name: c
+            endpoints: ["h:1"]
+            health_check: { tcp: { receive: [ { text: "+OK" } ] } }
+        "#,
+        "t.yaml:5:37: clusters[0].health_check.tcp.receive: receive needs send: a server that speaks first is not awaited",
     );
 }

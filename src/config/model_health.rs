@@ -1,0 +1,68 @@
+//! Typed health-checking and outlier-detection settings of a cluster,
+//! validated from `health_check:` and `outlier_detection:`.
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheckConfig {
+    pub interval: Duration,
+    /// Up to this much is added, at random, to each interval.
+    pub interval_jitter: Duration,
+    pub timeout: Duration,
+    /// Failed checks in a row that take a healthy endpoint out.
+    pub unhealthy_threshold: u32,
+    /// Passed checks in a row that bring an unhealthy endpoint back.
+    pub healthy_threshold: u32,
+    pub kind: HealthCheckKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheckKind {
+    /// `GET path`; healthy when the status is in one of `expected`.
+    Http {
+        path: String,
+        /// `Host`; `None` = the cluster name.
+        host: Option<String>,
+        /// Half-open `[start, end)` ranges.
+        expected: Vec<(u16, u16)>,
+    },
+    /// Connect; then, if `send` is not empty, write it and wait until
+    /// every `receive` block has been read, in order.
+    Tcp {
+        send: Vec<u8>,
+        receive: Vec<Vec<u8>>,
+    },
+    /// `grpc.health.v1.Health/Check` over h2c; healthy when SERVING.
+    Grpc {
+        service_name: String,
+        /// `:authority`; `None` = the cluster name.
+        authority: Option<String>,
+    },
+}
+
+impl HealthCheckKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            HealthCheckKind::Http { .. } => "http",
+            HealthCheckKind::Tcp { .. } => "tcp",
+            HealthCheckKind::Grpc { .. } => "grpc",
+        }
+    }
+}
+
+/// Envoy's outlier detection, the consecutive-failure detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutlierConfig {
+    pub consecutive_5xx: u32,
+    pub consecutive_gateway_failure: u32,
+    pub consecutive_local_origin_failure: u32,
+    /// Percent (0-100) chance that reaching each threshold ejects.
+    pub enforcing_consecutive_5xx: u8,
+    pub enforcing_consecutive_gateway_failure: u8,
+    pub enforcing_consecutive_local_origin_failure: u8,
+    /// How often ejections are reviewed (ended, multipliers decayed).
+    pub interval: Duration,
+    pub base_ejection_time: Duration,
+    pub max_ejection_time: Duration,
+    pub max_ejection_percent: u8,
+    pub successful_active_health_check_uneject_host: bool,
+}
