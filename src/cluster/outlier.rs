@@ -6,14 +6,14 @@
 //! the cluster's rotation lock to eject. A task per cluster wakes every
 //! `interval` to end ejections whose time is up and to decay the
 //! ejection-time multiplier of endpoints that stayed in rotation.
-use super::health::state::EJECTED;
+use super::health::state::{Change, EJECTED};
 use super::health::{stopped, Stop};
 use super::{random_below, Cluster, Endpoint};
 use crate::config::OutlierConfig;
 use crate::pipeline::UpstreamFailure;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Weak;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// Consecutive failures of one endpoint, by kind.
 #[derive(Default)]
@@ -155,8 +155,7 @@ impl Cluster {
             }
             let duration = ejection_time(config, detail.backoff.max(1));
             detail.ejected_until = Some(Instant::now() + duration);
-            detail.since = Some(SystemTime::now());
-            detail.reason = Some(reason.as_str().to_owned());
+            detail.outlier = Change::now(reason.as_str());
             duration
         };
         endpoint.health.set(EJECTED, true);
@@ -180,8 +179,7 @@ impl Cluster {
         {
             let mut detail = endpoint.health.detail();
             detail.ejected_until = None;
-            detail.since = Some(SystemTime::now());
-            detail.reason = Some(why.to_owned());
+            detail.outlier = Change::now(why);
         }
         endpoint.outlier.reset();
         tracing::info!(cluster = %self.name, endpoint = %endpoint.address, reason = why, "endpoint returned from ejection");

@@ -16,6 +16,10 @@
 //!                  `name=value` line each (see `ECHOED_HEADERS`)
 //!   /port          the port that answered, e.g. "41234\n": which of
 //!                  several nginx upstreams a balancer chose
+//!   /health        200 while `set_healthy(true)` (the default), else 503:
+//!                  a health-check path the test flips
+//!   /slow/N        /bytes/N sent at 256 KiB/s: a request that stays in
+//!                  flight for seconds
 use super::clients::require_tool;
 use super::ports::{free_port, looks_like_port_clash};
 use super::process::Supervised;
@@ -71,10 +75,7 @@ impl Nginx {
             let h1 = SocketAddr::from(([127, 0, 0, 1], free_port()));
             let h2c = SocketAddr::from(([127, 0, 0, 1], free_port()));
             write_site(&dir, h1, h2c);
-            let mut cmd = Command::new(&binary);
-            let prefix = format!("{}/", dir.path().display());
-            cmd.args(["-p", &prefix, "-c", "nginx.conf", "-e", "logs/error.log"]);
-            let mut process = Supervised::spawn("nginx", cmd, &dir.join("nginx.out"));
+            let mut process = spawn(&binary, &dir);
             let ready = process.wait_listening(&[h1.port(), h2c.port()], Duration::from_secs(10));
             match ready {
                 Ok(()) => {
@@ -114,6 +115,38 @@ impl Nginx {
     pub fn pid(&self) -> u32 {
         self.process.pid()
     }
+
+    /// Makes `/health` answer 200 (`true`) or 503.
+    pub fn set_healthy(&self, healthy: bool) {
+        let path = self.dir.join("html/health");
+        if healthy {
+            self.dir.write("html/health", "ok\n");
+        } else {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Stops this nginx (SIGTERM); its ports refuse connections until
+    /// [`Nginx::restart`].
+    pub fn stop(&mut self) {
+        self.process.terminate(Duration::from_secs(5));
+    }
+
+    /// Starts it again on the same ports, with the same site.
+    pub fn restart(&mut self) {
+        self.process = spawn(&require_tool("nginx", "nginx"), &self.dir);
+        let ports = [self.h1.port(), self.h2c.port()];
+        if let Err(e) = self.process.wait_listening(&ports, Duration::from_secs(10)) {
+            panic!("nginx did not restart: {e}\n{}", self.process.log_text());
+        }
+    }
+}
+
+fn spawn(binary: &std::path::Path, dir: &WorkDir) -> Supervised {
+    let mut cmd = Command::new(binary);
+    let prefix = format!("{}/", dir.path().display());
+    cmd.args(["-p", &prefix, "-c", "nginx.conf", "-e", "logs/error.log"]);
+    Supervised::spawn("nginx", cmd, &dir.join("nginx.out"))
 }
 
 /// Writes nginx.conf and the static payloads into `dir`.
@@ -121,6 +154,7 @@ fn write_site(dir: &WorkDir, h1: SocketAddr, h2c: SocketAddr) {
     for (name, len) in PAYLOADS {
         dir.write_filled(&format!("html/bytes/{name}"), len, b'x');
     }
+    dir.write("html/health", "ok\n");
     for sub in ["logs", "tmp"] {
         std::fs::create_dir_all(dir.join(sub)).expect("create nginx state dir");
     }
@@ -170,6 +204,8 @@ http {{
     location = /headers {{ return 200 "{echo}"; }}
     location = /traceparent {{ return 200 "$http_traceparent\n"; }}
     location = /port {{ return 200 "$server_port\n"; }}
+    location = /health {{ try_files /health =503; }}
+    location /slow/ {{ alias {state}/html/bytes/; limit_rate 256k; }}
     location = /post {{
       client_body_buffer_size 1m;
       proxy_pass http://{h1}/;

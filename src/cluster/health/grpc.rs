@@ -64,12 +64,16 @@ pub async fn check(address: &str, authority: &str, service: &str) -> CheckResult
             .to_owned();
         Ok((status, collected.to_bytes()))
     };
-    let (status, body) = tokio::select! {
-        outcome = call => match outcome {
-            Ok(answer) => answer,
-            Err(failed) => return failed,
-        },
-        _ = conn => return CheckResult::NetworkFailure("connection closed before a response".to_owned()),
+    // As for HTTP: the connection ending does not, by itself, fail the
+    // call, whose answer may already be in.
+    let mut call = std::pin::pin!(call);
+    let outcome = tokio::select! {
+        outcome = &mut call => outcome,
+        _ = conn => call.await,
+    };
+    let (status, body) = match outcome {
+        Ok(answer) => answer,
+        Err(failed) => return failed,
     };
     verdict(&status, &body)
 }

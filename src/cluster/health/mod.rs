@@ -20,7 +20,7 @@ use crate::config::{HealthCheckConfig, HealthCheckKind};
 use state::FAILED_ACTIVE_HC;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// `periscope_health_checks_total{result}`, in [`CheckResult::index`] order.
 pub const CHECK_RESULTS: [&str; 4] = ["success", "failure", "timeout", "network_failure"];
@@ -212,11 +212,7 @@ impl Cluster {
             let mut rotation = self.rotation.lock();
             if endpoint.health.set(FAILED_ACTIVE_HC, !now_healthy) {
                 let reason = result.reason();
-                {
-                    let mut detail = endpoint.health.detail();
-                    detail.since = Some(SystemTime::now());
-                    detail.reason = Some(reason.clone());
-                }
+                endpoint.health.detail().checks = state::Change::now(reason.clone());
                 if now_healthy {
                     tracing::info!(cluster = %self.name, endpoint = %endpoint.address, reason, "endpoint healthy: back in rotation");
                 } else {

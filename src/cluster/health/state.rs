@@ -27,10 +27,10 @@ pub struct EndpointHealth {
 /// What `/clusters` explains, and the outlier detector's memory.
 #[derive(Default)]
 pub struct Detail {
-    /// When the endpoint entered its current state; `None` = never changed.
-    pub since: Option<SystemTime>,
-    /// Why it is out (or why it came back).
-    pub reason: Option<String>,
+    /// The last change of the health-check flag.
+    pub checks: Change,
+    /// The last ejection or return.
+    pub outlier: Change,
     /// Ejections since start, for display.
     pub ejections: u64,
     /// Envoy's ejection-time multiplier: raised by each ejection, lowered
@@ -38,6 +38,22 @@ pub struct Detail {
     pub backoff: u32,
     /// Set while ejected: when the ejection may end.
     pub ejected_until: Option<Instant>,
+}
+
+/// One flag's last change: when, and why.
+#[derive(Default, Clone)]
+pub struct Change {
+    pub since: Option<SystemTime>,
+    pub reason: Option<String>,
+}
+
+impl Change {
+    pub fn now(reason: impl Into<String>) -> Change {
+        Change {
+            since: Some(SystemTime::now()),
+            reason: Some(reason.into()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -126,15 +142,25 @@ impl EndpointHealth {
     pub fn snapshot(&self) -> HealthSnapshot {
         let detail = self.detail();
         let now = Instant::now();
-        let since_unix_ms = detail.since.map(|at| {
+        let state = self.state();
+        // The reason of the state shown; when healthy, the latest return.
+        let change = match state {
+            HealthState::Unhealthy => &detail.checks,
+            HealthState::Ejected => &detail.outlier,
+            HealthState::Healthy => (detail.checks.since)
+                .max(detail.outlier.since)
+                .filter(|latest| Some(*latest) == detail.checks.since)
+                .map_or(&detail.outlier, |_| &detail.checks),
+        };
+        let since_unix_ms = change.since.map(|at| {
             let since = at
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default();
             since.as_millis() as u64
         });
         HealthSnapshot {
-            state: self.state(),
-            reason: detail.reason.clone(),
+            state,
+            reason: change.reason.clone(),
             since_unix_ms,
             ejected: self.has(EJECTED),
             ejections: detail.ejections,
