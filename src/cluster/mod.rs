@@ -5,6 +5,7 @@
 //! cluster's [`Balancer`], an immutable value swapped whole (`ArcSwap`)
 //! when the set of endpoints that may take traffic changes.
 mod balancer;
+pub mod breakers;
 mod endpoint;
 mod hash_key;
 pub mod health;
@@ -12,7 +13,14 @@ mod outlier;
 mod rotation;
 
 pub use balancer::{Balancer, Member};
+pub use breakers::Breakers;
 pub use endpoint::{ActiveRequest, Endpoint, EndpointSnapshot};
+
+/// A per-thread random number (retry back-off jitter shares the balancers'
+/// source: no lock, no shared cache line).
+pub fn random_u64() -> u64 {
+    balancer::rng::next_u64()
+}
 pub use hash_key::HashSource;
 pub use outlier::Observed;
 
@@ -43,6 +51,7 @@ pub struct Cluster {
     rotation: rotation::Rotation,
     /// Dropped with the cluster, which stops its health tasks.
     stop: tokio::sync::watch::Sender<()>,
+    pub breakers: Breakers,
 }
 
 /// The chosen endpoint, counted in its `active_requests` until dropped:
@@ -50,12 +59,16 @@ pub struct Cluster {
 pub struct Picked<'a> {
     pub endpoint: &'a Endpoint,
     _active: ActiveRequest<'a>,
+    /// The L4 path's `max_connections` slot, held with the connection.
+    _connection: Option<breakers::Slot>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("cluster {0} has no endpoints")]
     NoEndpoint(String),
+    #[error("cluster {0} is at its max_connections circuit breaker")]
+    Overflow(String),
     #[error("connect to {endpoint} timed out")]
     Timeout { endpoint: String },
     #[error("connect to {endpoint} failed: {source}")]
@@ -76,6 +89,8 @@ pub struct ClusterSnapshot {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<&'static str>,
     pub outlier_detection: bool,
+    /// In flight now, against the circuit breakers' thresholds.
+    pub circuit_breakers: breakers::BreakersSnapshot,
     pub endpoints: Vec<EndpointSnapshot>,
 }
 
@@ -103,6 +118,7 @@ impl Cluster {
             config.health_check.is_some(),
             config.outlier_detection.is_some(),
         );
+        let metrics = ClusterMetrics::new(families, &config.name);
         let cluster = Cluster {
             name: config.name.clone(),
             protocol: config.protocol,
@@ -111,11 +127,12 @@ impl Cluster {
             hash_policy: config.hash_policy.clone(),
             endpoints,
             balancer: ArcSwap::from_pointee(Balancer::build(config.lb_policy, &[])),
-            metrics: ClusterMetrics::new(families, &config.name),
             health_check: config.health_check.clone(),
             outlier: config.outlier_detection,
             rotation,
             stop: tokio::sync::watch::channel(()).0,
+            breakers: Breakers::new(config.circuit_breakers.clone(), metrics.overflow.clone()),
+            metrics,
         };
         cluster.refresh_rotation(&mut cluster.rotation.lock());
         Ok(cluster)
@@ -148,6 +165,7 @@ impl Cluster {
         Some(Picked {
             endpoint,
             _active: ActiveRequest::begin(endpoint),
+            _connection: None,
         })
     }
 
@@ -155,9 +173,14 @@ impl Cluster {
     /// `peer` (the L4 path); the endpoint counts it as active while the
     /// returned [`Picked`] lives.
     pub async fn connect_tcp(&self, peer: IpAddr) -> Result<(TcpStream, Picked<'_>), ConnectError> {
-        let picked = self
+        let slot = self
+            .breakers
+            .connection()
+            .ok_or_else(|| ConnectError::Overflow(self.name.clone()))?;
+        let mut picked = self
             .pick(HashSource::Connection { peer })
             .ok_or_else(|| ConnectError::NoEndpoint(self.name.clone()))?;
+        picked._connection = Some(slot);
         let endpoint = picked.endpoint;
         let attempt = tokio::time::timeout(
             self.connect_timeout,
@@ -209,6 +232,7 @@ impl Cluster {
             panic: self.rotation.in_panic(),
             health_check: self.health_check.as_ref().map(|hc| hc.kind.name()),
             outlier_detection: self.outlier.is_some(),
+            circuit_breakers: self.breakers.snapshot(),
             endpoints: self.endpoints.iter().map(Endpoint::snapshot).collect(),
         }
     }

@@ -12,6 +12,7 @@ fn cluster_with(
     endpoints: &[(&str, u32)],
 ) -> Cluster {
     let config = ClusterConfig {
+        circuit_breakers: Default::default(),
         name: "web".into(),
         protocol: UpstreamProtocol::Auto,
         connect_timeout: Duration::from_secs(1),

@@ -12,12 +12,14 @@ mod parse;
 pub mod raw;
 mod raw_cluster;
 mod raw_health;
+mod raw_retry;
 mod raw_route;
 mod raw_telemetry;
 mod source_map;
 mod validate;
 mod validate_cluster;
 mod validate_health;
+mod validate_retry;
 mod validate_route;
 mod validate_telemetry;
 mod values;
@@ -123,6 +125,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             lb_policy: raw::RawLbPolicy::RoundRobin,
             ring_hash: None,
             hash_policy: None,
+            circuit_breakers: None,
             endpoints: vec![raw::RawEndpoint::plain(opts.upstream.clone())],
             health_check: None,
             outlier_detection: None,

@@ -103,6 +103,7 @@ pub struct RouteConfig {
     pub action: RouteAction,
     /// Whole-request timeout (until response headers); `None` = no timeout.
     pub timeout: Option<Duration>,
+    pub retry_policy: Option<RetryPolicyConfig>,
     pub request_headers_to_add: Vec<(String, String)>,
     pub request_headers_to_remove: Vec<String>,
     pub response_headers_to_add: Vec<(String, String)>,
@@ -235,6 +236,53 @@ pub struct ClusterConfig {
     /// Percent of endpoints that must be eligible (healthy, not ejected)
     /// for the cluster to balance over those only; below it, over all.
     pub healthy_panic_threshold: u8,
+    pub circuit_breakers: CircuitBreakersConfig,
+}
+
+/// When a failed attempt is tried again (Envoy's `retry_on`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetryOn {
+    pub five_xx: bool,
+    pub gateway_error: bool,
+    pub reset: bool,
+    pub connect_failure: bool,
+    pub retriable_status_codes: bool,
+    pub grpc_cancelled: bool,
+    pub grpc_deadline_exceeded: bool,
+    pub grpc_internal: bool,
+    pub grpc_resource_exhausted: bool,
+    pub grpc_unavailable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicyConfig {
+    pub on: RetryOn,
+    pub num_retries: u32,
+    pub per_try_timeout: Option<Duration>,
+    pub retriable_status_codes: Vec<u16>,
+    pub base_interval: Duration,
+    pub max_interval: Duration,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CircuitBreakersConfig {
+    pub max_connections: usize,
+    pub max_requests: usize,
+    pub max_retries: usize,
+    /// (budget percent, minimum retry concurrency); replaces `max_retries`.
+    pub retry_budget: Option<(f64, usize)>,
+}
+
+impl Default for CircuitBreakersConfig {
+    fn default() -> Self {
+        CircuitBreakersConfig {
+            max_connections: 1024,
+            max_requests: 1024,
+            max_retries: 3,
+            retry_budget: None,
+        }
+    }
 }
 
 /// OTLP trace export. Off when no endpoint is known (file, environment or

@@ -51,6 +51,9 @@ pub struct RawCluster {
     /// reported by validation together with every other problem.
     #[serde(default)]
     pub endpoints: Vec<RawEndpoint>,
+    /// Absent = Envoy's default thresholds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breakers: Option<super::raw_retry::RawCircuitBreakers>,
     /// Active health checking; off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<RawHealthCheck>,

@@ -87,6 +87,9 @@ pub struct RawRouteAction {
     /// Until upstream response headers. Envoy's default, 15s; `0s` = none.
     #[serde(default = "default_route_timeout")]
     pub timeout: String,
+    /// Absent = no retries (Envoy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_policy: Option<super::raw_retry::RawRetryPolicy>,
 }
 
 pub const DEFAULT_ROUTE_TIMEOUT: &str = "15s";

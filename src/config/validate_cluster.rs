@@ -52,6 +52,11 @@ pub(crate) fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<Clu
         format!("{p}.healthy_panic_threshold"),
         validate_health::percent_value(raw.healthy_panic_threshold),
     );
+    let circuit_breakers = super::validate_retry::circuit_breakers(
+        v,
+        &format!("{p}.circuit_breakers"),
+        raw.circuit_breakers.as_ref(),
+    );
     Some(ClusterConfig {
         name: name.map(|()| raw.name.clone())?,
         protocol: raw.protocol.into(),
@@ -62,6 +67,7 @@ pub(crate) fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<Clu
         health_check: health_check?,
         outlier_detection: outlier_detection?,
         healthy_panic_threshold: panic_threshold?,
+        circuit_breakers: circuit_breakers?,
     })
 }
 

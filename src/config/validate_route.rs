@@ -153,13 +153,14 @@ fn route(v: &mut Issues, p: &str, raw: &RawRoute, known: &KnownClusters) -> Opti
         &format!("{p}.response_headers_to_remove"),
         &raw.response_headers_to_remove,
     );
-    let (action, timeout) = action?;
+    let (action, timeout, retry_policy) = action?;
     Some(RouteConfig {
         name: name.map(|()| raw.name.clone())?,
         path: path?,
         headers: headers.into_iter().collect::<Option<_>>()?,
         action,
         timeout,
+        retry_policy,
         request_headers_to_add: request_add?,
         request_headers_to_remove: request_remove?,
         response_headers_to_add: response_add?,
@@ -257,7 +258,11 @@ fn header_match(v: &mut Issues, p: &str, h: &RawHeaderMatch) -> Option<HeaderMat
     })
 }
 
-type Action = (RouteAction, Option<std::time::Duration>);
+type Action = (
+    RouteAction,
+    Option<std::time::Duration>,
+    Option<super::RetryPolicyConfig>,
+);
 
 fn action(v: &mut Issues, p: &str, raw: &RawRoute, known: &KnownClusters) -> Option<Action> {
     let set = [
@@ -270,8 +275,8 @@ fn action(v: &mut Issues, p: &str, raw: &RawRoute, known: &KnownClusters) -> Opt
     }
     match (&raw.route, &raw.direct_response, &raw.redirect) {
         (Some(r), ..) => forward(v, &format!("{p}.route"), r, known),
-        (_, Some(d), _) => direct(v, &format!("{p}.direct_response"), d).map(|a| (a, None)),
-        (.., Some(r)) => redirect(v, &format!("{p}.redirect"), r).map(|a| (a, None)),
+        (_, Some(d), _) => direct(v, &format!("{p}.direct_response"), d).map(|a| (a, None, None)),
+        (.., Some(r)) => redirect(v, &format!("{p}.redirect"), r).map(|a| (a, None, None)),
         _ => None,
     }
 }
@@ -282,7 +287,15 @@ fn forward(v: &mut Issues, p: &str, r: &RawRouteAction, known: &KnownClusters) -
     // `0s` disables the timeout, as in Envoy.
     let timeout =
         Some(v.check(format!("{p}.timeout"), parse_duration(&r.timeout))?).filter(|d| !d.is_zero());
-    (v.0.len() == issues_before).then(|| (RouteAction::Cluster(r.cluster.clone()), timeout))
+    let retry = match &r.retry_policy {
+        None => None,
+        Some(raw) => Some(super::validate_retry::retry_policy(
+            v,
+            &format!("{p}.retry_policy"),
+            raw,
+        )?),
+    };
+    (v.0.len() == issues_before).then(|| (RouteAction::Cluster(r.cluster.clone()), timeout, retry))
 }
 
 fn direct(v: &mut Issues, p: &str, d: &RawDirectResponse) -> Option<RouteAction> {

@@ -57,6 +57,7 @@ pub fn build_router(
                 headers: Vec::new(),
                 action: RouteAction::Cluster(cluster.clone()),
                 timeout: None,
+                retry_policy: None,
                 request_headers_to_add: Vec::new(),
                 request_headers_to_remove: Vec::new(),
                 response_headers_to_add: Vec::new(),
@@ -129,6 +130,7 @@ fn build_route(
         headers: config.headers.clone(),
         action,
         timeout: config.timeout,
+        retry: config.retry_policy.clone(),
         request_edits: edits(
             &config.request_headers_to_add,
             &config.request_headers_to_remove,

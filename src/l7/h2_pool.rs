@@ -5,7 +5,7 @@
 //! not both reach a chosen endpoint and carry the client's authority (which
 //! name-based virtual hosts and gRPC servers check). Here the endpoint picks
 //! the connection and the request keeps its own authority, as in Envoy.
-use super::body::CountedBody;
+use super::upstream_body::UpstreamBody;
 use crate::cluster::Endpoint;
 use crate::pipeline::UpstreamFailure;
 use hyper::body::Incoming;
@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 pub struct H2Pool {
     /// Indexed by `Endpoint::index`. The lock is per endpoint and held only
     /// to clone or replace a sender, never across an await.
-    senders: Vec<Mutex<Option<SendRequest<CountedBody>>>>,
+    senders: Vec<Mutex<Option<SendRequest<UpstreamBody>>>>,
     connect_timeout: Duration,
 }
 
@@ -33,7 +33,7 @@ impl H2Pool {
     pub async fn send(
         &self,
         endpoint: &Endpoint,
-        request: http::Request<CountedBody>,
+        request: http::Request<UpstreamBody>,
     ) -> Result<http::Response<Incoming>, (UpstreamFailure, String)> {
         let mut sender = match self.live_sender(endpoint) {
             Some(sender) => sender,
@@ -50,7 +50,7 @@ impl H2Pool {
             .map_err(|err| (classify(&err), err.to_string()))
     }
 
-    fn live_sender(&self, endpoint: &Endpoint) -> Option<SendRequest<CountedBody>> {
+    fn live_sender(&self, endpoint: &Endpoint) -> Option<SendRequest<UpstreamBody>> {
         let slot = self.senders.get(endpoint.index)?.lock().ok()?;
         slot.as_ref().filter(|sender| !sender.is_closed()).cloned()
     }
@@ -58,7 +58,7 @@ impl H2Pool {
     async fn connect(
         &self,
         endpoint: &Endpoint,
-    ) -> Result<SendRequest<CountedBody>, (UpstreamFailure, String)> {
+    ) -> Result<SendRequest<UpstreamBody>, (UpstreamFailure, String)> {
         let connect_failure = |what: String| (UpstreamFailure::ConnectFailure, what);
         let tcp = tokio::time::timeout(
             self.connect_timeout,

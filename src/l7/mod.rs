@@ -3,14 +3,17 @@
 mod body;
 mod build;
 mod connector;
+mod forward;
 mod grpc;
 mod h2_pool;
 mod handler;
 mod headers;
 mod recorder;
+mod retry;
 mod route;
 mod router;
 mod upstream;
+mod upstream_body;
 
 pub use build::{HttpClusters, ScopeCache};
 pub use upstream::HttpCluster;

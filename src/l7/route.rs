@@ -46,6 +46,7 @@ pub struct Route {
     pub headers: Vec<HeaderMatch>,
     pub action: Action,
     pub timeout: Option<Duration>,
+    pub retry: Option<crate::config::RetryPolicyConfig>,
     pub request_edits: HeaderEdits,
     pub response_edits: HeaderEdits,
     pub scope: Arc<Scope>,

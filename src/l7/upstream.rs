@@ -3,9 +3,9 @@
 //!
 //! The upstream protocol is independent of the downstream one: a cluster
 //! says `http1`, `h2c`, or `auto` (keep the client's).
-use super::body::CountedBody;
 use super::connector::CountingConnector;
 use super::h2_pool::{self, H2Pool};
+use super::upstream_body::UpstreamBody;
 use crate::cluster::{Cluster, Endpoint};
 use crate::config::UpstreamProtocol;
 use crate::pipeline::UpstreamFailure;
@@ -17,7 +17,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::sync::Arc;
 use std::time::Duration;
 
-type Http1Client = Client<CountingConnector, CountedBody>;
+type Http1Client = Client<CountingConnector, UpstreamBody>;
 
 /// Why sending failed, and a description for the debug log.
 pub type SendError = (UpstreamFailure, String);
@@ -66,7 +66,7 @@ impl HttpCluster {
     pub async fn send(
         &self,
         endpoint: &Endpoint,
-        request: Request<CountedBody>,
+        request: Request<UpstreamBody>,
     ) -> Result<Response<Incoming>, SendError> {
         if request.version() == Version::HTTP_2 {
             return self.h2c.send(endpoint, request).await;

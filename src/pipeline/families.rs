@@ -42,6 +42,8 @@ pub struct Families {
     pub upstream_errors: IntCounterVec,
     pub label_overflow: IntCounterVec,
     pub parser_events: IntCounterVec,
+    pub upstream_retries: IntCounterVec,
+    pub breaker_overflow: IntCounterVec,
     pub mongo: super::mongo_families::MongoFamilies,
     pub grpc: super::grpc_families::GrpcFamilies,
     pub dynamo: super::dynamo_families::DynamoFamilies,
@@ -118,6 +120,16 @@ impl Families {
                 "What sniffing parsers tolerated instead of failing: unresolved HPACK indexes, server pushes, evicted streams, skipped oversize messages, checksum mismatches.",
                 &["listener", "protocol", "event"],
             ),
+            upstream_retries: counter(
+                "periscope_upstream_retries_total",
+                "Requests sent again to a cluster by a route's retry policy.",
+                &["cluster"],
+            ),
+            breaker_overflow: counter(
+                "periscope_circuit_breaker_overflow_total",
+                "Requests, retries and connections refused because a cluster's circuit breaker threshold was reached.",
+                &["cluster", "breaker"],
+            ),
             mongo: super::mongo_families::MongoFamilies::new(),
             grpc: super::grpc_families::GrpcFamilies::new(),
             dynamo: super::dynamo_families::DynamoFamilies::new(),
@@ -128,7 +140,7 @@ impl Families {
         families
     }
 
-    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 11] {
+    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 13] {
         [
             Box::new(self.http_duration.clone()),
             Box::new(self.connections_total.clone()),
@@ -141,6 +153,8 @@ impl Families {
             Box::new(self.upstream_errors.clone()),
             Box::new(self.label_overflow.clone()),
             Box::new(self.parser_events.clone()),
+            Box::new(self.upstream_retries.clone()),
+            Box::new(self.breaker_overflow.clone()),
         ]
     }
 

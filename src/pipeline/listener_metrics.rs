@@ -181,6 +181,9 @@ impl UpstreamFailure {
 pub struct ClusterMetrics {
     pub connect_failures: IntCounter,
     errors: Vec<IntCounter>,
+    pub retries: IntCounter,
+    /// By `cluster::breakers::BREAKERS`.
+    pub overflow: [IntCounter; 3],
 }
 
 impl ClusterMetrics {
@@ -197,6 +200,12 @@ impl ClusterMetrics {
                         .with_label_values(&[cluster, f.as_str()])
                 })
                 .collect(),
+            retries: families.upstream_retries.with_label_values(&[cluster]),
+            overflow: crate::cluster::breakers::BREAKERS.map(|breaker| {
+                families
+                    .breaker_overflow
+                    .with_label_values(&[cluster, breaker])
+            }),
         }
     }
 

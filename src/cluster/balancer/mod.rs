@@ -17,7 +17,7 @@ mod least_request;
 mod maglev;
 mod random;
 mod ring_hash;
-mod rng;
+pub(super) mod rng;
 mod round_robin;
 
 use crate::config::LbPolicy;

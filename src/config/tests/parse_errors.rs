@@ -31,7 +31,7 @@ fn unknown_field_deep_in_a_route() {
                     route: { cluster: c, timout: 5s }
         "#,
         "t.yaml:9:34: listeners[0].virtual_hosts[0].routes[0].route.timout: unknown field `timout`, \
-         expected one of cluster, timeout",
+         expected one of cluster, timeout, retry_policy",
     );
 }
 
