@@ -117,6 +117,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             access_log: None,
             mongodb: Default::default(),
             dynamodb: Default::default(),
+            tcp_idle_timeout: raw::DEFAULT_TCP_IDLE_TIMEOUT.to_owned(),
         }],
         clusters: vec![RawCluster {
             name: "upstream".to_owned(),

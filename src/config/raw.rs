@@ -97,6 +97,16 @@ pub struct RawListener {
     pub mongodb: RawMongoOptions,
     #[serde(default)]
     pub dynamodb: RawDynamoOptions,
+    /// TCP relay: close a connection after this long without a byte either
+    /// way (Envoy's tcp_proxy default, 1h); `0s` = never.
+    #[serde(default = "default_tcp_idle_timeout")]
+    pub tcp_idle_timeout: String,
+}
+
+pub const DEFAULT_TCP_IDLE_TIMEOUT: &str = "1h";
+
+fn default_tcp_idle_timeout() -> String {
+    DEFAULT_TCP_IDLE_TIMEOUT.to_owned()
 }
 
 /// DynamoDB sniffing settings of a listener.

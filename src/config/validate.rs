@@ -217,6 +217,12 @@ fn listener(
     let status_codes = limit("status_codes", limits.status_codes);
     let rpc_methods = limit("rpc_methods", limits.rpc_methods);
     let access_log = super::validate_telemetry::access_log(v, &p, raw.access_log.as_ref());
+    let tcp_idle_timeout = v
+        .check(
+            format!("{p}.tcp_idle_timeout"),
+            super::values::parse_duration(&raw.tcp_idle_timeout),
+        )
+        .map(|d| (!d.is_zero()).then_some(d));
     let dynamodb_body_bytes = v.check(
         format!("{p}.dynamodb.max_body_bytes"),
         match raw.dynamodb.max_body_bytes {
@@ -242,6 +248,7 @@ fn listener(
         access_log: access_log?,
         mongodb_query_text: raw.mongodb.query_text,
         dynamodb_body_bytes: dynamodb_body_bytes?,
+        tcp_idle_timeout: tcp_idle_timeout?,
     })
 }
 

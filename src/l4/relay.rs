@@ -3,11 +3,16 @@
 //!
 //! Half-close is honoured: when one side ends its stream the other side's
 //! write half is shut down and the opposite direction keeps flowing until it
-//! ends too. An error in either direction ends the whole connection.
+//! ends too. An error in either direction ends the whole connection, and so
+//! does the idle timeout (Envoy's tcp_proxy `idle_timeout`): no byte either
+//! way for that long.
 use super::tap::Tap;
+use crate::pipeline::clock;
 use periscope_parsers::Direction;
 use prometheus::IntCounter;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -18,7 +23,20 @@ const RELAY_BUFFER: usize = 16 * 1024;
 pub struct Counters {
     pub from_client: IntCounter,
     pub to_client: IntCounter,
+    pub idle_timeouts: IntCounter,
 }
+
+/// The relay ended because neither side sent a byte for the idle timeout.
+#[derive(Debug)]
+pub struct IdleTimeout;
+
+impl std::fmt::Display for IdleTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("idle timeout")
+    }
+}
+
+impl std::error::Error for IdleTimeout {}
 
 /// Relay until both directions have ended. `prefix` holds client bytes
 /// already read by detection; they go upstream first.
@@ -28,6 +46,7 @@ pub async fn relay(
     mut upstream: TcpStream,
     tap: Tap,
     counters: &Counters,
+    idle_timeout: Option<Duration>,
 ) -> std::io::Result<()> {
     // The tap is shared by the two directions of one connection only; the
     // lock is never held across an await and is uncontended in practice.
@@ -36,6 +55,9 @@ pub async fn relay(
         feed(&tap, Direction::ClientToServer, prefix);
         upstream.write_all(prefix).await?;
     }
+    // Last read either way (monotonic nanoseconds): one relaxed store per
+    // read, checked by a timer that wakes only at the deadline.
+    let last_read = AtomicU64::new(clock::now().0);
     let (mut client_read, mut client_write) = client.split();
     let (mut upstream_read, mut upstream_write) = upstream.split();
     let to_server = pump(
@@ -44,6 +66,7 @@ pub async fn relay(
         Direction::ClientToServer,
         &tap,
         &counters.from_client,
+        &last_read,
     );
     let to_client = pump(
         &mut upstream_read,
@@ -51,14 +74,20 @@ pub async fn relay(
         Direction::ServerToClient,
         &tap,
         &counters.to_client,
+        &last_read,
     );
-    tokio::pin!(to_server, to_client);
+    let idle = idle_watch(&last_read, idle_timeout);
+    tokio::pin!(to_server, to_client, idle);
     let (mut server_done, mut client_done) = (false, false);
     let mut outcome = Ok(());
     while !(server_done && client_done) {
         let result = tokio::select! {
             result = &mut to_server, if !server_done => { server_done = true; result }
             result = &mut to_client, if !client_done => { client_done = true; result }
+            () = &mut idle => {
+                counters.idle_timeouts.inc();
+                Err(std::io::Error::new(std::io::ErrorKind::TimedOut, IdleTimeout))
+            }
         };
         if let Err(err) = result {
             outcome = Err(err);
@@ -69,6 +98,23 @@ pub async fn relay(
         tap.close();
     }
     outcome
+}
+
+/// Resolves once no byte was read for `timeout`; never without one.
+async fn idle_watch(last_read: &AtomicU64, timeout: Option<Duration>) {
+    let Some(timeout) = timeout else {
+        return std::future::pending().await;
+    };
+    let limit = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+    loop {
+        let idle_for = clock::now()
+            .0
+            .saturating_sub(last_read.load(Ordering::Relaxed));
+        if idle_for >= limit {
+            return;
+        }
+        tokio::time::sleep(Duration::from_nanos(limit - idle_for)).await;
+    }
 }
 
 fn feed(tap: &Mutex<Tap>, dir: Direction, bytes: &[u8]) {
@@ -83,6 +129,7 @@ async fn pump<R, W>(
     dir: Direction,
     tap: &Mutex<Tap>,
     counter: &IntCounter,
+    last_read: &AtomicU64,
 ) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin,
@@ -91,6 +138,7 @@ where
     let mut buffer = vec![0u8; RELAY_BUFFER];
     loop {
         let n = reader.read(&mut buffer).await?;
+        last_read.store(clock::now().0, Ordering::Relaxed);
         if n == 0 {
             if let Ok(mut tap) = tap.lock() {
                 tap.end_of_stream(dir);

@@ -22,6 +22,7 @@ pub struct Listener {
     pub name: String,
     protocol: ListenerProtocol,
     detect_timeout: Duration,
+    tcp_idle_timeout: Option<Duration>,
     metrics: Arc<ListenerMetrics>,
     /// The L4 target (and `auto`'s fallback for non-HTTP traffic).
     cluster: Option<Arc<Cluster>>,
@@ -47,6 +48,7 @@ impl Listener {
             name: config.name.clone(),
             protocol: config.protocol,
             detect_timeout: config.detect_timeout,
+            tcp_idle_timeout: config.tcp_idle_timeout,
             metrics,
             cluster,
             http,
@@ -167,8 +169,10 @@ impl Listener {
         let counters = l4::Counters {
             from_client: self.metrics.bytes_received.clone(),
             to_client: self.metrics.bytes_sent.clone(),
+            idle_timeouts: self.metrics.idle_timeouts.clone(),
         };
-        if let Err(err) = l4::relay(client, prefix, upstream, tap, &counters).await {
+        let idle = self.tcp_idle_timeout;
+        if let Err(err) = l4::relay(client, prefix, upstream, tap, &counters, idle).await {
             tracing::debug!(listener = %self.name, "relay ended: {err}");
         }
     }

@@ -43,6 +43,7 @@ pub struct Families {
     pub label_overflow: IntCounterVec,
     pub parser_events: IntCounterVec,
     pub upstream_retries: IntCounterVec,
+    pub idle_timeouts: IntCounterVec,
     pub breaker_overflow: IntCounterVec,
     pub mongo: super::mongo_families::MongoFamilies,
     pub grpc: super::grpc_families::GrpcFamilies,
@@ -120,6 +121,11 @@ impl Families {
                 "What sniffing parsers tolerated instead of failing: unresolved HPACK indexes, server pushes, evicted streams, skipped oversize messages, checksum mismatches.",
                 &["listener", "protocol", "event"],
             ),
+            idle_timeouts: counter(
+                "periscope_downstream_idle_timeouts_total",
+                "TCP relay connections closed after tcp_idle_timeout without a byte either way.",
+                &["listener"],
+            ),
             upstream_retries: counter(
                 "periscope_upstream_retries_total",
                 "Requests sent again to a cluster by a route's retry policy.",
@@ -140,7 +146,7 @@ impl Families {
         families
     }
 
-    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 13] {
+    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 14] {
         [
             Box::new(self.http_duration.clone()),
             Box::new(self.connections_total.clone()),
@@ -154,6 +160,7 @@ impl Families {
             Box::new(self.label_overflow.clone()),
             Box::new(self.parser_events.clone()),
             Box::new(self.upstream_retries.clone()),
+            Box::new(self.idle_timeouts.clone()),
             Box::new(self.breaker_overflow.clone()),
         ]
     }

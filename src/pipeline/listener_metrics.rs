@@ -35,6 +35,8 @@ pub struct ListenerMetrics {
     detections: Vec<IntCounter>,
     pub bytes_received: IntCounter,
     pub bytes_sent: IntCounter,
+    /// TCP relays closed by the idle timeout.
+    pub idle_timeouts: IntCounter,
     parse_errors_family: prometheus::IntCounterVec,
     /// Rare events only (a parser tolerated something): resolved on use.
     parser_events_family: prometheus::IntCounterVec,
@@ -84,6 +86,7 @@ impl ListenerMetrics {
             detections: per_protocol(&families.detections),
             bytes_received: families.bytes_received.with_label_values(&[listener]),
             bytes_sent: families.bytes_sent.with_label_values(&[listener]),
+            idle_timeouts: families.idle_timeouts.with_label_values(&[listener]),
             parse_errors_family: families.parse_errors.clone(),
             parser_events_family: families.parser_events.clone(),
             parse_errors: (0..PROTOCOLS * REASONS).map(|_| OnceLock::new()).collect(),
