@@ -26,6 +26,7 @@ fn config(base: Duration) -> OutlierConfig {
 
 fn cluster(n: usize, outlier: OutlierConfig, panic_threshold: u8) -> Cluster {
     let config = ClusterConfig {
+        circuit_breakers: Default::default(),
         name: "web".into(),
         protocol: UpstreamProtocol::Auto,
         connect_timeout: Duration::from_secs(1),
