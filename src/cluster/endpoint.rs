@@ -7,8 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Endpoint {
     /// Position in its cluster, for per-endpoint tables (connection pools).
     pub index: usize,
-    /// `host:port` as configured; hostnames are resolved at connect time.
+    /// `ip:port`, or `host:port` as configured (resolved at connect time)
+    /// for a hostname a `strict_dns` cluster has not resolved yet.
     pub address: String,
+    /// The configured `host:port` a `strict_dns` endpoint came from.
+    pub hostname: Option<String>,
     pub authority: http::uri::Authority,
     /// 1-128; read by the balancers, shown by `/clusters`.
     pub weight: u32,
@@ -35,6 +38,8 @@ pub struct EndpointStats {
 #[derive(Serialize)]
 pub struct EndpointSnapshot {
     pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
     pub weight: u32,
     pub active_requests: u64,
     pub requests: u64,
@@ -54,6 +59,7 @@ impl Endpoint {
         Ok(Endpoint {
             index,
             address: address.to_owned(),
+            hostname: None,
             authority: address.parse()?,
             weight,
             stats: EndpointStats::default(),
@@ -70,6 +76,7 @@ impl Endpoint {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         EndpointSnapshot {
             address: self.address.clone(),
+            hostname: self.hostname.clone(),
             weight: self.weight,
             active_requests: load(&self.stats.active_requests),
             requests: load(&self.stats.requests),

@@ -6,6 +6,7 @@
 //! when the set of endpoints that may take traffic changes.
 mod balancer;
 pub mod breakers;
+pub mod dns;
 mod endpoint;
 mod hash_key;
 pub mod health;
@@ -52,6 +53,8 @@ pub struct Cluster {
     /// Dropped with the cluster, which stops its health tasks.
     stop: tokio::sync::watch::Sender<()>,
     pub breakers: Breakers,
+    /// A `strict_dns` cluster's resolutions, for `/clusters`.
+    dns: Option<Arc<dns::DnsStatus>>,
 }
 
 /// The chosen endpoint, counted in its `active_requests` until dropped:
@@ -91,24 +94,40 @@ pub struct ClusterSnapshot {
     pub outlier_detection: bool,
     /// In flight now, against the circuit breakers' thresholds.
     pub circuit_breakers: breakers::BreakersSnapshot,
+    /// `strict_dns` only: refresh settings and the last resolution.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<dns::DnsSnapshot>,
     pub endpoints: Vec<EndpointSnapshot>,
 }
 
 impl Cluster {
+    /// A cluster over its configured endpoints as written (tests).
+    #[cfg(test)]
     pub fn new(config: &ClusterConfig, families: &Families) -> Result<Cluster, String> {
-        let endpoints = config
-            .endpoints
-            .iter()
-            .enumerate()
+        Cluster::resolved(config, &dns::endpoints(config, None), None, families)
+    }
+
+    /// A cluster over `resolved`, the endpoints a resolution of `config`'s
+    /// hostnames gave (see [`dns::endpoints`]).
+    pub fn resolved(
+        config: &ClusterConfig,
+        resolved: &[dns::ResolvedEndpoint],
+        dns: Option<Arc<dns::DnsStatus>>,
+        families: &Families,
+    ) -> Result<Cluster, String> {
+        let endpoints = (resolved.iter().enumerate())
             .map(|(index, endpoint)| {
-                Endpoint::new(index, &endpoint.address, endpoint.weight).map_err(|err| {
-                    format!(
-                        "cluster {}: endpoint {}: {err}",
-                        config.name, endpoint.address
-                    )
-                })
+                let mut built =
+                    Endpoint::new(index, &endpoint.address, endpoint.weight).map_err(|err| {
+                        format!(
+                            "cluster {}: endpoint {}: {err}",
+                            config.name, endpoint.address
+                        )
+                    })?;
+                built.hostname = endpoint.hostname.clone();
+                Ok(built)
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, String>>()?;
         let addresses: Vec<&str> = endpoints.iter().map(|e| e.address.as_str()).collect();
         let rotation = rotation::Rotation::new(
             families,
@@ -133,6 +152,7 @@ impl Cluster {
             stop: tokio::sync::watch::channel(()).0,
             breakers: Breakers::new(config.circuit_breakers.clone(), metrics.overflow.clone()),
             metrics,
+            dns,
         };
         cluster.refresh_rotation(&mut cluster.rotation.lock());
         Ok(cluster)
@@ -233,6 +253,7 @@ impl Cluster {
             health_check: self.health_check.as_ref().map(|hc| hc.kind.name()),
             outlier_detection: self.outlier.is_some(),
             circuit_breakers: self.breakers.snapshot(),
+            dns: self.dns.as_ref().map(|d| d.snapshot()),
             endpoints: self.endpoints.iter().map(Endpoint::snapshot).collect(),
         }
     }
@@ -249,21 +270,27 @@ fn random_below(bound: u64) -> u64 {
 /// All clusters by name, built once per configuration.
 pub type Clusters = HashMap<String, Arc<Cluster>>;
 
-/// Builds the clusters and, on a tokio runtime, starts their health
-/// checks and outlier sweeps (see [`health::start`]): every place that
-/// builds clusters, start-up and reload alike, gets them running.
-pub fn build_all(configs: &[ClusterConfig], families: &Families) -> Result<Clusters, String> {
+/// Builds one cluster over resolved endpoints and, on a tokio runtime,
+/// starts its health checks and outlier sweep (see [`health::start`]):
+/// start-up and reload alike build clusters here (`reload/build.rs`), so
+/// every built cluster gets them running.
+pub fn build_resolved(
+    config: &ClusterConfig,
+    resolved: &[dns::ResolvedEndpoint],
+    status: Option<Arc<dns::DnsStatus>>,
+    families: &Families,
+) -> Result<Arc<Cluster>, String> {
     let on_runtime = tokio::runtime::Handle::try_current().is_ok();
-    configs
-        .iter()
-        .map(|config| {
-            let cluster = Arc::new(Cluster::new(config, families)?);
-            if on_runtime {
-                health::start(&cluster);
-            }
-            Ok((config.name.clone(), cluster))
-        })
-        .collect()
+    let cluster = Cluster::resolved(config, resolved, status, families)?;
+    Ok(start(cluster, on_runtime))
+}
+
+fn start(cluster: Cluster, on_runtime: bool) -> Arc<Cluster> {
+    let cluster = Arc::new(cluster);
+    if on_runtime {
+        health::start(&cluster);
+    }
+    cluster
 }
 
 #[cfg(test)]

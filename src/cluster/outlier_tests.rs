@@ -41,6 +41,7 @@ fn cluster(n: usize, outlier: OutlierConfig, panic_threshold: u8) -> Cluster {
         health_check: None,
         outlier_detection: Some(outlier),
         healthy_panic_threshold: panic_threshold,
+        discovery: crate::config::Discovery::Static,
     };
     Cluster::new(&config, &Families::new()).expect("cluster")
 }

@@ -27,6 +27,7 @@ fn cluster_with(
         health_check: None,
         outlier_detection: None,
         healthy_panic_threshold: 50,
+        discovery: crate::config::Discovery::Static,
     };
     Cluster::new(&config, &Families::new()).expect("valid cluster")
 }

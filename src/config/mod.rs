@@ -7,6 +7,7 @@
 //! and `Config::effective` always describes what actually runs.
 pub mod error;
 pub mod model;
+mod model_dns;
 mod model_health;
 mod parse;
 pub mod raw;
@@ -33,6 +34,7 @@ use std::path::Path;
 
 pub use error::{ConfigError, ConfigProblem};
 pub use model::*;
+pub use model_dns::*;
 pub use model_health::*;
 pub use validate_telemetry::check_endpoint as check_otlp_endpoint;
 
@@ -131,6 +133,9 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             health_check: None,
             outlier_detection: None,
             healthy_panic_threshold: raw::DEFAULT_PANIC_THRESHOLD,
+            discovery: None,
+            dns_refresh_rate: None,
+            dns_lookup_family: None,
         }],
         tracing: None,
     };

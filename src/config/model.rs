@@ -239,6 +239,9 @@ pub struct ClusterConfig {
     /// for the cluster to balance over those only; below it, over all.
     pub healthy_panic_threshold: u8,
     pub circuit_breakers: CircuitBreakersConfig,
+    /// `static` endpoints are used as written; `strict_dns` ones are
+    /// resolved (and re-resolved) by the runtime.
+    pub discovery: super::Discovery,
 }
 
 /// When a failed attempt is tried again (Envoy's `retry_on`).

@@ -16,6 +16,7 @@ pub const DEFAULT_MINIMUM_RING_SIZE: u64 = 1024;
 pub const DEFAULT_MAXIMUM_RING_SIZE: u64 = 8 * 1024 * 1024;
 /// Envoy's `healthy_panic_threshold` default, in percent.
 pub const DEFAULT_PANIC_THRESHOLD: u64 = 50;
+pub use super::model_dns::DEFAULT_DNS_REFRESH_RATE;
 
 pub use super::raw_health::*;
 
@@ -65,6 +66,34 @@ pub struct RawCluster {
     /// `healthy_panic_threshold`, default 50).
     #[serde(default = "default_panic_threshold")]
     pub healthy_panic_threshold: u64,
+    /// `static` or `strict_dns` (Envoy's cluster `type`). Absent: `static`
+    /// when every endpoint is an IP address, else `strict_dns`, so a
+    /// hostname keeps working without a new line; the effective config
+    /// shows the type chosen.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<RawDiscovery>,
+    /// Only for `strict_dns` (filled in there: Envoy's 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_refresh_rate: Option<String>,
+    /// Only for `strict_dns` (filled in there: `auto`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_lookup_family: Option<RawLookupFamily>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawDiscovery {
+    Static,
+    StrictDns,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawLookupFamily {
+    V4Only,
+    V6Only,
+    #[default]
+    Auto,
 }
 
 fn default_panic_threshold() -> u64 {
@@ -187,10 +216,28 @@ impl Serialize for RawEndpoint {
 }
 
 impl RawCluster {
-    /// Fills the defaults that depend on the policy (the ring sizes).
+    /// Fills the defaults that depend on other fields: the ring sizes (on
+    /// the policy), the type (on the endpoints) and the DNS settings.
     pub(super) fn fill_defaults(&mut self) {
         if self.lb_policy == RawLbPolicy::RingHash && self.ring_hash.is_none() {
             self.ring_hash = Some(RawRingHash::default());
+        }
+        let discovery = self.discovery();
+        self.discovery = Some(discovery);
+        if discovery == RawDiscovery::StrictDns {
+            (self.dns_refresh_rate).get_or_insert_with(|| DEFAULT_DNS_REFRESH_RATE.to_owned());
+            self.dns_lookup_family.get_or_insert_with(Default::default);
+        }
+    }
+
+    /// The type as written, else `static` when every endpoint is an IP
+    /// address and `strict_dns` when one is a hostname.
+    pub fn discovery(&self) -> RawDiscovery {
+        let literal = |e: &RawEndpoint| e.address.parse::<std::net::SocketAddr>().is_ok();
+        match self.discovery {
+            Some(written) => written,
+            None if self.endpoints.iter().all(literal) => RawDiscovery::Static,
+            None => RawDiscovery::StrictDns,
         }
     }
 }

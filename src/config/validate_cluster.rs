@@ -4,13 +4,16 @@
 //! A setting the chosen policy would ignore (`ring_hash` sizes on a
 //! round-robin cluster, a `hash_policy` on `random`) is an error rather
 //! than silently accepted, as for `detect_timeout` on listeners.
-use super::raw::{RawCluster, RawEndpoint, RawHashPolicy, RawLbPolicy, RawRingHash};
+use super::raw::{
+    RawCluster, RawDiscovery, RawEndpoint, RawHashPolicy, RawLbPolicy, RawLookupFamily,
+    RawRingHash, DEFAULT_DNS_REFRESH_RATE,
+};
 use super::validate::{positive_duration, Issues};
 use super::validate_health;
 use super::values::{check_endpoint, check_header_name, check_name};
 use super::{
-    ClusterConfig, EndpointConfig, HashPolicy, LbPolicy, RingHashConfig, MAGLEV_TABLE_SIZE,
-    MAX_ENDPOINT_WEIGHT,
+    ClusterConfig, Discovery, DnsConfig, EndpointConfig, HashPolicy, LbPolicy, LookupFamily,
+    RingHashConfig, MAGLEV_TABLE_SIZE, MAX_ENDPOINT_WEIGHT,
 };
 
 /// Envoy's upper bound for both ring sizes.
@@ -52,6 +55,7 @@ pub(crate) fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<Clu
         format!("{p}.healthy_panic_threshold"),
         validate_health::percent_value(raw.healthy_panic_threshold),
     );
+    let discovery = discovery(v, p, raw);
     let circuit_breakers = super::validate_retry::circuit_breakers(
         v,
         &format!("{p}.circuit_breakers"),
@@ -68,7 +72,61 @@ pub(crate) fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<Clu
         outlier_detection: outlier_detection?,
         healthy_panic_threshold: panic_threshold?,
         circuit_breakers: circuit_breakers?,
+        discovery: discovery?,
     })
+}
+
+/// The cluster type and its DNS settings. `static` takes IP addresses
+/// only, as in Envoy: a hostname there would be resolved once at connect
+/// time and never again, which is what `strict_dns` exists to avoid.
+fn discovery(v: &mut Issues, p: &str, raw: &RawCluster) -> Option<Discovery> {
+    if raw.discovery() == RawDiscovery::StrictDns {
+        let rate = raw.dns_refresh_rate.as_deref();
+        let refresh_rate = v.check(
+            format!("{p}.dns_refresh_rate"),
+            positive_duration(rate.unwrap_or(DEFAULT_DNS_REFRESH_RATE)),
+        )?;
+        let lookup_family = match raw.dns_lookup_family.unwrap_or_default() {
+            RawLookupFamily::V4Only => LookupFamily::V4Only,
+            RawLookupFamily::V6Only => LookupFamily::V6Only,
+            RawLookupFamily::Auto => LookupFamily::Auto,
+        };
+        return Some(Discovery::StrictDns(DnsConfig {
+            refresh_rate,
+            lookup_family,
+        }));
+    }
+    let mut ok = true;
+    for (field, given) in [
+        ("dns_refresh_rate", raw.dns_refresh_rate.is_some()),
+        ("dns_lookup_family", raw.dns_lookup_family.is_some()),
+    ] {
+        if given {
+            v.add(
+                format!("{p}.{field}"),
+                format!("{field} only applies to type strict_dns (this cluster is static)"),
+            );
+            ok = false;
+        }
+    }
+    for (i, endpoint) in raw.endpoints.iter().enumerate() {
+        let literal = endpoint.address.parse::<std::net::SocketAddr>().is_ok();
+        if !literal && check_endpoint(&endpoint.address).is_ok() {
+            let path = match endpoint.weight {
+                Some(_) => format!("{p}.endpoints[{i}].address"),
+                None => format!("{p}.endpoints[{i}]"),
+            };
+            v.add(
+                path,
+                format!(
+                    "type static needs an IP address, got hostname \"{}\"; use type: strict_dns to resolve it",
+                    endpoint.address
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(Discovery::Static)
 }
 
 fn endpoints(v: &mut Issues, p: &str, raw: &RawCluster) -> Option<Vec<EndpointConfig>> {

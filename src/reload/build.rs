@@ -11,6 +11,8 @@
 //!   access log) is unchanged keeps its `ListenerMetrics` and route scopes,
 //!   so the caps on labels from traffic keep counting what they admitted
 //!   and no handle is resolved twice.
+use super::dns::Statuses;
+use crate::cluster::dns::ResolvedEndpoint;
 use crate::cluster::{self, Clusters};
 use crate::config::{Config, ListenerConfig};
 use crate::l7::{HttpCluster, HttpClusters, HttpListener, ScopeCache};
@@ -29,6 +31,8 @@ pub struct Generation {
     pub number: u64,
     pub config: Arc<Config>,
     pub clusters: Clusters,
+    /// What each cluster was built over (its DNS expansion), by name.
+    endpoints: HashMap<String, Vec<ResolvedEndpoint>>,
     http_clusters: HttpClusters,
     /// By listener name.
     telemetry: HashMap<String, ListenerTelemetry>,
@@ -91,8 +95,9 @@ pub fn build(
     previous: Option<&Generation>,
     number: u64,
     parts: &Parts,
+    dns: &Statuses,
 ) -> Result<Built, String> {
-    let clusters = clusters(config, previous, &parts.families)?;
+    let (clusters, endpoints) = clusters(config, previous, &parts.families, dns)?;
     let http_clusters: HttpClusters = (clusters.iter())
         .map(|(name, cluster)| {
             let kept = previous
@@ -143,6 +148,7 @@ pub fn build(
         number,
         config: config.clone(),
         clusters,
+        endpoints,
         http_clusters,
         telemetry,
     };
@@ -152,33 +158,36 @@ pub fn build(
     })
 }
 
-/// Unchanged clusters are taken over as they are; the others are built
-/// anew, the same way as at start-up (`cluster::build_all`).
+/// Unchanged clusters — same effective config and same endpoints after
+/// DNS expansion — are taken over as they are; the others are built anew
+/// (their health checks started by `cluster::build_resolved`). A changed
+/// resolution thus rebuilds exactly the cluster it belongs to.
 fn clusters(
     config: &Config,
     previous: Option<&Generation>,
     families: &Families,
-) -> Result<Clusters, String> {
-    let mut kept = Clusters::new();
-    let mut fresh = Vec::new();
+    dns: &Statuses,
+) -> Result<(Clusters, HashMap<String, Vec<ResolvedEndpoint>>), String> {
+    let mut clusters = Clusters::new();
+    let mut expanded = HashMap::new();
     for (index, cluster) in config.clusters.iter().enumerate() {
+        let status = dns.get(&cluster.name).cloned();
+        let endpoints = cluster::dns::endpoints(cluster, status.as_deref());
         let same = previous.and_then(|p| {
             let old = p.clusters.get(&cluster.name)?;
             let same = effective(&p.config, "clusters", &cluster.name)
-                == config.effective["clusters"].get(index);
+                == config.effective["clusters"].get(index)
+                && p.endpoints.get(&cluster.name) == Some(&endpoints);
             same.then(|| old.clone())
         });
-        match same {
-            Some(old) => kept.insert(cluster.name.clone(), old),
-            None => {
-                fresh.push(cluster.clone());
-                None
-            }
+        let built = match same {
+            Some(old) => old,
+            None => cluster::build_resolved(cluster, &endpoints, status, families)?,
         };
+        clusters.insert(cluster.name.clone(), built);
+        expanded.insert(cluster.name.clone(), endpoints);
     }
-    let mut built = cluster::build_all(&fresh, families)?;
-    built.extend(kept);
-    Ok(built)
+    Ok((clusters, expanded))
 }
 
 /// What a listener's metric handles are built from.
@@ -233,12 +242,20 @@ mod tests {
     async fn unchanged_clusters_and_listener_telemetry_survive_a_rebuild() {
         let families = Arc::new(Families::new());
         let parts = parts(&families);
-        let first = build(&config(&yaml("a:1", "b:1")), None, 1, &parts).expect("first");
+        let first = build(
+            &config(&yaml("a:1", "b:1")),
+            None,
+            1,
+            &parts,
+            &Statuses::new(),
+        )
+        .expect("first");
         let second = build(
             &config(&yaml("a:1", "b:2")),
             Some(&first.generation),
             2,
             &parts,
+            &Statuses::new(),
         )
         .expect("second");
         let (old, new) = (&first.generation, &second.generation);
@@ -263,15 +280,61 @@ mod tests {
     async fn a_listener_with_other_limits_gets_new_telemetry() {
         let families = Arc::new(Families::new());
         let parts = parts(&families);
-        let first = build(&config(&yaml("a:1", "b:1")), None, 1, &parts).expect("first");
+        let first = build(
+            &config(&yaml("a:1", "b:1")),
+            None,
+            1,
+            &parts,
+            &Statuses::new(),
+        )
+        .expect("first");
         let limited = yaml("a:1", "b:1").replace(
             "cluster: web }",
             "cluster: web, label_limits: { collections: 3 } }",
         );
-        let second = build(&config(&limited), Some(&first.generation), 2, &parts).expect("second");
+        let second = build(
+            &config(&limited),
+            Some(&first.generation),
+            2,
+            &parts,
+            &Statuses::new(),
+        )
+        .expect("second");
         assert!(!Arc::ptr_eq(
             &first.generation.telemetry["edge"].metrics,
             &second.generation.telemetry["edge"].metrics
         ));
+    }
+
+    #[tokio::test]
+    async fn a_changed_resolution_rebuilds_only_its_cluster() {
+        use crate::cluster::dns::DnsStatus;
+        let families = Arc::new(Families::new());
+        let parts = parts(&families);
+        let config = config(&yaml("web.invalid:1", "api.invalid:1"));
+        let status = |i: usize, addresses: &[&str]| {
+            let status = DnsStatus::for_cluster(&config.clusters[i]).expect("strict_dns");
+            let parsed = addresses.iter().map(|a| a.parse().expect("addr")).collect();
+            status.set_addresses(vec![Some(parsed)]);
+            Arc::new(status)
+        };
+        let (web, api) = (status(0, &["127.0.0.1:1"]), status(1, &["127.0.0.3:1"]));
+        let statuses = Statuses::from([("web".to_owned(), web.clone()), ("api".to_owned(), api)]);
+        let first = build(&config, None, 1, &parts, &statuses).expect("first");
+        let again = build(&config, Some(&first.generation), 1, &parts, &statuses).expect("again");
+        let (old, new) = (&first.generation.clusters, &again.generation.clusters);
+        assert!(Arc::ptr_eq(&old["web"], &new["web"]));
+        web.set_addresses(vec![Some(vec![
+            "127.0.0.1:1".parse().expect("addr"),
+            "127.0.0.2:1".parse().expect("addr"),
+        ])]);
+        let moved = build(&config, Some(&again.generation), 1, &parts, &statuses).expect("moved");
+        let (old, new) = (&again.generation.clusters, &moved.generation.clusters);
+        assert!(!Arc::ptr_eq(&old["web"], &new["web"]));
+        assert!(Arc::ptr_eq(&old["api"], &new["api"]));
+        assert_eq!(new["web"].endpoint_count(), 2);
+        let endpoints = new["web"].snapshot().endpoints;
+        assert_eq!(endpoints[1].address, "127.0.0.2:1");
+        assert_eq!(endpoints[1].hostname.as_deref(), Some("web.invalid:1"));
     }
 }

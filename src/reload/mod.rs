@@ -18,6 +18,7 @@
 //! clusters. A failed reload changes nothing: the old generation keeps
 //! serving, the error is logged once and counted.
 mod build;
+mod dns;
 mod metrics;
 mod slots;
 mod triggers;
@@ -33,7 +34,7 @@ use arc_swap::ArcSwap;
 use build::{Exports, Parts};
 use metrics::ReloadMetrics;
 use slots::Slots;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Reads and validates the configuration again (the file, with the
@@ -49,6 +50,10 @@ pub struct Reloader {
     /// Held for a whole reload, so reloads never interleave.
     slots: tokio::sync::Mutex<Slots>,
     metrics: ReloadMetrics,
+    /// `strict_dns` resolutions and their refresh tasks.
+    dns: dns::Dns,
+    /// This reloader, for the refresh tasks (which must not keep it alive).
+    me: Weak<Reloader>,
 }
 
 impl Reloader {
@@ -60,25 +65,31 @@ impl Reloader {
         load: Loader,
     ) -> Result<Arc<Reloader>, StartError> {
         let metrics = ReloadMetrics::register(&families).map_err(StartError::Build)?;
+        let dns = dns::Dns::register(&families).map_err(StartError::Build)?;
         let config = Arc::new(config);
         let parts = Parts {
             budget: http_budget(&families),
             exports: Exports::new(outputs, &config),
             families,
         };
-        let built = build::build(&config, None, 1, &parts).map_err(StartError::Build)?;
+        let statuses = dns.prepare(&config).await;
+        let built = build::build(&config, None, 1, &parts, &statuses).map_err(StartError::Build)?;
         let mut slots = Slots::default();
         let sockets = slots.sockets(&config).await?;
         slots.commit(&config, sockets, built.listeners);
         metrics.started();
-        Ok(Arc::new(Reloader {
+        let reloader = Arc::new_cyclic(|me| Reloader {
             parts,
             load,
             startup: config,
             generation: ArcSwap::from_pointee(built.generation),
             slots: tokio::sync::Mutex::new(slots),
             metrics,
-        }))
+            dns,
+            me: me.clone(),
+        });
+        reloader.dns.commit(&statuses, &reloader.me);
+        Ok(reloader)
     }
 
     /// The generation in service.
@@ -114,10 +125,47 @@ impl Reloader {
         let config = Arc::new(keep_startup_settings(config, &self.startup));
         let sockets = slots.sockets(&config).await.map_err(|e| e.to_string())?;
         let number = previous.number + 1;
-        let built = build::build(&config, Some(previous), number, &self.parts)?;
+        let statuses = self.dns.prepare(&config).await;
+        let built = build::build(&config, Some(previous), number, &self.parts, &statuses)?;
         slots.commit(&config, sockets, built.listeners);
         self.generation.store(Arc::new(built.generation));
+        self.dns.commit(&statuses, &self.me);
         Ok(number)
+    }
+
+    /// Re-applies the configuration in service after a `strict_dns`
+    /// cluster's addresses changed: the same build and swap as a reload,
+    /// with no file read, so only that cluster is rebuilt. The generation
+    /// number stays (it counts configurations); listeners get new
+    /// snapshots and their old connections drain gracefully, as on a
+    /// reload: requests in flight finish, relayed TCP connections go on.
+    pub async fn refresh_endpoints(&self, cluster: &str) {
+        let mut slots = self.slots.lock().await;
+        let previous = self.generation.load_full();
+        let config = previous.config.clone();
+        let statuses = self.dns.current();
+        let sockets = slots.sockets(&config).await.map_err(|e| e.to_string());
+        let built = sockets.and_then(|sockets| {
+            let built = build::build(
+                &config,
+                Some(&previous),
+                previous.number,
+                &self.parts,
+                &statuses,
+            )?;
+            Ok((sockets, built))
+        });
+        match built {
+            Ok((sockets, built)) => {
+                slots.commit(&config, sockets, built.listeners);
+                self.generation.store(Arc::new(built.generation));
+                tracing::info!(cluster, "endpoints rebuilt after a DNS change");
+            }
+            Err(err) => tracing::error!(
+                cluster,
+                "endpoints not rebuilt after a DNS change, the running ones stay in service: {err}"
+            ),
+        }
     }
 
     /// At shutdown: stop every listener and wait for their connections.

@@ -4,6 +4,7 @@ mod hostile;
 mod parse_errors;
 mod rules;
 mod rules_cluster;
+mod rules_dns;
 mod rules_retry;
 mod rules_route;
 mod telemetry;
