@@ -120,6 +120,8 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             mongodb: Default::default(),
             dynamodb: Default::default(),
             tcp_idle_timeout: raw::DEFAULT_TCP_IDLE_TIMEOUT.to_owned(),
+            http_idle_timeout: raw::DEFAULT_HTTP_IDLE_TIMEOUT.to_owned(),
+            stream_idle_timeout: raw::DEFAULT_STREAM_IDLE_TIMEOUT.to_owned(),
         }],
         clusters: vec![RawCluster {
             name: "upstream".to_owned(),

@@ -60,6 +60,10 @@ pub struct ListenerConfig {
     pub dynamodb_body_bytes: usize,
     /// TCP relay idle timeout; `None` = never.
     pub tcp_idle_timeout: Option<Duration>,
+    /// HTTP connection idle timeout (no request in flight); `None` = never.
+    pub http_idle_timeout: Option<Duration>,
+    /// HTTP stream idle timeout (no body byte either way); `None` = never.
+    pub stream_idle_timeout: Option<Duration>,
 }
 
 /// Largest DynamoDB body prefix a listener may keep: DynamoDB's own request

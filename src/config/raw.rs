@@ -101,6 +101,26 @@ pub struct RawListener {
     /// way (Envoy's tcp_proxy default, 1h); `0s` = never.
     #[serde(default = "default_tcp_idle_timeout")]
     pub tcp_idle_timeout: String,
+    /// HTTP: close a downstream connection with no request in flight for
+    /// this long (Envoy's `common_http_protocol_options.idle_timeout`, 1h);
+    /// `0s` = never.
+    #[serde(default = "default_http_idle_timeout")]
+    pub http_idle_timeout: String,
+    /// HTTP: end a request whose body (either way) moved no byte for this
+    /// long (Envoy's `stream_idle_timeout`, 5m); `0s` = never.
+    #[serde(default = "default_stream_idle_timeout")]
+    pub stream_idle_timeout: String,
+}
+
+pub const DEFAULT_HTTP_IDLE_TIMEOUT: &str = "1h";
+pub const DEFAULT_STREAM_IDLE_TIMEOUT: &str = "5m";
+
+fn default_http_idle_timeout() -> String {
+    DEFAULT_HTTP_IDLE_TIMEOUT.to_owned()
+}
+
+fn default_stream_idle_timeout() -> String {
+    DEFAULT_STREAM_IDLE_TIMEOUT.to_owned()
 }
 
 pub const DEFAULT_TCP_IDLE_TIMEOUT: &str = "1h";

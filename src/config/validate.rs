@@ -217,12 +217,13 @@ fn listener(
     let status_codes = limit("status_codes", limits.status_codes);
     let rpc_methods = limit("rpc_methods", limits.rpc_methods);
     let access_log = super::validate_telemetry::access_log(v, &p, raw.access_log.as_ref());
-    let tcp_idle_timeout = v
-        .check(
-            format!("{p}.tcp_idle_timeout"),
-            super::values::parse_duration(&raw.tcp_idle_timeout),
-        )
-        .map(|d| (!d.is_zero()).then_some(d));
+    let mut optional_duration = |field: &str, text: &str| {
+        v.check(format!("{p}.{field}"), super::values::parse_duration(text))
+            .map(|d| (!d.is_zero()).then_some(d))
+    };
+    let tcp_idle_timeout = optional_duration("tcp_idle_timeout", &raw.tcp_idle_timeout);
+    let http_idle_timeout = optional_duration("http_idle_timeout", &raw.http_idle_timeout);
+    let stream_idle_timeout = optional_duration("stream_idle_timeout", &raw.stream_idle_timeout);
     let dynamodb_body_bytes = v.check(
         format!("{p}.dynamodb.max_body_bytes"),
         match raw.dynamodb.max_body_bytes {
@@ -249,6 +250,8 @@ fn listener(
         mongodb_query_text: raw.mongodb.query_text,
         dynamodb_body_bytes: dynamodb_body_bytes?,
         tcp_idle_timeout: tcp_idle_timeout?,
+        http_idle_timeout: http_idle_timeout?,
+        stream_idle_timeout: stream_idle_timeout?,
     })
 }
 

@@ -4,6 +4,7 @@
 //! the exchange's `Recorder`, which records when the last frame passes (or,
 //! if the client goes away first, when the body is dropped). Nothing is
 //! buffered.
+use super::idle::{StreamIdle, StreamIdleTimeout};
 use super::recorder::Recorder;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -30,7 +31,14 @@ pub struct RequestBodyState {
     pub grpc_compressed: AtomicU64,
     /// Set for DynamoDB requests (see [`DynamoRequest`]).
     pub dynamo: Option<DynamoRequest>,
+    /// The listener's stream idle timeout, for both bodies.
+    pub stream_idle: Option<std::time::Duration>,
+    /// The client went quiet mid-body past the stream idle timeout.
+    pub idle_timed_out: AtomicBool,
 }
+
+/// Errors of the bodies Periscope streams: hyper's, or its own idle cut.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A DynamoDB request's side of the refiner: what the headers said, and
 /// the request read from the body's prefix once the body ended.
@@ -51,7 +59,11 @@ impl DynamoRequest {
 impl RequestBodyState {
     /// The state for a request with these headers: DynamoDB requests get a
     /// refiner keeping at most `dynamo_cap` body bytes (0: off).
-    pub fn for_request(headers: &http::HeaderMap, dynamo_cap: usize) -> RequestBodyState {
+    pub fn for_request(
+        headers: &http::HeaderMap,
+        dynamo_cap: usize,
+        stream_idle: Option<std::time::Duration>,
+    ) -> RequestBodyState {
         let target = headers.get("x-amz-target");
         let content_type = headers
             .get(http::header::CONTENT_TYPE)
@@ -70,6 +82,7 @@ impl RequestBodyState {
         });
         RequestBodyState {
             dynamo,
+            stream_idle,
             ..RequestBodyState::default()
         }
     }
@@ -102,6 +115,7 @@ pin_project! {
         grpc: Option<MessageCounter>,
         // The DynamoDB body prefix, read into `state` when the body ends.
         dynamo: Option<BodyPrefix>,
+        idle: Option<StreamIdle>,
     }
 }
 
@@ -112,11 +126,13 @@ impl CountedBody {
             .as_ref()
             .filter(|d| !d.encoded)
             .map(|d| BodyPrefix::new(d.cap));
+        let idle = StreamIdle::new(state.stream_idle);
         CountedBody {
             inner,
             state,
             grpc: grpc.then(MessageCounter::default),
             dynamo,
+            idle,
         }
     }
 }
@@ -140,14 +156,27 @@ fn refine_dynamo(state: &RequestBodyState, prefix: Option<BodyPrefix>) {
 
 impl Body for CountedBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
         let polled = this.inner.as_mut().poll_frame(cx);
+        if let Some(idle) = this.idle.as_mut() {
+            match &polled {
+                Poll::Pending if idle.expired(cx) => {
+                    // The client stopped sending its body: the upstream
+                    // request ends with this error, as a client that left.
+                    this.state.idle_timed_out.store(true, Ordering::Relaxed);
+                    this.state.downstream_failed.store(true, Ordering::Relaxed);
+                    return Poll::Ready(Some(Err(Box::new(StreamIdleTimeout))));
+                }
+                Poll::Pending => {}
+                _ => idle.progressed(),
+            }
+        }
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
@@ -180,7 +209,7 @@ impl Body for CountedBody {
         if ended && this.state.dynamo.is_some() && !this.state.dynamo_refined() {
             refine_dynamo(this.state, this.dynamo.take());
         }
-        polled
+        polled.map_err(Into::into)
     }
 
     fn is_end_stream(&self) -> bool {
@@ -207,6 +236,7 @@ pin_project! {
         #[pin]
         source: Source,
         recorder: Option<Recorder>,
+        idle: Option<StreamIdle>,
     }
 
     impl PinnedDrop for ResponseBody {
@@ -238,6 +268,7 @@ impl ResponseBody {
     pub fn upstream(body: Incoming, recorder: Recorder) -> ResponseBody {
         ResponseBody {
             source: Source::Upstream { body },
+            idle: StreamIdle::new(recorder.stream_idle()),
             recorder: Some(recorder),
         }
     }
@@ -247,23 +278,38 @@ impl ResponseBody {
         ResponseBody {
             source: Source::Local { body },
             recorder,
+            idle: None,
         }
     }
 }
 
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.project();
         let polled = match this.source.project() {
             SourceProj::Upstream { body } => body.poll_frame(cx),
             SourceProj::Local { body } => Poll::Ready(body.take().map(|b| Ok(Frame::data(b)))),
         };
+        if let Some(idle) = this.idle.as_mut() {
+            match &polled {
+                Poll::Pending if idle.expired(cx) => {
+                    // The upstream stalled mid-body: the client's stream is
+                    // ended (reset) and the exchange recorded incomplete.
+                    if let Some(recorder) = this.recorder.take() {
+                        recorder.finish(Outcome::Incomplete);
+                    }
+                    return Poll::Ready(Some(Err(Box::new(StreamIdleTimeout))));
+                }
+                Poll::Pending => {}
+                _ => idle.progressed(),
+            }
+        }
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(recorder) = this.recorder.as_mut() {
@@ -294,7 +340,7 @@ impl Body for ResponseBody {
             }
             Poll::Pending => {}
         }
-        polled
+        polled.map_err(Into::into)
     }
 
     fn is_end_stream(&self) -> bool {

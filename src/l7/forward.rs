@@ -124,6 +124,10 @@ pub async fn forward(
                 }
                 (attempt, None)
             }
+            Ok(Err(_)) if request_body.idle_timed_out.load(Ordering::Relaxed) => {
+                // The client stopped sending its body: Envoy's answer.
+                return local_reply(recorder, StatusCode::REQUEST_TIMEOUT, "stream timeout\n");
+            }
             Ok(Err(_)) if request_body.downstream_failed.load(Ordering::Relaxed) => {
                 // The client broke off its upload: nobody is left to answer
                 // and the upstream did nothing wrong.

@@ -18,6 +18,7 @@ use std::sync::Arc;
 pub async fn handle(
     listener: Arc<HttpListener>,
     peer: SocketAddr,
+    in_flight: super::idle::InFlight,
     request: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = clock::now();
@@ -25,6 +26,7 @@ pub async fn handle(
     let request_body = Arc::new(RequestBodyState::for_request(
         &parts.headers,
         listener.dynamodb_body_bytes,
+        listener.stream_idle_timeout,
     ));
     let mut recorder = Recorder::start(
         listener.no_route_scope.clone(),
@@ -32,6 +34,7 @@ pub async fn handle(
         &parts,
         request_body.clone(),
     );
+    recorder.in_flight = Some(in_flight);
     // Telemetry export: continue the caller's `traceparent`, if any.
     recorder.export = L7Export::begin(&listener.metrics.export, peer, &parts.headers);
     let Some(route) = listener.router.route(&parts) else {

@@ -8,6 +8,7 @@ mod grpc;
 mod h2_pool;
 mod handler;
 mod headers;
+mod idle;
 mod recorder;
 mod retry;
 mod route;
@@ -34,6 +35,8 @@ pub struct HttpListener {
     pub metrics: Arc<ListenerMetrics>,
     /// Bytes kept per DynamoDB body for the refiner (0: off).
     pub dynamodb_body_bytes: usize,
+    pub stream_idle_timeout: Option<std::time::Duration>,
+    http_idle_timeout: Option<std::time::Duration>,
     router: Router,
     /// Requests no route matched.
     no_route_scope: Arc<Scope>,
@@ -65,6 +68,8 @@ impl HttpListener {
         server.http2().timer(TokioTimer::new());
         Ok(HttpListener {
             dynamodb_body_bytes: config.dynamodb_body_bytes,
+            stream_idle_timeout: config.stream_idle_timeout,
+            http_idle_timeout: config.http_idle_timeout,
             no_route_scope: scopes.scope(&config.name, "", ""),
             metrics,
             router,
@@ -82,7 +87,11 @@ impl HttpListener {
         drain: Drain,
     ) {
         let listener = self.clone();
-        let service = service_fn(move |request| handler::handle(listener.clone(), peer, request));
+        let activity = idle::ConnectionActivity::new();
+        let requests = activity.clone();
+        let service = service_fn(move |request| {
+            handler::handle(listener.clone(), peer, requests.begin(), request)
+        });
         let connection = self.server.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
         tokio::select! {
@@ -96,6 +105,11 @@ impl HttpListener {
                 return;
             }
             _ = drain.signaled() => {}
+            () = activity.idle_for(self.http_idle_timeout) => {
+                // Nothing in flight for the idle timeout: close the way a
+                // drain does (h2 gets GOAWAY).
+                self.metrics.idle_timeouts.inc();
+            }
         }
         connection.as_mut().graceful_shutdown();
         let _ = connection.await;

@@ -50,6 +50,8 @@ pub struct Recorder {
     /// the body's prefix fills in as it streams to the client.
     pub dynamo: Option<DynamoResponse>,
     recorded: bool,
+    /// Counts this request on its downstream connection until recorded.
+    pub in_flight: Option<super::idle::InFlight>,
     /// Span and access-log export (`None` when the listener exports
     /// neither); holds this request's span ids for `traceparent`.
     pub export: Option<Box<L7Export>>,
@@ -85,6 +87,7 @@ impl Recorder {
             grpc: super::grpc::is_grpc(&parts.headers).then(|| super::grpc::call_for(parts)),
             dynamo: None,
             recorded: false,
+            in_flight: None,
             export: None,
         }
     }
@@ -92,6 +95,11 @@ impl Recorder {
     /// Record against another scope (the route is known only after routing).
     pub fn rescope(&mut self, scope: Arc<Scope>) {
         self.scope = scope;
+    }
+
+    /// The listener's stream idle timeout.
+    pub fn stream_idle(&self) -> Option<std::time::Duration> {
+        self.request_body.stream_idle
     }
 
     /// The upstream's response head arrived.

@@ -1,6 +1,6 @@
 //! The body sent upstream: the client's body streamed through once, or a
 //! small body kept whole so that a retry can send it again.
-use super::body::CountedBody;
+use super::body::{BoxError, CountedBody};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
@@ -33,7 +33,7 @@ impl RequestBody {
         body: CountedBody,
         headers: &http::HeaderMap,
         cap: Option<usize>,
-    ) -> Result<RequestBody, hyper::Error> {
+    ) -> Result<RequestBody, BoxError> {
         let Some(cap) = cap else {
             return Ok(RequestBody::Once(Some(body)));
         };
@@ -68,12 +68,12 @@ impl RequestBody {
 
 impl Body for UpstreamBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project() {
             UpstreamBodyProj::Stream { body } => body.poll_frame(cx),
             UpstreamBodyProj::Kept { body } => Poll::Ready(body.take().map(|b| Ok(Frame::data(b)))),

@@ -123,7 +123,7 @@ impl Families {
             ),
             idle_timeouts: counter(
                 "periscope_downstream_idle_timeouts_total",
-                "TCP relay connections closed after tcp_idle_timeout without a byte either way.",
+                "Downstream connections closed by an idle timeout: tcp_idle_timeout on the TCP relay (no byte either way), http_idle_timeout on HTTP (no request in flight).",
                 &["listener"],
             ),
             upstream_retries: counter(

@@ -1,0 +1,126 @@
+//! Idle timeouts of the HTTP path, Envoy's two: a downstream connection
+//! with no request in flight (`http_idle_timeout`), and a request whose body
+//! moved no byte either way (`stream_idle_timeout`).
+//!
+//! Both are a timestamp and a counter written with relaxed atomics on the
+//! data path, read by a timer that wakes only at the next possible deadline.
+use crate::pipeline::clock;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::Context;
+use std::time::Duration;
+use tokio::time::{Instant, Sleep};
+
+/// One downstream HTTP connection's requests in flight.
+#[derive(Default)]
+pub struct ConnectionActivity {
+    in_flight: AtomicUsize,
+    /// When the last request began or ended (monotonic nanoseconds).
+    last: AtomicU64,
+}
+
+/// A request in flight on its connection, until dropped (the exchange is
+/// recorded).
+pub struct InFlight(Arc<ConnectionActivity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.last.store(clock::now().0, Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl ConnectionActivity {
+    pub fn new() -> Arc<ConnectionActivity> {
+        let activity = ConnectionActivity::default();
+        activity.last.store(clock::now().0, Ordering::Relaxed);
+        Arc::new(activity)
+    }
+
+    pub fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.last.store(clock::now().0, Ordering::Relaxed);
+        InFlight(self.clone())
+    }
+
+    /// Resolves once no request was in flight for `timeout`; never without
+    /// one.
+    pub async fn idle_for(&self, timeout: Option<Duration>) {
+        let Some(timeout) = timeout else {
+            return std::future::pending().await;
+        };
+        let limit = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        loop {
+            let quiet = clock::now()
+                .0
+                .saturating_sub(self.last.load(Ordering::Relaxed));
+            if self.in_flight.load(Ordering::Acquire) == 0 && quiet >= limit {
+                return;
+            }
+            // Busy: check again a whole period later (the end of a request
+            // restarts the clock anyway).
+            let wait = if quiet >= limit { limit } else { limit - quiet };
+            tokio::time::sleep(Duration::from_nanos(wait)).await;
+        }
+    }
+}
+
+/// A body's idle deadline, pushed back by every frame.
+pub struct StreamIdle {
+    timeout: Duration,
+    sleep: Pin<Box<Sleep>>,
+}
+
+impl StreamIdle {
+    pub fn new(timeout: Option<Duration>) -> Option<StreamIdle> {
+        let timeout = timeout?;
+        Some(StreamIdle {
+            timeout,
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+        })
+    }
+
+    /// A frame passed: the stream is alive.
+    pub fn progressed(&mut self) {
+        self.sleep.as_mut().reset(Instant::now() + self.timeout);
+    }
+
+    /// With the body pending: whether the deadline has passed (registering
+    /// the waker otherwise).
+    pub fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        self.sleep.as_mut().poll(cx).is_ready()
+    }
+}
+
+/// Why a body was cut: the error its stream ends with.
+#[derive(Debug)]
+pub struct StreamIdleTimeout;
+
+impl std::fmt::Display for StreamIdleTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stream idle timeout")
+    }
+}
+
+impl std::error::Error for StreamIdleTimeout {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_connection_is_idle_only_with_nothing_in_flight() {
+        let activity = ConnectionActivity::new();
+        let request = activity.begin();
+        let idle = activity.idle_for(Some(Duration::from_millis(100)));
+        tokio::pin!(idle);
+        let early = tokio::time::timeout(Duration::from_millis(50), &mut idle).await;
+        assert!(early.is_err());
+        drop(request);
+        assert!(tokio::time::timeout(Duration::from_secs(1), &mut idle)
+            .await
+            .is_ok());
+    }
+}
