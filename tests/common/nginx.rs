@@ -16,6 +16,7 @@
 //!                  `name=value` line each (see `ECHOED_HEADERS`)
 //!   /port          the port that answered, e.g. "41234\n": which of
 //!                  several nginx upstreams a balancer chose
+//!   /addr          the address that answered, e.g. "127.0.0.2\n"
 //!   /health        200 while `set_healthy(true)` (the default), else 503:
 //!                  a health-check path the test flips
 //!   /slow/N        /bytes/N sent at 256 KiB/s: a request that stays in
@@ -68,11 +69,22 @@ impl Nginx {
     /// Starts nginx on two free ports and returns once both accept.
     /// Retries on fresh ports if a port was taken in the meantime.
     pub fn start() -> Nginx {
+        Nginx::start_with(|| SocketAddr::from(([127, 0, 0, 1], free_port())))
+    }
+
+    /// Starts nginx with its HTTP/1.1 port on `h1`, which may be another
+    /// loopback address (127.0.0.2: several servers on one port, told
+    /// apart by `/addr`).
+    pub fn start_at(h1: SocketAddr) -> Nginx {
+        Nginx::start_with(|| h1)
+    }
+
+    fn start_with(h1: impl Fn() -> SocketAddr) -> Nginx {
         let binary = require_tool("nginx", "nginx");
         let mut last_error = String::new();
         for _ in 0..3 {
             let dir = WorkDir::new("nginx");
-            let h1 = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let h1 = h1();
             let h2c = SocketAddr::from(([127, 0, 0, 1], free_port()));
             write_site(&dir, h1, h2c);
             let mut process = spawn(&binary, &dir);
@@ -204,6 +216,7 @@ http {{
     location = /headers {{ return 200 "{echo}"; }}
     location = /traceparent {{ return 200 "$http_traceparent\n"; }}
     location = /port {{ return 200 "$server_port\n"; }}
+    location = /addr {{ return 200 "$server_addr\n"; }}
     location = /health {{ try_files /health =503; }}
     location /slow/ {{ alias {state}/html/bytes/; limit_rate 256k; }}
     location = /post {{
