@@ -20,6 +20,10 @@
 #                  (the binary: $PERISCOPE_BIN, else $CARGO_TARGET_DIR/release)
 #   --smoke        self-check: 1 round, 2 s, all workloads
 #
+# Environment: QUIET_WAIT (60) seconds to wait for a quiet machine before a
+# cell; MAX_OTHER (0.15) cores of foreign CPU above which a cell is measured
+# again, NOISY_RETRIES (2) times at most; IDLE_CONNS (5000).
+#
 # Raw results: .state/bench/<time>/results.jsonl (one JSON line per cell),
 # with the printed report beside it (report.txt, report.md).
 # Not part of CI: it needs two quiet cores and ~10 minutes.
