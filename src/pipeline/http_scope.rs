@@ -5,6 +5,11 @@
 //! from closed sets, so each scope holds a dense table of lazily created
 //! histogram handles: after a label set's first observation, recording is a
 //! table index and an atomic add — no label strings, no allocation, no lock.
+//!
+//! The table has two levels, (method, version) then (status slot, outcome),
+//! and the second level is allocated on first use: a scope costs a few
+//! hundred bytes until traffic arrives, and a few KiB per method and version
+//! it actually sees, rather than ~90 KiB up front for every route.
 use super::families::{Families, HTTP_SERIES_CAP};
 use super::status_slots::{self, SLOTS};
 use periscope_parsers::{HttpMethod, HttpVersion, Outcome};
@@ -49,7 +54,8 @@ pub struct HttpScope {
     family: HistogramVec,
     labels: [String; 3],
     budget: Arc<SeriesBudget>,
-    cells: Box<[OnceLock<Cell>]>,
+    /// By (method, version); each a table by (status slot, outcome).
+    cells: Box<[OnceLock<Box<[OnceLock<Cell>]>>]>,
 }
 
 impl HttpScope {
@@ -64,9 +70,7 @@ impl HttpScope {
             family: family.clone(),
             labels: [listener.to_owned(), route.to_owned(), cluster.to_owned()],
             budget,
-            cells: (0..METHODS * VERSIONS * SLOTS * OUTCOMES)
-                .map(|_| OnceLock::new())
-                .collect(),
+            cells: (0..METHODS * VERSIONS).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -82,9 +86,11 @@ impl HttpScope {
     ) {
         let slot = status_slots::slot(status);
         let incomplete = outcome == Outcome::Incomplete;
-        let index = ((method.index() * VERSIONS + version.index()) * SLOTS + slot) * OUTCOMES
-            + usize::from(incomplete);
-        let Some(cell) = self.cells.get(index) else {
+        let Some(row) = self.cells.get(method.index() * VERSIONS + version.index()) else {
+            return;
+        };
+        let row = row.get_or_init(|| (0..SLOTS * OUTCOMES).map(|_| OnceLock::new()).collect());
+        let Some(cell) = row.get(slot * OUTCOMES + usize::from(incomplete)) else {
             return;
         };
         let cell = cell.get_or_init(|| self.create(method, version, slot, incomplete));
