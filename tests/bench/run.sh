@@ -101,7 +101,9 @@ start_upstream_sink
 check_upstreams
 
 {
-  if [ -n "$BENCH_REV" ]; then
+  if [ "$INSTALL" = 0 ]; then
+    echo "periscope: prebuilt $PERISCOPE_BIN (tree at $(git -C "$BENCH_ROOT" rev-parse --short HEAD); the binary may be older)"
+  elif [ -n "$BENCH_REV" ]; then
     echo "periscope: $(git -C "$BENCH_ROOT" rev-parse --short "$BENCH_REV") (clean export)"
   else
     echo "periscope: working tree at $(git -C "$BENCH_ROOT" rev-parse --short HEAD)$(git -C "$BENCH_ROOT" diff --quiet HEAD -- src parsers Cargo.toml Cargo.lock || echo ' + uncommitted changes')"
