@@ -18,7 +18,7 @@
 #                  the working tree (uncommitted edits are then not measured)
 #   --no-install   do not apt/pip install or cargo build; fail if missing
 #                  (the binary: $PERISCOPE_BIN, else $CARGO_TARGET_DIR/release)
-#   --smoke        self-check: 1 round, 2 s, all workloads
+#   --smoke        self-check: 1 round, 2 s, all workloads, noisy cells kept
 #
 # Environment: QUIET_WAIT (60) seconds to wait for a quiet machine before a
 # cell; MAX_OTHER (0.15) cores of foreign CPU above which a cell is measured
@@ -49,7 +49,8 @@ while [ $# -gt 0 ]; do
     --proxies) PROXIES="${2:?}"; shift 2 ;;
     --rev) BENCH_REV="${2:?}"; shift 2 ;;
     --no-install) INSTALL=0; shift ;;
-    --smoke) ROUNDS=1; DURATION=2; ONLY=""; shift ;;
+    # A self-check, not a measurement: no waiting for a quiet machine.
+    --smoke) ROUNDS=1; DURATION=2; ONLY=""; NOISY_RETRIES=0; QUIET_WAIT=3; shift ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
