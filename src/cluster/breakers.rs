@@ -1,5 +1,6 @@
 //! Circuit breakers per cluster (Envoy's thresholds): requests and retries
-//! in flight, and upstream connections. Past a threshold a request is
+//! in flight, upstream connections, and requests waiting for an HTTP/1.1
+//! connection (pending). Past a threshold a request is
 //! answered at once (503 / UNAVAILABLE) instead of queueing behind a
 //! failing upstream, and the overflow is counted.
 //!
@@ -16,7 +17,8 @@ pub struct Breakers {
     requests: Arc<AtomicUsize>,
     retries: Arc<AtomicUsize>,
     connections: Arc<AtomicUsize>,
-    overflow: [IntCounter; 3],
+    pending: Arc<AtomicUsize>,
+    overflow: [IntCounter; 4],
 }
 
 /// A slot held under one threshold; released on drop.
@@ -29,22 +31,23 @@ impl Drop for Slot {
 }
 
 /// Which threshold overflowed: the `breaker` label.
-pub const BREAKERS: [&str; 3] = ["requests", "retries", "connections"];
+pub const BREAKERS: [&str; 4] = ["requests", "retries", "connections", "pending"];
 
 impl Breakers {
-    pub fn new(config: CircuitBreakersConfig, overflow: [IntCounter; 3]) -> Breakers {
+    pub fn new(config: CircuitBreakersConfig, overflow: [IntCounter; 4]) -> Breakers {
         Breakers {
             config,
             requests: Arc::default(),
             retries: Arc::default(),
             connections: Arc::default(),
+            pending: Arc::default(),
             overflow,
         }
     }
 
     /// A request slot, or `None` (counted) when `max_requests` are in flight.
     pub fn request(&self) -> Option<Slot> {
-        self.take(&self.requests, self.config.max_requests, 0)
+        self.take(&self.requests, self.config.max_requests, Some(0))
     }
 
     /// A retry slot: under `max_retries`, or under the retry budget (a share
@@ -57,22 +60,42 @@ impl Breakers {
             }
             None => self.config.max_retries,
         };
-        self.take(&self.retries, limit, 1)
+        self.take(&self.retries, limit, Some(1))
     }
 
     /// An upstream connection slot, or `None` past `max_connections`.
     pub fn connection(&self) -> Option<Slot> {
-        self.take(&self.connections, self.config.max_connections, 2)
+        self.take(&self.connections, self.config.max_connections, Some(2))
     }
 
-    fn take(&self, counter: &Arc<AtomicUsize>, limit: usize, which: usize) -> Option<Slot> {
+    /// A connection slot without counting an overflow: the HTTP/1.1 pool
+    /// asks again each time a waiting request wakes, and counts the
+    /// overflow once per request with [`Breakers::connection_overflowed`].
+    pub fn try_connection(&self) -> Option<Slot> {
+        self.take(&self.connections, self.config.max_connections, None)
+    }
+
+    /// A request found the cluster at `max_connections` and must wait.
+    pub fn connection_overflowed(&self) {
+        self.overflow[2].inc();
+    }
+
+    /// A place among the requests waiting for an HTTP/1.1 connection, or
+    /// `None` (counted) past `max_pending_requests`.
+    pub fn pending(&self) -> Option<Slot> {
+        self.take(&self.pending, self.config.max_pending_requests, Some(3))
+    }
+
+    fn take(&self, counter: &Arc<AtomicUsize>, limit: usize, which: Option<usize>) -> Option<Slot> {
         let before = counter.fetch_add(1, Ordering::AcqRel);
         let slot = Slot(counter.clone());
         if before < limit {
             return Some(slot);
         }
         drop(slot);
-        self.overflow[which].inc();
+        if let Some(which) = which {
+            self.overflow[which].inc();
+        }
         None
     }
 
@@ -86,6 +109,8 @@ impl Breakers {
             retry_budget_percent: self.config.retry_budget.map(|(percent, _)| percent),
             connections: now(&self.connections),
             max_connections: self.config.max_connections,
+            pending_requests: now(&self.pending),
+            max_pending_requests: self.config.max_pending_requests,
         }
     }
 }
@@ -101,6 +126,8 @@ pub struct BreakersSnapshot {
     pub retry_budget_percent: Option<f64>,
     pub connections: usize,
     pub max_connections: usize,
+    pub pending_requests: usize,
+    pub max_pending_requests: usize,
 }
 
 #[cfg(test)]
@@ -109,7 +136,7 @@ mod tests {
 
     fn breakers(config: CircuitBreakersConfig) -> Breakers {
         let counter = || IntCounter::new("t", "t").expect("counter");
-        Breakers::new(config, [counter(), counter(), counter()])
+        Breakers::new(config, [counter(), counter(), counter(), counter()])
     }
 
     #[test]
@@ -151,5 +178,30 @@ mod tests {
         let held: Vec<_> = (0..3).map(|_| lone.retry().expect("minimum")).collect();
         assert!(lone.retry().is_none());
         drop(held);
+    }
+
+    #[test]
+    fn pending_places_overflow_and_waiting_for_connections_counts_once() {
+        let b = breakers(CircuitBreakersConfig {
+            max_connections: 1,
+            max_pending_requests: 1,
+            ..CircuitBreakersConfig::default()
+        });
+        let connection = b.try_connection().expect("first connection");
+        // Asking again while waiting is not an overflow by itself.
+        assert!(b.try_connection().is_none());
+        assert!(b.try_connection().is_none());
+        assert_eq!(b.overflow[2].get(), 0);
+        b.connection_overflowed();
+        assert_eq!(b.overflow[2].get(), 1);
+        let waiting = b.pending().expect("one may wait");
+        assert!(b.pending().is_none());
+        assert_eq!(b.overflow[3].get(), 1);
+        assert_eq!(b.snapshot().pending_requests, 1);
+        drop((waiting, connection));
+        assert_eq!(
+            (b.snapshot().pending_requests, b.snapshot().connections),
+            (0, 0)
+        );
     }
 }

@@ -231,11 +231,6 @@ impl Cluster {
         result
     }
 
-    /// The endpoint a request URI's authority names.
-    pub fn endpoint_for(&self, authority: &http::uri::Authority) -> Option<&Endpoint> {
-        self.endpoints.iter().find(|e| &e.authority == authority)
-    }
-
     pub fn endpoint_count(&self) -> usize {
         self.endpoints.len()
     }

@@ -277,6 +277,8 @@ pub struct RetryPolicyConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CircuitBreakersConfig {
     pub max_connections: usize,
+    /// Requests waiting for an HTTP/1.1 upstream connection.
+    pub max_pending_requests: usize,
     pub max_requests: usize,
     pub max_retries: usize,
     /// (budget percent, minimum retry concurrency); replaces `max_retries`.
@@ -287,6 +289,7 @@ impl Default for CircuitBreakersConfig {
     fn default() -> Self {
         CircuitBreakersConfig {
             max_connections: 1024,
+            max_pending_requests: 1024,
             max_requests: 1024,
             max_retries: 3,
             retry_budget: None,

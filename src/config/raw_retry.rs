@@ -67,6 +67,7 @@ fn default_retry_body_bytes() -> u64 {
 
 /// Envoy's default thresholds.
 pub const DEFAULT_MAX_CONNECTIONS: u64 = 1024;
+pub const DEFAULT_MAX_PENDING_REQUESTS: u64 = 1024;
 pub const DEFAULT_MAX_REQUESTS: u64 = 1024;
 pub const DEFAULT_MAX_RETRIES: u64 = 3;
 
@@ -77,6 +78,10 @@ pub struct RawCircuitBreakers {
     /// connections).
     #[serde(default = "default_max_connections")]
     pub max_connections: u64,
+    /// Requests waiting for an HTTP/1.1 connection while the cluster is at
+    /// `max_connections`; past it a request is answered 503 at once.
+    #[serde(default = "default_max_pending_requests")]
+    pub max_pending_requests: u64,
     /// Requests in flight to the cluster.
     #[serde(default = "default_max_requests")]
     pub max_requests: u64,
@@ -91,6 +96,7 @@ impl Default for RawCircuitBreakers {
     fn default() -> Self {
         RawCircuitBreakers {
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_pending_requests: DEFAULT_MAX_PENDING_REQUESTS,
             max_requests: DEFAULT_MAX_REQUESTS,
             max_retries: DEFAULT_MAX_RETRIES,
             retry_budget: None,
@@ -111,6 +117,10 @@ pub struct RawRetryBudget {
 
 fn default_max_connections() -> u64 {
     DEFAULT_MAX_CONNECTIONS
+}
+
+fn default_max_pending_requests() -> u64 {
+    DEFAULT_MAX_PENDING_REQUESTS
 }
 
 fn default_max_requests() -> u64 {

@@ -133,6 +133,7 @@ pub(crate) fn circuit_breakers(
         )
     };
     let max_connections = count("max_connections", raw.max_connections);
+    let max_pending_requests = count("max_pending_requests", raw.max_pending_requests);
     let max_requests = count("max_requests", raw.max_requests);
     let max_retries = count("max_retries", raw.max_retries);
     let budget = match &raw.retry_budget {
@@ -158,6 +159,7 @@ pub(crate) fn circuit_breakers(
     };
     Some(CircuitBreakersConfig {
         max_connections: max_connections?,
+        max_pending_requests: max_pending_requests?,
         max_requests: max_requests?,
         max_retries: max_retries?,
         retry_budget: budget?,

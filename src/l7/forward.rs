@@ -7,7 +7,7 @@ use super::headers;
 use super::recorder::Recorder;
 use super::retry::{self, Attempt};
 use super::route::Route;
-use super::upstream::HttpCluster;
+use super::upstream::{HttpCluster, SendError};
 use super::upstream_body::RequestBody;
 use crate::cluster::{HashSource, Observed, Picked};
 use crate::pipeline::export::L7Export;
@@ -80,8 +80,8 @@ pub async fn forward(
         *request.method_mut() = parts.method.clone();
         *request.version_mut() = version;
         *request.headers_mut() = parts.headers.clone();
-        // h2: the client's authority (as Envoy forwards it); HTTP/1.1: the
-        // pooled client connects to the URI's authority, the endpoint.
+        // h2: the client's authority (as Envoy forwards it); HTTP/1.1 sends
+        // only the path, the client's host travels in `Host`.
         let authority = match version {
             http::Version::HTTP_2 => downstream_authority.as_ref().unwrap_or(&endpoint.authority),
             _ => &endpoint.authority,
@@ -124,6 +124,8 @@ pub async fn forward(
                 }
                 (attempt, None)
             }
+            // A breaker refused it before it was sent (`max_pending_requests`).
+            Ok(Err(SendError::Overflow)) => return overloaded(recorder),
             Ok(Err(_)) if request_body.idle_timed_out.load(Ordering::Relaxed) => {
                 // The client stopped sending its body: Envoy's answer.
                 return local_reply(recorder, StatusCode::REQUEST_TIMEOUT, "stream timeout\n");
@@ -133,7 +135,7 @@ pub async fn forward(
                 // and the upstream did nothing wrong.
                 return client_gone(recorder);
             }
-            Ok(Err((failure, detail))) => {
+            Ok(Err(SendError::Failed(failure, detail))) => {
                 tracing::debug!(route = %route.name, endpoint = %endpoint.address, "upstream request failed: {detail}");
                 (Attempt::Failed(failure), Some(failure))
             }

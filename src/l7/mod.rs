@@ -2,9 +2,9 @@
 //! port), a router, and pooled upstream clients.
 mod body;
 mod build;
-mod connector;
 mod forward;
 mod grpc;
+mod h1_pool;
 mod h2_pool;
 mod handler;
 mod headers;

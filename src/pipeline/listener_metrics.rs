@@ -186,7 +186,7 @@ pub struct ClusterMetrics {
     errors: Vec<IntCounter>,
     pub retries: IntCounter,
     /// By `cluster::breakers::BREAKERS`.
-    pub overflow: [IntCounter; 3],
+    pub overflow: [IntCounter; 4],
 }
 
 impl ClusterMetrics {

@@ -37,6 +37,31 @@ fn a_policy_takes_envoys_defaults() {
         ),
         (1024, 1024, 3)
     );
+    assert_eq!(breakers.max_pending_requests, 1024);
+}
+
+#[test]
+fn max_pending_requests_is_read_and_bounded() {
+    let config = crate::config::load_str(
+        "t.yaml",
+        &with_retry(
+            "{ retry_on: reset }",
+            ", circuit_breakers: { max_connections: 2, max_pending_requests: 7 }",
+        ),
+    )
+    .expect("valid");
+    let breakers = &config.clusters[0].circuit_breakers;
+    assert_eq!(
+        (breakers.max_connections, breakers.max_pending_requests),
+        (2, 7)
+    );
+    let got = problems(&with_retry(
+        "{ retry_on: reset }",
+        ", circuit_breakers: { max_pending_requests: 0 }",
+    ));
+    let want =
+        "clusters[0].circuit_breakers.max_pending_requests: must be between 1 and 1000000, got 0";
+    assert!(got.iter().any(|g| g.contains(want)), "{got:#?}");
 }
 
 #[test]
