@@ -55,8 +55,11 @@ pub struct HttpScope {
     labels: [String; 3],
     budget: Arc<SeriesBudget>,
     /// By (method, version); each a table by (status slot, outcome).
-    cells: Box<[OnceLock<Box<[OnceLock<Cell>]>>]>,
+    cells: Box<[OnceLock<Row>]>,
 }
+
+/// One (method, version)'s handles, by (status slot, outcome).
+type Row = Box<[OnceLock<Cell>]>;
 
 impl HttpScope {
     pub fn new(
