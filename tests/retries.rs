@@ -178,3 +178,40 @@ fn the_request_circuit_breaker_answers_overflow_at_once() {
     );
     assert_eq!(hanging.join().expect("hanging request"), 504);
 }
+
+/// Retries in flight are bounded: with `max_retries: 1` (and again with a
+/// retry budget of 25 % of four requests), four requests timing out at once
+/// on a silent endpoint make one retry; the other three are answered at once
+/// and counted as retry overflow.
+#[test]
+fn retries_beyond_the_breaker_or_the_budget_are_not_made() {
+    let silent = EchoServer::silent();
+    for breakers in [
+        "    circuit_breakers: { max_retries: 1 }\n",
+        "    circuit_breakers: { retry_budget: { budget_percent: 25, min_retry_concurrency: 1 } }\n",
+    ] {
+        let px = Periscope::start(|| {
+            config(
+                &[silent.addr],
+                "{ retry_on: reset, num_retries: 1, per_try_timeout: 300ms }",
+                breakers,
+            )
+        });
+        let url = px.url("edge", "/");
+        let requests: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || HyperClient::http1().get(&url).status)
+            })
+            .collect();
+        for request in requests {
+            assert_eq!(request.join().expect("request"), 504, "{breakers}");
+        }
+        px.wait_metric(RETRIES, &[("cluster", "web")], 1.0);
+        px.wait_metric(
+            OVERFLOW,
+            &[("cluster", "web"), ("breaker", "retries")],
+            3.0,
+        );
+    }
+}
