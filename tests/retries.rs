@@ -215,3 +215,54 @@ fn retries_beyond_the_breaker_or_the_budget_are_not_made() {
         );
     }
 }
+
+/// SIGSTOP or SIGCONT to nginx (the tests run it as one process,
+/// `master_process off`).
+fn signal_nginx(nginx: &Nginx, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(nginx.pid().to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// An upstream paused mid-load (SIGSTOP: it accepts connections but never
+/// answers): per-try timeouts move its requests to the other endpoint, the
+/// client sees no failure, and after SIGCONT it serves again.
+#[test]
+fn pausing_an_upstream_mid_load_fails_no_request() {
+    let steady = Nginx::start();
+    let paused = Nginx::start();
+    let px = Periscope::start(|| {
+        config(
+            &[paused.h1, steady.h1],
+            "{ retry_on: \"reset,5xx\", num_retries: 2, per_try_timeout: 150ms }",
+            "",
+        )
+    });
+    let client = HyperClient::http1();
+    let mut answered_by = std::collections::BTreeMap::new();
+    for i in 0..60 {
+        if i == 20 {
+            signal_nginx(&paused, "STOP");
+        }
+        if i == 40 {
+            signal_nginx(&paused, "CONT");
+        }
+        let r = client.get(&px.url("edge", "/port"));
+        assert_eq!(r.status, 200, "request {i}: {}", r.body_text());
+        *answered_by.entry((i / 20, r.body_text())).or_insert(0) += 1;
+    }
+    let paused_port = format!("{}\n", paused.h1.port());
+    assert_eq!(
+        answered_by.get(&(1, paused_port.clone())),
+        None,
+        "nothing answered by the paused upstream: {answered_by:?}"
+    );
+    assert!(px.metric(RETRIES, &[("cluster", "web")]) >= 1.0);
+    assert!(
+        answered_by.get(&(2, paused_port)).is_some(),
+        "it serves again after SIGCONT: {answered_by:?}"
+    );
+}
