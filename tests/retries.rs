@@ -255,14 +255,13 @@ fn pausing_an_upstream_mid_load_fails_no_request() {
         *answered_by.entry((i / 20, r.body_text())).or_insert(0) += 1;
     }
     let paused_port = format!("{}\n", paused.h1.port());
-    assert_eq!(
-        answered_by.get(&(1, paused_port.clone())),
-        None,
+    assert!(
+        !answered_by.contains_key(&(1, paused_port.clone())),
         "nothing answered by the paused upstream: {answered_by:?}"
     );
     assert!(px.metric(RETRIES, &[("cluster", "web")]) >= 1.0);
     assert!(
-        answered_by.get(&(2, paused_port)).is_some(),
+        answered_by.contains_key(&(2, paused_port)),
         "it serves again after SIGCONT: {answered_by:?}"
     );
 }
