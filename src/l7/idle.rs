@@ -67,30 +67,42 @@ impl ConnectionActivity {
     }
 }
 
-/// A body's idle deadline, pushed back by every frame.
+/// A body's idle deadline. Frames only set a flag; the timer is created
+/// (and pushed back) only when the body actually waits, so a body that
+/// never stalls costs no allocation and no timer-wheel work per frame.
 pub struct StreamIdle {
     timeout: Duration,
-    sleep: Pin<Box<Sleep>>,
+    sleep: Option<Pin<Box<Sleep>>>,
+    progressed: bool,
 }
 
 impl StreamIdle {
     pub fn new(timeout: Option<Duration>) -> Option<StreamIdle> {
-        let timeout = timeout?;
         Some(StreamIdle {
-            timeout,
-            sleep: Box::pin(tokio::time::sleep(timeout)),
+            timeout: timeout?,
+            sleep: None,
+            progressed: false,
         })
     }
 
     /// A frame passed: the stream is alive.
     pub fn progressed(&mut self) {
-        self.sleep.as_mut().reset(Instant::now() + self.timeout);
+        self.progressed = true;
     }
 
-    /// With the body pending: whether the deadline has passed (registering
-    /// the waker otherwise).
+    /// With the body pending: whether it has now waited the whole timeout
+    /// since its last progress (registering the waker otherwise).
     pub fn expired(&mut self, cx: &mut Context<'_>) -> bool {
-        self.sleep.as_mut().poll(cx).is_ready()
+        let deadline = Instant::now() + self.timeout;
+        match &mut self.sleep {
+            None => self.sleep = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            Some(sleep) if self.progressed => sleep.as_mut().reset(deadline),
+            Some(_) => {}
+        }
+        self.progressed = false;
+        self.sleep
+            .as_mut()
+            .is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready())
     }
 }
 
