@@ -4,6 +4,7 @@
 mod common;
 
 use common::configs::{admin_block, listen_addr, proxy};
+use common::dynamo::send_unreadable_dynamodb_request;
 use common::grpc::{run_client, GreeterServer};
 use common::mongo_wire::{message, Doc, OP_MSG};
 use common::prometheus::Prometheus;
@@ -14,64 +15,20 @@ use common::{
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, Instant};
-
-/// Grafana's variables as Prometheus needs them (1 s scrapes: a 10 s
-/// window holds several samples).
-fn as_prometheus(expr: &str) -> String {
-    expr.replace("$__rate_interval", "10s")
-        .replace("$listener", ".*")
-        .replace("$db_collection_name", ".*")
-}
+use std::time::Duration;
 
 #[test]
 fn every_overview_panel_returns_data_from_a_real_prometheus() {
     let nginx = Nginx::start();
     let px = Periscope::start(|| proxy("http", "http1", nginx.h1));
     let prometheus = Prometheus::scraping(px.admin);
-    let dashboard: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/dashboards/overview.json"
-        ))
-        .expect("overview.json"),
-    )
-    .expect("valid JSON");
     let client = HyperClient::http1();
-    let panels: Vec<&Value> = dashboard["panels"]
-        .as_array()
-        .expect("panels")
-        .iter()
-        .filter(|p| p["type"] != "row")
-        .collect();
-    // Keep traffic flowing while Prometheus scrapes, until every panel has
-    // data (or the deadline says which do not).
-    let deadline = Instant::now() + Duration::from_secs(40);
-    let empty = loop {
+    // Traffic keeps flowing while Prometheus scrapes.
+    prometheus.assert_every_panel_has_data("overview.json", &[], Duration::from_secs(40), || {
         for path in ["/", "/bytes/1k", "/status/500"] {
             client.get(&px.url("edge", path));
         }
-        let empty: Vec<String> = panels
-            .iter()
-            .filter(|panel| {
-                let targets = panel["targets"].as_array().expect("targets");
-                !targets.iter().any(|t| {
-                    let expr = as_prometheus(t["expr"].as_str().expect("expr"));
-                    !prometheus.query(&expr).is_empty()
-                })
-            })
-            .map(|panel| panel["title"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        if empty.is_empty() || Instant::now() > deadline {
-            break empty;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    };
-    assert!(
-        empty.is_empty(),
-        "panels without data: {empty:?}\n{}",
-        prometheus.log_tail()
-    );
+    });
 }
 
 /// Every metric any shipped dashboard queries is in a real scrape of
@@ -122,17 +79,7 @@ clusters:
     run_client(px.addr("rpc"), "shapes");
     DynamoAccount::run(px.addr("ddb"), "");
     // A DynamoDB request whose JSON is broken: counted as a body issue.
-    let body = r#"{"TableName": ]"#;
-    let mut broken = RawConn::connect(px.addr("ddb"));
-    broken.send(
-        format!(
-            "POST / HTTP/1.1\r\nHost: d\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\n\
-             Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .as_bytes(),
-    );
-    let _ = broken.read_responses(1, Duration::from_secs(5));
+    send_unreadable_dynamodb_request(px.addr("ddb"));
     Workload::crud().compressed("zlib").run(px.addr("db"));
     // An OP_MSG whose checksum is wrong: tolerated, counted as an event.
     let mut flagged = 1u32.to_le_bytes().to_vec();

@@ -3,7 +3,7 @@
 //! client sees, and the exact retry and overflow counts.
 mod common;
 
-use common::configs::{admin_block, listen_addr};
+use common::configs::one_route;
 use common::{closed_addr, EchoServer, HyperClient, Nginx, Periscope};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -12,37 +12,15 @@ const RETRIES: &str = "periscope_upstream_retries_total";
 const OVERFLOW: &str = "periscope_circuit_breaker_overflow_total";
 const CONNECT_FAILURES: &str = "periscope_upstream_connect_failures_total";
 
-/// One `http` listener `edge`, route `all` to cluster `web` with the given
-/// retry policy (YAML flow map, or "" for none) and cluster extras.
+/// Route `all` to cluster `web` at `endpoints` with a 3 s timeout, the
+/// given retry policy (YAML flow map, or "" for none) and cluster extras.
 fn config(endpoints: &[SocketAddr], retry_policy: &str, cluster_extra: &str) -> String {
-    let endpoints: Vec<String> = endpoints.iter().map(|e| format!("\"{e}\"")).collect();
     let retry = if retry_policy.is_empty() {
         String::new()
     } else {
         format!(", retry_policy: {retry_policy}")
     };
-    format!(
-        r#"{admin}listeners:
-  - name: edge
-    address: {listen}
-    protocol: http
-    virtual_hosts:
-      - name: all
-        domains: ["*"]
-        routes:
-          - name: all
-            match: {{ prefix: / }}
-            route: {{ cluster: web, timeout: 3s{retry} }}
-clusters:
-  - name: web
-    protocol: http1
-    connect_timeout: 1s
-    endpoints: [{endpoints}]
-{cluster_extra}"#,
-        admin = admin_block(),
-        listen = listen_addr(),
-        endpoints = endpoints.join(", "),
-    )
+    one_route(endpoints, &format!("timeout: 3s{retry}"), cluster_extra)
 }
 
 /// A closed port beside nginx: every request that picks it first is sent

@@ -4,41 +4,20 @@
 //! path (waiting requests served later, overflow answered 503 at once).
 mod common;
 
-use common::configs::{admin_block, listen_addr};
+use common::configs::one_route;
 use common::{HyperClient, Nginx, Periscope};
 
 const OVERFLOW: &str = "periscope_circuit_breaker_overflow_total";
 
-/// One `http` listener `edge` routing everything to the HTTP/1.1 cluster
-/// `web` on nginx, with the given circuit breakers (YAML flow map or "").
+/// Everything to the HTTP/1.1 cluster `web` on nginx, with the given
+/// circuit breakers (YAML flow map or "").
 fn config(nginx: &Nginx, breakers: &str) -> String {
     let breakers = if breakers.is_empty() {
         String::new()
     } else {
         format!("    circuit_breakers: {breakers}\n")
     };
-    format!(
-        r#"{admin}listeners:
-  - name: edge
-    address: {listen}
-    protocol: http
-    virtual_hosts:
-      - name: all
-        domains: ["*"]
-        routes:
-          - name: all
-            match: {{ prefix: / }}
-            route: {{ cluster: web, timeout: 20s }}
-clusters:
-  - name: web
-    protocol: http1
-    connect_timeout: 1s
-    endpoints: ["{upstream}"]
-{breakers}"#,
-        admin = admin_block(),
-        listen = listen_addr(),
-        upstream = nginx.h1,
-    )
+    one_route(&[nginx.h1], "timeout: 20s", &breakers)
 }
 
 /// nginx's count of connections it has handled so far, read on a fresh

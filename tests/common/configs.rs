@@ -129,3 +129,34 @@ pub fn routed(
         listen = listen_addr(),
     )
 }
+
+/// One `http` listener `edge` whose route `all` (prefix `/`) sends
+/// everything to the HTTP/1.1 cluster `web` at `endpoints`. `route_extra`
+/// is added inside the route action (e.g. `timeout: 3s, retry_policy: {...}`),
+/// `cluster_extra` as YAML lines under the cluster (e.g.
+/// `"    circuit_breakers: { max_requests: 1 }\n"`).
+pub fn one_route(endpoints: &[SocketAddr], route_extra: &str, cluster_extra: &str) -> String {
+    let endpoints: Vec<String> = endpoints.iter().map(|e| format!("\"{e}\"")).collect();
+    format!(
+        r#"{admin}listeners:
+  - name: edge
+    address: {listen}
+    protocol: http
+    virtual_hosts:
+      - name: all
+        domains: ["*"]
+        routes:
+          - name: all
+            match: {{ prefix: / }}
+            route: {{ cluster: web, {route_extra} }}
+clusters:
+  - name: web
+    protocol: http1
+    connect_timeout: 1s
+    endpoints: [{endpoints}]
+{cluster_extra}"#,
+        admin = admin_block(),
+        listen = listen_addr(),
+        endpoints = endpoints.join(", "),
+    )
+}

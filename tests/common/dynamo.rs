@@ -13,6 +13,7 @@ use super::periscope::Periscope;
 use super::ports::{free_addr, looks_like_port_clash};
 use super::process::Supervised;
 use super::python::Python;
+use super::raw_http::RawConn;
 use super::runtime::require_runtime;
 use super::workdir::WorkDir;
 use serde::Deserialize;
@@ -185,4 +186,20 @@ impl DynamoAccount {
         scrape.assert_value(BATCH_ITEMS_SUM, &at, items as f64);
         scrape.assert_value(BODY_ISSUES, &at, 0.0);
     }
+}
+
+/// Sends one DynamoDB GetItem whose JSON body is broken and waits for the
+/// answer: a call Periscope counts as a body issue (reason: the JSON's).
+pub fn send_unreadable_dynamodb_request(to: SocketAddr) {
+    let body = r#"{"TableName": ]"#;
+    let mut conn = RawConn::connect(to);
+    conn.send(
+        format!(
+            "POST / HTTP/1.1\r\nHost: d\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    let _ = conn.read_responses(1, Duration::from_secs(5));
 }

@@ -6,7 +6,7 @@ use super::workdir::WorkDir;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct Prometheus {
     // Declared first so the process stops before its work dir is removed.
@@ -72,4 +72,58 @@ impl Prometheus {
     pub fn log_tail(&self) -> String {
         self.process.log_tail(20)
     }
+
+    /// Runs `traffic` in rounds while Prometheus scrapes, until every panel
+    /// of `dashboards/<file>` (rows and the titles in `skip` aside) has at
+    /// least one query returning data; panics naming the panels still empty
+    /// after `within`.
+    pub fn assert_every_panel_has_data(
+        &self,
+        file: &str,
+        skip: &[&str],
+        within: Duration,
+        mut traffic: impl FnMut(),
+    ) {
+        let path = format!("{}/dashboards/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let dashboard: Value = serde_json::from_str(&text).expect("valid JSON");
+        let panels: Vec<&Value> = dashboard["panels"]
+            .as_array()
+            .expect("panels")
+            .iter()
+            .filter(|p| p["type"] != "row" && !skip.contains(&p["title"].as_str().unwrap_or("")))
+            .collect();
+        let deadline = Instant::now() + within;
+        let empty = loop {
+            traffic();
+            let empty: Vec<String> = panels
+                .iter()
+                .filter(|panel| {
+                    let targets = panel["targets"].as_array().expect("targets");
+                    !targets.iter().any(|t| {
+                        let expr = as_prometheus(t["expr"].as_str().expect("expr"));
+                        !self.query(&expr).is_empty()
+                    })
+                })
+                .map(|panel| panel["title"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            if empty.is_empty() || Instant::now() > deadline {
+                break empty;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        };
+        assert!(
+            empty.is_empty(),
+            "{file}: panels without data: {empty:?}\n{}",
+            self.log_tail()
+        );
+    }
+}
+
+/// Grafana's variables as Prometheus needs them (1 s scrapes: a 10 s
+/// window holds several samples).
+pub fn as_prometheus(expr: &str) -> String {
+    expr.replace("$__rate_interval", "10s")
+        .replace("$listener", ".*")
+        .replace("$db_collection_name", ".*")
 }
