@@ -32,7 +32,17 @@ for target in $targets; do
     [[ -d "seeds/${target}" ]] && seeds=("seeds/${target}")
     # The corpus folder comes first: libFuzzer adds new inputs there and
     # only reads the committed seeds.
-    "${fuzz[@]}" run "${sanitizer[@]}" "${target}" "corpus/${target}" "${seeds[@]}" -- \
-        -max_total_time="${seconds}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+    # libFuzzer's progress lines go to a log; the console gets the final
+    # stats, or the log's tail when the target fails.
+    log="logs/${target}.log"
+    mkdir -p logs
+    if ! "${fuzz[@]}" run "${sanitizer[@]}" "${target}" "corpus/${target}" "${seeds[@]}" -- \
+        -max_total_time="${seconds}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        >"${log}" 2>&1; then
+        tail -n 60 "${log}"
+        echo "== fuzz ${target} FAILED (full log: fuzz/${log})"
+        exit 1
+    fi
+    grep -E '^(Done|stat::)' "${log}" || true
 done
 echo "== all fuzz targets ran ${seconds}s without a crash"

@@ -16,6 +16,7 @@ cd "$ROOT"
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 TEST_TIMEOUT="${TEST_TIMEOUT:-25m}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+TEST_LOG=""
 
 failed=()
 t_start=$(date +%s)
@@ -38,7 +39,19 @@ stage() {
   return $rc
 }
 
+# Prints what failed in the test stage (each failing test's output and the
+# failure lists), so the end of a CI log names the broken tests even when
+# the log is cut to its tail.
+test_failures() {
+  [ -s "$TEST_LOG" ] || return 0
+  grep -q '^test result: FAILED' "$TEST_LOG" || return 0
+  echo
+  echo "==> failed tests (from $TEST_LOG):"
+  awk '/^failures:$/ {on=1} on {print} /^test result: FAILED/ {on=0}' "$TEST_LOG" | tail -n 200
+}
+
 summary() {
+  test_failures
   echo
   if [ ${#failed[@]} -eq 0 ]; then
     echo "run-all: every stage ok in $(( $(date +%s) - t_start ))s"
@@ -49,7 +62,11 @@ summary() {
 
 stage peers bash tests/install-peers.sh || { summary; exit 1; }
 stage build cargo build --workspace --all-targets || { summary; exit 1; }
-stage test timeout --kill-after=30s "$TEST_TIMEOUT" cargo test --workspace --no-fail-fast
+TEST_LOG="$ROOT/target/test-stage.log"
+run_tests() {
+  timeout --kill-after=30s "$TEST_TIMEOUT" cargo test --workspace --no-fail-fast 2>&1 | tee "$TEST_LOG"
+}
+stage test run_tests
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
 stage fmt cargo fmt --all -- --check
 # Never skip silently: a missing fuzz runner is a failed stage.
