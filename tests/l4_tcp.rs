@@ -98,6 +98,46 @@ fn opaque_bytes_are_relayed_both_ways_and_counted() {
     px.wait_metric(REQUESTS, &[], 0.0);
 }
 
+/// A bulk stream makes the relay grow its reads to their largest size, and
+/// a pause in the middle makes it release and retake its buffers: every
+/// byte still arrives once and in order, both ways.
+#[test]
+fn a_bulk_stream_with_a_pause_is_relayed_byte_for_byte() {
+    use std::io::{Read, Write};
+    let echo = EchoServer::start();
+    let px = Periscope::start(|| proxy("tcp", "auto", echo.addr));
+    let payload = opaque_garbage(6 * 1024 * 1024);
+    let mut stream = std::net::TcpStream::connect(px.addr("edge")).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut writer = stream.try_clone().expect("clone");
+    let sent = payload.clone();
+    let sender = std::thread::spawn(move || {
+        let (first, second) = sent.split_at(sent.len() / 2);
+        writer.write_all(first).expect("first half");
+        std::thread::sleep(Duration::from_millis(300));
+        writer.write_all(second).expect("second half");
+        writer
+            .shutdown(std::net::Shutdown::Write)
+            .expect("shutdown");
+    });
+    let mut back = Vec::with_capacity(payload.len());
+    stream.read_to_end(&mut back).expect("echo until close");
+    sender.join().expect("sender");
+    assert!(
+        back == payload,
+        "echo differs: {} of {} bytes back",
+        back.len(),
+        payload.len()
+    );
+    px.wait_metric(
+        "periscope_downstream_bytes_received_total",
+        &[("listener", "edge")],
+        payload.len() as f64,
+    );
+}
+
 #[test]
 fn http_1_0_on_the_l4_path_is_counted_as_version_1_0() {
     let nginx = Nginx::start();

@@ -13,12 +13,16 @@ use prometheus::IntCounter;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 
-/// Per direction, per connection. Small enough that idle connections stay
-/// cheap, large enough for full-size TCP segments.
-const RELAY_BUFFER: usize = 16 * 1024;
+/// Read size per direction at first and after a pause. A read that fills
+/// the buffer doubles the next one up to [`MAX_READ`], so a bulk stream
+/// (MongoDB bulk writes, replication) moves in few large syscalls while a
+/// chatty request/response connection stays at the small size.
+const MIN_READ: usize = 16 * 1024;
+const MAX_READ: usize = 256 * 1024;
 
 pub struct Counters {
     pub from_client: IntCounter,
@@ -58,10 +62,10 @@ pub async fn relay(
     // Last read either way (monotonic nanoseconds): one relaxed store per
     // read, checked by a timer that wakes only at the deadline.
     let last_read = AtomicU64::new(clock::now().0);
-    let (mut client_read, mut client_write) = client.split();
-    let (mut upstream_read, mut upstream_write) = upstream.split();
+    let (client_read, mut client_write) = client.split();
+    let (upstream_read, mut upstream_write) = upstream.split();
     let to_server = pump(
-        &mut client_read,
+        &client_read,
         &mut upstream_write,
         Direction::ClientToServer,
         &tap,
@@ -69,7 +73,7 @@ pub async fn relay(
         &last_read,
     );
     let to_client = pump(
-        &mut upstream_read,
+        &upstream_read,
         &mut client_write,
         Direction::ServerToClient,
         &tap,
@@ -123,21 +127,35 @@ fn feed(tap: &Mutex<Tap>, dir: Direction, bytes: &[u8]) {
     }
 }
 
-async fn pump<R, W>(
-    reader: &mut R,
-    writer: &mut W,
+/// Copies one direction until its end of stream. The buffer exists only
+/// while the socket has bytes to read: it is taken when the socket becomes
+/// readable and released when a read finds nothing more, so an idle
+/// connection holds no relay buffer at all.
+async fn pump(
+    reader: &ReadHalf<'_>,
+    writer: &mut WriteHalf<'_>,
     dir: Direction,
     tap: &Mutex<Tap>,
     counter: &IntCounter,
     last_read: &AtomicU64,
-) -> std::io::Result<()>
-where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
-    let mut buffer = vec![0u8; RELAY_BUFFER];
+) -> std::io::Result<()> {
+    let mut read_size = MIN_READ;
+    let mut buffer: Vec<u8> = Vec::new();
     loop {
-        let n = reader.read(&mut buffer).await?;
+        reader.readable().await?;
+        if buffer.capacity() < read_size {
+            buffer = Vec::with_capacity(read_size);
+        }
+        // Into the spare capacity: nothing is zeroed first.
+        let n = match reader.try_read_buf(&mut buffer) {
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                buffer = Vec::new();
+                read_size = MIN_READ;
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
         last_read.store(clock::now().0, Ordering::Relaxed);
         if n == 0 {
             if let Ok(mut tap) = tap.lock() {
@@ -147,9 +165,12 @@ where
             let _ = writer.shutdown().await;
             return Ok(());
         }
-        let chunk = &buffer[..n];
-        feed(tap, dir, chunk);
+        feed(tap, dir, &buffer);
         counter.inc_by(n as u64);
-        writer.write_all(chunk).await?;
+        writer.write_all(&buffer).await?;
+        if n == buffer.capacity() {
+            read_size = (read_size * 2).min(MAX_READ);
+        }
+        buffer.clear();
     }
 }
