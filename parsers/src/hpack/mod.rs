@@ -231,38 +231,66 @@ impl Decoder {
             value_buf,
             ..
         } = self;
-        // The name always lands in `name_buf`: it may come from the dynamic
-        // table, which the insert below can evict it from.
-        let known_name = match name {
-            Name::Index(index) => match table.get(index) {
-                Lookup::Found(Some(n), _) => {
+        let never_indexed = indexing == Indexing::Never;
+        if indexing != Indexing::Incremental {
+            // Nothing is inserted: the name may stay borrowed from the table.
+            let name = match name {
+                Name::Index(index) => table_name(table, index)?,
+                Name::Literal(s) => string(s, name_buf)?,
+            };
+            let value = string(value, value_buf)?;
+            return field(name, value, never_indexed, info, emit);
+        }
+        // The insert below may evict the entry a dynamic name came from:
+        // such a name is copied first. Static names and literals are not.
+        let name = match name {
+            Name::Index(index) => match table::static_name(index) {
+                Some(name) => Some(name),
+                None => table_name(table, index)?.map(|n| {
                     name_buf.clear();
                     name_buf.extend_from_slice(n);
-                    true
-                }
-                Lookup::Found(None, _) | Lookup::Missing => false,
-                Lookup::Invalid => return Err(DecodeError::Malformed),
+                    name_buf.as_slice()
+                }),
             },
-            Name::Literal(s) => string_into(s, name_buf)?,
+            Name::Literal(s) => string(s, name_buf)?,
         };
-        let name = known_name.then_some(name_buf.as_slice());
         let value = string(value, value_buf)?;
-        let field = match (name, value) {
-            (Some(name), Some(value)) => Field {
-                name,
-                value,
-                unresolved: false,
-                never_indexed: indexing == Indexing::Never,
-            },
-            _ => PLACEHOLDER,
-        };
-        account(info, &field)?;
-        emit(field);
-        if indexing == Indexing::Incremental {
-            table.insert(name, value);
-        }
+        field(name, value, never_indexed, info, emit)?;
+        table.insert(name, value);
         Ok(())
     }
+}
+
+/// The name of a literal with an indexed name; `None` when we do not know it.
+fn table_name(table: &DynamicTable, index: u32) -> Result<Option<&[u8]>, DecodeError> {
+    match table.get(index) {
+        Lookup::Found(name, _) => Ok(name),
+        Lookup::Missing => Ok(None),
+        Lookup::Invalid => Err(DecodeError::Malformed),
+    }
+}
+
+/// Accounts for and emits a literal field (a placeholder when either part
+/// is unknown).
+fn field(
+    name: Option<&[u8]>,
+    value: Option<&[u8]>,
+    never_indexed: bool,
+    info: &mut BlockInfo,
+    emit: &mut impl FnMut(Field<'_>),
+) -> Result<(), DecodeError> {
+    let field = match (name, value) {
+        (Some(name), Some(value)) => Field {
+            name,
+            value,
+            unresolved: false,
+            never_indexed,
+        },
+        _ => PLACEHOLDER,
+    };
+    account(info, &field)?;
+    emit(field);
+    Ok(())
 }
 
 const PLACEHOLDER: Field<'static> = Field {
@@ -285,20 +313,6 @@ fn account(info: &mut BlockInfo, field: &Field<'_>) -> Result<(), DecodeError> {
         return Err(DecodeError::TooLarge);
     }
     Ok(())
-}
-
-/// A string literal copied (and Huffman-decoded) into `buf`; `false`
-/// when the Huffman code is invalid.
-fn string_into(s: Str<'_>, buf: &mut Vec<u8>) -> Result<bool, DecodeError> {
-    if s.bytes.len() > MAX_STRING {
-        return Err(DecodeError::TooLarge);
-    }
-    buf.clear();
-    if !s.huffman {
-        buf.extend_from_slice(s.bytes);
-        return Ok(true);
-    }
-    Ok(huffman::decode(s.bytes, buf).is_ok())
 }
 
 /// A string literal's bytes: raw from the block, or Huffman-decoded into

@@ -74,29 +74,37 @@ pub const STATIC: [(&[u8], &[u8]); 61] = [
     (b"www-authenticate", b""),
 ];
 
+/// The name of a static-table index (borrowed for good, unlike a
+/// dynamic entry's); `None` for 0 and dynamic indices.
+pub fn static_name(index: u32) -> Option<&'static [u8]> {
+    let i = (index as usize).checked_sub(1)?;
+    STATIC.get(i).map(|&(name, _)| name)
+}
+
 /// Per-entry overhead in the size accounting (§4.1).
 pub const ENTRY_OVERHEAD: usize = 32;
 
-/// A dynamic-table entry: name and value in one allocation. Unknown parts
-/// (not decodable by us) are empty and flagged.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    bytes: Vec<u8>,
-    name_len: usize,
+/// A dynamic-table entry: where its name and value sit in the table's
+/// byte arena. Unknown parts (not decodable by us) are empty and flagged.
+/// Offsets fit `u32`: the arena stays below `2 * max_size + COMPACT_MIN`
+/// plus one entry, and `max_size` is at most the decoder's 64 KiB cap.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    start: u32,
+    name_len: u32,
+    value_len: u32,
     name_known: bool,
     value_known: bool,
-    size: usize,
 }
 
 impl Entry {
-    fn name(&self) -> Option<&[u8]> {
-        self.name_known
-            .then(|| self.bytes.get(..self.name_len).unwrap_or_default())
+    fn len(&self) -> usize {
+        self.name_len as usize + self.value_len as usize
     }
 
-    fn value(&self) -> Option<&[u8]> {
-        self.value_known
-            .then(|| self.bytes.get(self.name_len..).unwrap_or_default())
+    /// §4.1 size: unknown parts are stored (and counted) as empty.
+    fn size(&self) -> usize {
+        ENTRY_OVERHEAD + self.len()
     }
 }
 
@@ -110,15 +118,28 @@ pub enum Lookup<'a> {
     Invalid,
 }
 
-/// Evicted entries' buffers kept for reuse: a table that churns (a `date`
-/// header indexed on every response) then costs no allocation.
-const SPARE_BUFFERS: usize = 8;
+/// Evicted bytes are reclaimed (the live ones moved to the front) once
+/// they outweigh the live ones and this much: each byte is then moved at
+/// most about once per write, and tiny tables are not compacted over and
+/// over for a few bytes.
+const COMPACT_MIN: usize = 1024;
+/// First arena allocation: a typical response's indexed headers fit.
+const ARENA_START: usize = 512;
 
 /// The dynamic table with FIFO eviction by size.
+///
+/// All entries share one byte arena, appended to in insertion order, so a
+/// connection's table costs a couple of allocations as it fills instead of
+/// one per header (a `date` indexed on every response churns it constantly).
+/// Eviction only drops the oldest entry's metadata; its bytes become a dead
+/// prefix of the arena, reclaimed by compaction.
 #[derive(Debug, Clone)]
 pub struct DynamicTable {
+    /// Newest first.
     entries: VecDeque<Entry>,
-    spare: Vec<Vec<u8>>,
+    bytes: Vec<u8>,
+    /// Length of the evicted prefix of `bytes`.
+    dead: usize,
     size: usize,
     max_size: usize,
 }
@@ -127,7 +148,8 @@ impl DynamicTable {
     pub fn new(max_size: usize) -> DynamicTable {
         DynamicTable {
             entries: VecDeque::with_capacity(16),
-            spare: Vec::new(),
+            bytes: Vec::new(),
+            dead: 0,
             size: 0,
             max_size,
         }
@@ -147,19 +169,23 @@ impl DynamicTable {
     }
 
     /// Applies a size change, evicting the oldest entries to fit (§4.3).
+    /// A much smaller table also gives back the arena's spare room.
     pub fn set_max_size(&mut self, max_size: usize) {
         self.max_size = max_size;
         self.evict_to(max_size);
+        self.compact();
+        let keep = max_size.saturating_mul(2).max(ARENA_START);
+        if self.bytes.capacity() > keep {
+            self.bytes.shrink_to(keep.max(self.bytes.len()));
+        }
     }
 
     fn evict_to(&mut self, limit: usize) {
         while self.size > limit {
             match self.entries.pop_back() {
                 Some(e) => {
-                    self.size = self.size.saturating_sub(e.size);
-                    if self.spare.len() < SPARE_BUFFERS {
-                        self.spare.push(e.bytes);
-                    }
+                    self.size = self.size.saturating_sub(e.size());
+                    self.dead += e.len();
                 }
                 None => {
                     self.size = 0;
@@ -167,6 +193,25 @@ impl DynamicTable {
                 }
             }
         }
+        if self.entries.is_empty() {
+            self.bytes.clear();
+            self.dead = 0;
+        }
+    }
+
+    /// Moves the live bytes to the front once the dead prefix outweighs them.
+    fn compact(&mut self) {
+        let live = self.bytes.len() - self.dead;
+        if self.dead < COMPACT_MIN || self.dead < live {
+            return;
+        }
+        self.bytes.copy_within(self.dead.., 0);
+        self.bytes.truncate(live);
+        let shift = self.dead as u32;
+        for e in &mut self.entries {
+            e.start -= shift;
+        }
+        self.dead = 0;
     }
 
     /// Adds an entry (§4.4): evicts until it fits; an entry larger than
@@ -174,26 +219,32 @@ impl DynamicTable {
     /// as empty, which can only make us keep an entry longer than the
     /// peer does, never resolve an index differently.
     pub fn insert(&mut self, name: Option<&[u8]>, value: Option<&[u8]>) {
+        let (n, v) = (name.unwrap_or_default(), value.unwrap_or_default());
         let size = ENTRY_OVERHEAD
-            .saturating_add(name.map_or(0, <[u8]>::len))
-            .saturating_add(value.map_or(0, <[u8]>::len));
+            .saturating_add(n.len())
+            .saturating_add(v.len());
         if size > self.max_size {
             self.entries.clear();
+            self.bytes.clear();
+            self.dead = 0;
             self.size = 0;
             return;
         }
         self.evict_to(self.max_size - size);
-        let (n, v) = (name.unwrap_or_default(), value.unwrap_or_default());
-        let mut bytes = self.spare.pop().unwrap_or_default();
-        bytes.clear();
-        bytes.extend_from_slice(n);
-        bytes.extend_from_slice(v);
+        self.compact();
+        let need = n.len() + v.len();
+        if self.bytes.capacity() - self.bytes.len() < need {
+            self.bytes.reserve(need.max(ARENA_START));
+        }
+        let start = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(n);
+        self.bytes.extend_from_slice(v);
         self.entries.push_front(Entry {
-            bytes,
-            name_len: n.len(),
+            start,
+            name_len: n.len() as u32,
+            value_len: v.len() as u32,
             name_known: name.is_some(),
             value_known: value.is_some(),
-            size,
         });
         self.size += size;
     }
@@ -208,9 +259,26 @@ impl DynamicTable {
             return Lookup::Found(Some(n), Some(v));
         }
         match self.entries.get(index - 1 - STATIC.len()) {
-            Some(e) => Lookup::Found(e.name(), e.value()),
+            Some(e) => {
+                let start = e.start as usize;
+                let mid = start + e.name_len as usize;
+                let end = mid + e.value_len as usize;
+                let part = |known: bool, from: usize, to: usize| {
+                    known.then(|| self.bytes.get(from..to).unwrap_or_default())
+                };
+                Lookup::Found(
+                    part(e.name_known, start, mid),
+                    part(e.value_known, mid, end),
+                )
+            }
             None => Lookup::Missing,
         }
+    }
+
+    /// Bytes held for entries, live and evicted (tests check the bound).
+    #[cfg(test)]
+    fn arena_len(&self) -> usize {
+        self.bytes.len()
     }
 }
 
@@ -251,5 +319,26 @@ mod tests {
         assert_eq!(t.len(), 1);
         t.insert(Some(&[b'x'; 100]), None);
         assert_eq!((t.len(), t.size()), (0, 0));
+    }
+
+    #[test]
+    fn churn_keeps_the_arena_bounded_and_entries_intact() {
+        let mut t = DynamicTable::new(4096);
+        for i in 0..10_000u32 {
+            let value = format!("value-{i}-{}", "x".repeat((i % 97) as usize));
+            let name = (i % 5 != 0).then_some(&b"date"[..]);
+            t.insert(name, Some(value.as_bytes()));
+            assert!(t.arena_len() <= 2 * 4096 + COMPACT_MIN + 200);
+            let (n, v) = match t.get(62) {
+                Lookup::Found(n, v) => (n, v),
+                _ => panic!("newest entry missing"),
+            };
+            assert_eq!((n, v), (name, Some(value.as_bytes())));
+        }
+        // The oldest survivors still read back whole.
+        let oldest = 61 + t.len() as u32;
+        assert!(matches!(t.get(oldest), Lookup::Found(_, Some(v)) if v.starts_with(b"value-")));
+        t.set_max_size(0);
+        assert_eq!((t.len(), t.size(), t.arena_len()), (0, 0, 0));
     }
 }
