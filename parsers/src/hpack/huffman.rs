@@ -183,28 +183,37 @@ fn machine() -> &'static Machine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HuffmanError;
 
+/// Input bytes decoded per round into a stack buffer: at most two symbols
+/// each, so their output (≤ 64 bytes) always fits the 64-byte buffer and
+/// the masked writes below never need a bounds check. Small, because most
+/// header strings are: clearing the buffer is a per-call cost.
+const ROUND: usize = 32;
+
 /// Appends the decoding of `input` to `out`. On error `out` holds a
 /// partial decoding the caller should discard.
 pub fn decode(input: &[u8], out: &mut Vec<u8>) -> Result<(), HuffmanError> {
     let m = machine();
-    // At most two symbols per input byte: write both slots every time and
-    // advance by the count, then cut to what was produced.
-    let start = out.len();
-    out.resize(start + input.len() * 2 + 2, 0);
-    let buf = out.get_mut(start..).unwrap_or_default();
-    let mut pos = 0usize;
+    // Bound in a local: the loop's stores cannot then make the compiler
+    // reload it from the static on every byte.
+    let bytes: &[u32; 65536] = &m.bytes;
+    // The shortest code is 5 bits: at most 8 symbols per 5 input bytes.
+    out.reserve(input.len() / 5 * 8 + 8);
+    let mut round = [0u8; 2 * ROUND];
     let mut state = 0usize;
     let mut failed = 0u32;
-    for &byte in input {
-        let entry = m.bytes[((state << 8) | usize::from(byte)) & 0xffff];
-        failed |= entry;
-        if let Some(dst) = buf.get_mut(pos..pos + 2) {
-            dst.copy_from_slice(&[(entry >> 8) as u8, (entry >> 16) as u8]);
+    for chunk in input.chunks(ROUND) {
+        // Write both symbol slots every time and advance by the count.
+        let mut pos = 0usize;
+        for &byte in chunk {
+            let entry = bytes[((state << 8) | usize::from(byte)) & 0xffff];
+            failed |= entry;
+            round[pos % (2 * ROUND)] = (entry >> 8) as u8;
+            round[(pos + 1) % (2 * ROUND)] = (entry >> 16) as u8;
+            pos += (entry >> COUNT_SHIFT & 3) as usize;
+            state = (entry & 0xff) as usize;
         }
-        pos += (entry >> COUNT_SHIFT & 3) as usize;
-        state = (entry & 0xff) as usize;
+        out.extend_from_slice(round.get(..pos).unwrap_or_default());
     }
-    out.truncate(start + pos);
     // A failure anywhere poisons the result; checked once, off the hot loop.
     if failed & FAILED == 0 && m.accept[state & 0xff] {
         Ok(())
@@ -265,6 +274,11 @@ mod tests {
             assert_eq!(dec(&encode(&[b, b, b])).unwrap(), [b, b, b]);
         }
         assert_eq!(dec(&[]).unwrap(), b"");
+        // Longer than one decoding round, and appended after what `out` held.
+        let long: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 256) as u8).collect();
+        let mut out = b"prefix".to_vec();
+        decode(&encode(&long), &mut out).unwrap();
+        assert_eq!(out.get(6..), Some(&long[..]));
     }
 
     #[test]
