@@ -6,6 +6,7 @@ use bson::{RawBsonRef, RawDocument};
 
 use super::event::{SessionInfo, MAX_MESSAGE, MAX_NAME};
 use super::names::COLLECTION_COMMANDS;
+use super::raw::{self, Value};
 use crate::event::bounded_text;
 use crate::ErrorReason;
 
@@ -29,63 +30,70 @@ pub struct Request {
 /// with any `$query` wrapper already removed).
 pub fn read(doc: &RawDocument, query_text: bool) -> Result<Request, ErrorReason> {
     let mut req = Request::default();
-    let mut first_value: Option<RawBsonRef<'_>> = None;
-    for (i, element) in doc.iter_elements().enumerate() {
+    let mut first: Option<(&str, Value<'_>)> = None;
+    for element in raw::elements(doc) {
         let element = element.map_err(|_| ErrorReason::Malformed)?;
-        let key = element.key();
-        if i == 0 {
-            req.command = bounded_str(key, MAX_NAME);
-            first_value = Some(element.value().map_err(|_| ErrorReason::Malformed)?);
+        let key = element.key;
+        if first.is_none() {
+            // Keys are checked UTF-8: this cannot fail.
+            let name = std::str::from_utf8(key).map_err(|_| ErrorReason::Malformed)?;
+            first = Some((name, element.value().map_err(|_| ErrorReason::Malformed)?));
             continue;
         }
         match key {
-            "$db" | "collection" | "lsid" | "txnNumber" | "startTransaction" | "autocommit"
-            | "documents" | "updates" | "deletes" | "cursors" => {}
+            b"$db" | b"collection" | b"lsid" | b"txnNumber" | b"startTransaction"
+            | b"autocommit" | b"documents" | b"updates" | b"deletes" | b"cursors" => {}
             _ => continue,
         }
+        let command = first.map_or("", |(name, _)| name);
         let value = element.value().map_err(|_| ErrorReason::Malformed)?;
         match (key, value) {
-            ("$db", RawBsonRef::String(db)) => {
+            (b"$db", Value::String(db)) => {
                 req.database = Some(bounded_str(db, MAX_NAME));
             }
-            ("collection", RawBsonRef::String(c)) if req.command == "getMore" => {
+            (b"collection", Value::String(c)) if command == "getMore" => {
                 req.collection = Some(bounded_str(c, MAX_NAME));
             }
-            ("lsid", _) => req.session.has_lsid = true,
-            ("txnNumber", v) => req.session.txn_number = as_i64(v),
-            ("startTransaction", RawBsonRef::Boolean(b)) => req.session.start_transaction = b,
-            ("autocommit", RawBsonRef::Boolean(b)) => req.session.autocommit = Some(b),
-            ("documents" | "updates" | "deletes", RawBsonRef::Array(a)) => {
+            (b"lsid", _) => req.session.has_lsid = true,
+            (b"txnNumber", v) => req.session.txn_number = as_i64(v),
+            (b"startTransaction", Value::Boolean(b)) => req.session.start_transaction = b,
+            (b"autocommit", Value::Boolean(b)) => req.session.autocommit = Some(b),
+            (b"documents" | b"updates" | b"deletes", Value::Array(a)) => {
                 req.documents = req.documents.saturating_add(count(a)?);
             }
-            ("cursors", RawBsonRef::Array(a)) if req.command == "killCursors" => {
-                if let Some(first) = a.into_iter().next() {
+            (b"cursors", Value::Array(a)) if command == "killCursors" => {
+                if let Some(first) = raw::elements(a).next() {
+                    let first = first.and_then(|e| e.value());
                     req.cursor = as_i64(first.map_err(|_| ErrorReason::Malformed)?);
                 }
             }
             _ => {}
         }
     }
-    let Some(first) = first_value else {
+    let Some((command, first)) = first else {
         // A command document with no command in it.
         return Err(ErrorReason::Malformed);
     };
     match first {
-        RawBsonRef::String(name) if COLLECTION_COMMANDS.contains(&req.command.as_str()) => {
+        Value::String(name) if COLLECTION_COMMANDS.contains(&command) => {
             req.collection = Some(bounded_str(name, MAX_NAME));
         }
-        RawBsonRef::Int64(id) if req.command == "getMore" => req.cursor = Some(id),
+        Value::Int64(id) if command == "getMore" => req.cursor = Some(id),
         // `explain` wraps the command it explains: attribute it to that
         // command's collection (the operation stays `explain`).
-        RawBsonRef::Document(inner) if req.command == "explain" => {
-            if let Some(Ok((name, RawBsonRef::String(coll)))) = inner.iter().next() {
-                if COLLECTION_COMMANDS.contains(&name) {
-                    req.collection = Some(bounded_str(coll, MAX_NAME));
+        Value::Document(inner) if command == "explain" => {
+            if let Some(Ok(element)) = raw::elements(inner).next() {
+                if let Ok(Value::String(coll)) = element.value() {
+                    let name = std::str::from_utf8(element.key).unwrap_or_default();
+                    if COLLECTION_COMMANDS.contains(&name) {
+                        req.collection = Some(bounded_str(coll, MAX_NAME));
+                    }
                 }
             }
         }
         _ => {}
     }
+    req.command = bounded_str(command, MAX_NAME);
     if query_text {
         req.query_text = Some(text(doc));
     }
@@ -139,22 +147,25 @@ pub fn bounded_str(s: &str, max: usize) -> String {
     s.get(..end).unwrap_or_default().to_owned()
 }
 
-/// Elements in an array, without decoding them.
-pub fn count(array: &bson::RawArray) -> Result<u64, ErrorReason> {
+/// Elements in an array, each checked as the `bson` crate's array
+/// iterator would (its value read, never copied).
+pub fn count(array: &RawDocument) -> Result<u64, ErrorReason> {
     let mut n = 0u64;
-    for element in array {
-        element.map_err(|_| ErrorReason::Malformed)?;
+    for element in raw::elements(array) {
+        element
+            .and_then(|e| e.value())
+            .map_err(|_| ErrorReason::Malformed)?;
         n += 1;
     }
     Ok(n)
 }
 
 /// An integer field as sent: int32, int64, or an integral double.
-pub fn as_i64(value: RawBsonRef<'_>) -> Option<i64> {
+pub fn as_i64(value: Value<'_>) -> Option<i64> {
     match value {
-        RawBsonRef::Int32(v) => Some(i64::from(v)),
-        RawBsonRef::Int64(v) => Some(v),
-        RawBsonRef::Double(v) if v.is_finite() && v.fract() == 0.0 => Some(v as i64),
+        Value::Int32(v) => Some(i64::from(v)),
+        Value::Int64(v) => Some(v),
+        Value::Double(v) if v.is_finite() && v.fract() == 0.0 => Some(v as i64),
         _ => None,
     }
 }

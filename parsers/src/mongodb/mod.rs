@@ -46,6 +46,7 @@ pub mod event;
 mod exchange;
 mod frame;
 mod names;
+mod raw;
 mod reply;
 mod route;
 mod state;

@@ -2,10 +2,11 @@
 //! sizes, read in one pass over the reply's top-level keys. Batches are
 //! counted, their documents never decoded.
 
-use bson::{RawBsonRef, RawDocument};
+use bson::RawDocument;
 
 use super::command::{as_i64, bounded_str, count};
 use super::event::{MongoReply, MAX_MESSAGE, MAX_NAME};
+use super::raw::{self, Value};
 use crate::ErrorReason;
 
 /// One reply message's fields, plus the cursor's namespace (for the
@@ -22,27 +23,28 @@ pub struct ReplyFields {
 pub fn read(doc: &RawDocument) -> Result<ReplyFields, ErrorReason> {
     let mut out = ReplyFields::default();
     let r = &mut out.reply;
-    for element in doc.iter_elements() {
+    for element in raw::elements(doc) {
         let element = element.map_err(|_| ErrorReason::Malformed)?;
-        let key = element.key();
+        let key = element.key;
         match key {
-            "ok" | "code" | "codeName" | "errmsg" | "$err" | "writeErrors"
-            | "writeConcernError" | "n" | "nModified" | "upserted" | "cursor" => {}
+            b"ok" | b"code" | b"codeName" | b"errmsg" | b"$err" | b"writeErrors"
+            | b"writeConcernError" | b"n" | b"nModified" | b"upserted" | b"cursor" => {}
             _ => continue,
         }
         let value = element.value().map_err(|_| ErrorReason::Malformed)?;
         match (key, value) {
-            ("ok", RawBsonRef::Boolean(b)) => r.ok = b,
-            ("ok", v) => r.ok = as_f64(v).is_some_and(|ok| ok != 0.0),
-            ("code", v) => r.code = as_i64(v).and_then(|c| i32::try_from(c).ok()),
-            ("codeName", RawBsonRef::String(s)) => {
+            (b"ok", Value::Boolean(b)) => r.ok = b,
+            (b"ok", v) => r.ok = as_f64(v).is_some_and(|ok| ok != 0.0),
+            (b"code", v) => r.code = as_i64(v).and_then(|c| i32::try_from(c).ok()),
+            (b"codeName", Value::String(s)) => {
                 r.code_name = Some(bounded_str(s, MAX_MESSAGE));
             }
-            ("errmsg" | "$err", RawBsonRef::String(s)) => {
+            (b"errmsg" | b"$err", Value::String(s)) => {
                 r.errmsg = Some(bounded_str(s, MAX_MESSAGE));
             }
-            ("writeErrors", RawBsonRef::Array(errors)) => {
-                for (i, e) in errors.into_iter().enumerate() {
+            (b"writeErrors", Value::Array(errors)) => {
+                for (i, e) in raw::elements(errors).enumerate() {
+                    let e = e.and_then(|e| e.value());
                     let e = e.map_err(|_| ErrorReason::Malformed)?;
                     if i == 0 {
                         r.first_write_error_code = code_of(e)?;
@@ -50,16 +52,16 @@ pub fn read(doc: &RawDocument) -> Result<ReplyFields, ErrorReason> {
                     r.write_errors = r.write_errors.saturating_add(1);
                 }
             }
-            ("writeConcernError", RawBsonRef::Document(_)) => {
+            (b"writeConcernError", Value::Document(_)) => {
                 // Present means failed: a missing code still counts.
                 r.write_concern_error_code = Some(code_of(value)?.unwrap_or(0));
             }
-            ("n", v) => r.n = as_i64(v),
-            ("nModified", v) => r.n_modified = as_i64(v),
-            ("upserted", RawBsonRef::Array(a)) => {
+            (b"n", v) => r.n = as_i64(v),
+            (b"nModified", v) => r.n_modified = as_i64(v),
+            (b"upserted", Value::Array(a)) => {
                 r.upserted = u32::try_from(count(a)?).unwrap_or(u32::MAX);
             }
-            ("cursor", RawBsonRef::Document(cursor)) => {
+            (b"cursor", Value::Document(cursor)) => {
                 out.has_cursor = true;
                 cursor_fields(cursor, r, &mut out.cursor_ns)?;
             }
@@ -74,16 +76,16 @@ fn cursor_fields(
     r: &mut MongoReply,
     ns: &mut Option<String>,
 ) -> Result<(), ErrorReason> {
-    for element in cursor.iter_elements() {
+    for element in raw::elements(cursor) {
         let element = element.map_err(|_| ErrorReason::Malformed)?;
-        let key = element.key();
-        if !matches!(key, "id" | "ns" | "firstBatch" | "nextBatch") {
+        let key = element.key;
+        if !matches!(key, b"id" | b"ns" | b"firstBatch" | b"nextBatch") {
             continue;
         }
         match (key, element.value().map_err(|_| ErrorReason::Malformed)?) {
-            ("id", v) => r.cursor_id = as_i64(v),
-            ("ns", RawBsonRef::String(s)) => *ns = Some(bounded_str(s, MAX_NAME)),
-            ("firstBatch" | "nextBatch", RawBsonRef::Array(batch)) => {
+            (b"id", v) => r.cursor_id = as_i64(v),
+            (b"ns", Value::String(s)) => *ns = Some(bounded_str(s, MAX_NAME)),
+            (b"firstBatch" | b"nextBatch", Value::Array(batch)) => {
                 r.documents = r.documents.saturating_add(count(batch)?);
             }
             _ => {}
@@ -93,19 +95,19 @@ fn cursor_fields(
 }
 
 /// The `code` field of a write error or write concern error document.
-fn code_of(value: RawBsonRef<'_>) -> Result<Option<i32>, ErrorReason> {
-    let RawBsonRef::Document(doc) = value else {
+fn code_of(value: Value<'_>) -> Result<Option<i32>, ErrorReason> {
+    let Value::Document(doc) = value else {
         return Ok(None);
     };
-    let code = doc.get("code").map_err(|_| ErrorReason::Malformed)?;
+    let code = raw::get(doc, "code").map_err(|_| ErrorReason::Malformed)?;
     Ok(code.and_then(as_i64).and_then(|c| i32::try_from(c).ok()))
 }
 
-fn as_f64(value: RawBsonRef<'_>) -> Option<f64> {
+fn as_f64(value: Value<'_>) -> Option<f64> {
     match value {
-        RawBsonRef::Double(v) => Some(v),
-        RawBsonRef::Int32(v) => Some(f64::from(v)),
-        RawBsonRef::Int64(v) => Some(v as f64),
+        Value::Double(v) => Some(v),
+        Value::Int32(v) => Some(f64::from(v)),
+        Value::Int64(v) => Some(v as f64),
         _ => None,
     }
 }
