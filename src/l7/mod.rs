@@ -23,9 +23,9 @@ use crate::config::ListenerConfig;
 use crate::drain::Drain;
 use crate::listener::DownstreamIo;
 use crate::pipeline::{Families, ListenerMetrics, Scope, SeriesBudget};
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use periscope_parsers::{ErrorReason, Protocol};
 use router::Router;
 use std::net::SocketAddr;
@@ -40,7 +40,8 @@ pub struct HttpListener {
     router: Router,
     /// Requests no route matched.
     no_route_scope: Arc<Scope>,
-    server: auto::Builder<TokioExecutor>,
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
 }
 
 impl HttpListener {
@@ -60,12 +61,12 @@ impl HttpListener {
         };
         let router = build::build_router(config, clusters, &scopes)
             .map_err(|e| format!("listener {}: {e}", config.name))?;
-        let mut server = auto::Builder::new(TokioExecutor::new());
-        server
-            .http1()
+        let mut http1 = http1::Builder::new();
+        http1
             .timer(TokioTimer::new())
             .header_read_timeout(std::time::Duration::from_secs(30));
-        server.http2().timer(TokioTimer::new());
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2.timer(TokioTimer::new());
         Ok(HttpListener {
             dynamodb_body_bytes: config.dynamodb_body_bytes,
             stream_idle_timeout: config.stream_idle_timeout,
@@ -73,12 +74,15 @@ impl HttpListener {
             no_route_scope: scopes.scope(&config.name, "", ""),
             metrics,
             router,
-            server,
+            http1,
+            http2,
         })
     }
 
     /// Serve one downstream connection until it ends or the drain deadline.
-    /// `protocol` is what detection saw, for labelling parse errors.
+    /// `protocol` is what detection saw: HTTP/2 (the client sent the h2c
+    /// preface) or HTTP/1 (anything else), so the connection goes straight
+    /// to hyper's server for that version.
     pub async fn serve(
         self: Arc<Self>,
         io: DownstreamIo,
@@ -86,28 +90,53 @@ impl HttpListener {
         protocol: Protocol,
         drain: Drain,
     ) {
-        let listener = self.clone();
         let activity = idle::ConnectionActivity::new();
-        let requests = activity.clone();
-        // Boxed: hyper keeps room for one in-flight request future per
-        // connection for the connection's whole life, and ours is several
-        // KiB (routing, retries, the upstream exchange). One box per request
-        // costs less than holding that room on every idle keep-alive
-        // connection (27 -> 19 KiB per idle connection, tests/bench).
-        let service = service_fn(move |request| {
-            Box::pin(handler::handle(
-                listener.clone(),
-                peer,
-                requests.begin(),
-                request,
-            ))
-        });
-        let connection = self.server.serve_connection(TokioIo::new(io), service);
+        let io = TokioIo::new(io);
+        if protocol == Protocol::Http2 {
+            // One task per stream already holds each request's future.
+            let (listener, requests) = (self.clone(), activity.clone());
+            let service = service_fn(move |request| {
+                handler::handle(listener.clone(), peer, requests.begin(), request)
+            });
+            let connection = self.http2.serve_connection(io, service);
+            self.drive(connection, peer, protocol, drain, activity)
+                .await
+        } else {
+            // Boxed: hyper keeps room for one in-flight request future per
+            // HTTP/1 connection for the connection's whole life, and ours
+            // is several KiB (routing, retries, the upstream exchange). One
+            // box per request costs less than holding that room on every
+            // idle keep-alive connection (27 -> 19 KiB each, tests/bench).
+            let (listener, requests) = (self.clone(), activity.clone());
+            let service = service_fn(move |request| {
+                Box::pin(handler::handle(
+                    listener.clone(),
+                    peer,
+                    requests.begin(),
+                    request,
+                ))
+            });
+            let connection = self.http1.serve_connection(io, service);
+            self.drive(connection, peer, protocol, drain, activity)
+                .await
+        }
+    }
+
+    /// Run a connection until it ends, or until a drain or the idle timeout
+    /// asks it to finish what is in flight and close.
+    async fn drive<C: GracefulConnection>(
+        &self,
+        connection: C,
+        peer: SocketAddr,
+        protocol: Protocol,
+        drain: Drain,
+        activity: Arc<idle::ConnectionActivity>,
+    ) {
         tokio::pin!(connection);
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(err) = result {
-                    if let Some(reason) = parse_error_reason(err.as_ref()) {
+                    if let Some(reason) = parse_error_reason(&err) {
                         self.metrics.parse_error(protocol, reason);
                     }
                     tracing::debug!(listener = self.metrics.name(), %peer, "http connection ended: {err}");
@@ -121,8 +150,42 @@ impl HttpListener {
                 self.metrics.idle_timeouts.inc();
             }
         }
-        connection.as_mut().graceful_shutdown();
+        connection.as_mut().shut_down_gracefully();
         let _ = connection.await;
+    }
+}
+
+/// hyper's HTTP/1 and HTTP/2 server connections, as [`HttpListener::drive`]
+/// runs them.
+trait GracefulConnection: std::future::Future<Output = hyper::Result<()>> {
+    fn shut_down_gracefully(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S, B> GracefulConnection for http1::Connection<I, S>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn shut_down_gracefully(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+impl<I, S, B> GracefulConnection for http2::Connection<I, S, TokioExecutor>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    TokioExecutor: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
+{
+    fn shut_down_gracefully(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
     }
 }
 

@@ -36,6 +36,11 @@ impl AsyncRead for DownstreamIo {
             let n = this.prefix.len().min(buf.remaining());
             buf.put_slice(&this.prefix[..n]);
             this.prefix.advance(n);
+            if this.prefix.is_empty() {
+                // Replayed: give its allocation back rather than keep it for
+                // the life of a keep-alive connection.
+                this.prefix = BytesMut::new();
+            }
             return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
