@@ -172,25 +172,20 @@ impl Decoder {
     ) -> Result<BlockInfo, DecodeError> {
         let mut info = BlockInfo::default();
         let mut rest = block;
-        while !rest.is_empty() {
+        while let Some((&first, after)) = rest.split_first() {
+            // An indexed field whose index fits the first byte: most of a
+            // block once the table is warm. Read here, it skips a call and
+            // the nom result in memory; `representation` agrees on it.
+            if first & 0x80 != 0 && first != 0xff {
+                rest = after;
+                self.indexed(u32::from(first & 0x7f), &mut info, &mut emit)?;
+                continue;
+            }
             let (next, repr) = representation(rest).map_err(|_| DecodeError::Malformed)?;
             rest = next;
             match repr {
                 Repr::SizeUpdate(size) => self.size_update(size)?,
-                Repr::Indexed(index) => {
-                    let field = match self.table.get(index) {
-                        Lookup::Invalid => return Err(DecodeError::Malformed),
-                        Lookup::Found(Some(name), Some(value)) => Field {
-                            name,
-                            value,
-                            unresolved: false,
-                            never_indexed: false,
-                        },
-                        Lookup::Found(..) | Lookup::Missing => PLACEHOLDER,
-                    };
-                    account(&mut info, &field)?;
-                    emit(field);
-                }
+                Repr::Indexed(index) => self.indexed(index, &mut info, &mut emit)?,
                 Repr::Literal {
                     indexing,
                     name,
@@ -203,6 +198,27 @@ impl Decoder {
             self.degraded = true;
         }
         Ok(info)
+    }
+
+    fn indexed(
+        &self,
+        index: u32,
+        info: &mut BlockInfo,
+        emit: &mut impl FnMut(Field<'_>),
+    ) -> Result<(), DecodeError> {
+        let field = match self.table.get(index) {
+            Lookup::Invalid => return Err(DecodeError::Malformed),
+            Lookup::Found(Some(name), Some(value)) => Field {
+                name,
+                value,
+                unresolved: false,
+                never_indexed: false,
+            },
+            Lookup::Found(..) | Lookup::Missing => PLACEHOLDER,
+        };
+        account(info, &field)?;
+        emit(field);
+        Ok(())
     }
 
     fn size_update(&mut self, size: u32) -> Result<(), DecodeError> {
