@@ -137,14 +137,20 @@ pub fn text(doc: &RawDocument) -> String {
 /// [`bounded_text`] for text already known to be UTF-8 (BSON keys and
 /// strings, which the `bson` crate has validated): no second validation.
 pub fn bounded_str(s: &str, max: usize) -> String {
+    bounded_prefix(s, max).to_owned()
+}
+
+/// The longest prefix of `s` within `max` bytes that ends on a character
+/// boundary: [`bounded_str`] without the copy.
+pub fn bounded_prefix(s: &str, max: usize) -> &str {
     if s.len() <= max {
-        return s.to_owned();
+        return s;
     }
     let mut end = max;
     while end > 0 && !s.is_char_boundary(end) {
         end -= 1;
     }
-    s.get(..end).unwrap_or_default().to_owned()
+    s.get(..end).unwrap_or_default()
 }
 
 /// Elements in an array, each checked as the `bson` crate's array

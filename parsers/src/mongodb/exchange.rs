@@ -235,10 +235,10 @@ impl Core {
 
     /// Completes (or continues) the request this reply answers. `read`
     /// gets how the request expects an OP_REPLY to be read.
-    pub(super) fn reply(
+    pub(super) fn reply<'a>(
         &mut self,
         arrival: &Arrival,
-        read: impl FnOnce(LegacyReply) -> Result<ReplyFields, ErrorReason>,
+        read: impl FnOnce(LegacyReply) -> Result<ReplyFields<'a>, ErrorReason>,
         more_to_come: bool,
         sink: &mut dyn Sink,
     ) -> Result<(), ErrorReason> {
@@ -275,7 +275,7 @@ impl Core {
     }
 
     /// Remembers where an open cursor reads from; forgets exhausted ones.
-    fn track_cursor(&mut self, pending: &Pending, fields: &ReplyFields) {
+    fn track_cursor(&mut self, pending: &Pending, fields: &ReplyFields<'_>) {
         match fields.reply.cursor_id {
             Some(0) => {
                 if let Some(id) = pending.cursor {
@@ -284,11 +284,7 @@ impl Core {
             }
             Some(id) => {
                 let ex = &pending.exchange;
-                let origin = match fields
-                    .cursor_ns
-                    .as_deref()
-                    .map(|ns| command::namespace(ns.as_bytes()))
-                {
+                let origin = match fields.cursor_ns.map(|ns| command::namespace(ns.as_bytes())) {
                     Some((db, coll)) => CursorOrigin {
                         database: Some(db),
                         collection: coll,

@@ -4,7 +4,7 @@
 
 use bson::RawDocument;
 
-use super::command::{as_i64, bounded_str, count};
+use super::command::{as_i64, bounded_prefix, bounded_str, count};
 use super::event::{MongoReply, MAX_MESSAGE, MAX_NAME};
 use super::raw::{self, Value};
 use crate::ErrorReason;
@@ -12,15 +12,17 @@ use crate::ErrorReason;
 /// One reply message's fields, plus the cursor's namespace (for the
 /// per-connection cursor map) which the contract does not carry.
 #[derive(Debug, Clone, Default)]
-pub struct ReplyFields {
+pub struct ReplyFields<'a> {
     pub reply: MongoReply,
-    pub cursor_ns: Option<String>,
+    /// Borrowed from the reply (bounded to `MAX_NAME`): only an open
+    /// cursor needs it, and most replies close theirs.
+    pub cursor_ns: Option<&'a str>,
     /// A cursor was present (so `documents` came from its batch).
     pub has_cursor: bool,
 }
 
 /// Reads a command reply document.
-pub fn read(doc: &RawDocument) -> Result<ReplyFields, ErrorReason> {
+pub fn read(doc: &RawDocument) -> Result<ReplyFields<'_>, ErrorReason> {
     let mut out = ReplyFields::default();
     let r = &mut out.reply;
     for element in raw::elements(doc) {
@@ -71,10 +73,10 @@ pub fn read(doc: &RawDocument) -> Result<ReplyFields, ErrorReason> {
     Ok(out)
 }
 
-fn cursor_fields(
-    cursor: &RawDocument,
+fn cursor_fields<'a>(
+    cursor: &'a RawDocument,
     r: &mut MongoReply,
-    ns: &mut Option<String>,
+    ns: &mut Option<&'a str>,
 ) -> Result<(), ErrorReason> {
     for element in raw::elements(cursor) {
         let element = element.map_err(|_| ErrorReason::Malformed)?;
@@ -84,7 +86,7 @@ fn cursor_fields(
         }
         match (key, element.value().map_err(|_| ErrorReason::Malformed)?) {
             (b"id", v) => r.cursor_id = as_i64(v),
-            (b"ns", Value::String(s)) => *ns = Some(bounded_str(s, MAX_NAME)),
+            (b"ns", Value::String(s)) => *ns = Some(bounded_prefix(s, MAX_NAME)),
             (b"firstBatch" | b"nextBatch", Value::Array(batch)) => {
                 r.documents = r.documents.saturating_add(count(batch)?);
             }

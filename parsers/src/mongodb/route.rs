@@ -117,7 +117,7 @@ fn legacy_ns(command: &str, ns: &[u8]) -> Request {
     }
 }
 
-fn msg_reply(msg: &Msg<'_>) -> Result<ReplyFields, ErrorReason> {
+fn msg_reply<'a>(msg: &Msg<'a>) -> Result<ReplyFields<'a>, ErrorReason> {
     reply::read(msg.body)
 }
 
@@ -130,7 +130,7 @@ fn op_reply(
     cursor_id: i64,
     number_returned: i32,
     first: Option<&bson::RawDocument>,
-) -> Result<ReplyFields, ErrorReason> {
+) -> Result<ReplyFields<'_>, ErrorReason> {
     let returned = u64::try_from(number_returned).unwrap_or(0);
     let failed = flags & QUERY_FAILURE != 0;
     let mut fields = match first {
