@@ -72,14 +72,23 @@ pub async fn forward(
             );
         };
         let endpoint = picked.endpoint;
-        tried.push(endpoint.index);
+        // Without a retry policy there is one attempt: nothing to remember
+        // and nothing to keep for a replay (no per-request allocation).
+        let may_replay = route.retry.is_some();
+        if may_replay {
+            tried.push(endpoint.index);
+        }
         let Some(upstream_body) = body.next() else {
             return failure_reply(recorder, UpstreamFailure::Reset);
         };
         let mut request = Request::new(upstream_body);
         *request.method_mut() = parts.method.clone();
         *request.version_mut() = version;
-        *request.headers_mut() = parts.headers.clone();
+        *request.headers_mut() = if may_replay {
+            parts.headers.clone()
+        } else {
+            std::mem::take(&mut parts.headers)
+        };
         // h2: the client's authority (as Envoy forwards it); HTTP/1.1 sends
         // only the path, the client's host travels in `Host`.
         let authority = match version {
