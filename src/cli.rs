@@ -43,6 +43,11 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = UpstreamArg::Auto, requires = "listen")]
     pub upstream_protocol: UpstreamArg,
 
+    /// Quick mode, `--protocol tcp`: relay only, parse nothing (a config
+    /// file's `sniff: false`).
+    #[arg(long, requires = "listen")]
+    pub no_sniff: bool,
+
     /// Export traces over OTLP to this collector (base URL, as
     /// OTEL_EXPORTER_OTLP_ENDPOINT; overrides the environment and the file).
     #[arg(long, value_name = "URL")]
@@ -111,6 +116,7 @@ impl Cli {
                     UpstreamArg::H2c => UpstreamProtocol::H2c,
                 },
                 workers: self.workers,
+                sniff: !self.no_sniff,
             };
             config::quick(&options).map_err(|e| e.to_string())?
         } else if let Some(path) = &self.config {

@@ -101,3 +101,32 @@ fn round_trip(addr: std::net::SocketAddr, request: &[u8]) -> Vec<u8> {
     reply[4..8].copy_from_slice(&[0; 4]);
     reply
 }
+
+/// `sniff: false` relays only: the same MongoDB exchange crosses untouched,
+/// the connection is counted (as `unknown`: nothing looked at it), and no
+/// operation, detection or parse error is reported.
+#[test]
+fn a_relay_only_listener_forwards_mongodb_and_parses_nothing() {
+    let mongo = MongoServer::start();
+    let px = Periscope::start(|| mongo_proxy("tcp", mongo.addr, "    sniff: false\n"));
+    let find = Doc::new().str("find", "raw").str("$db", "shop");
+    let direct = round_trip(mongo.addr, &op_msg(44, &find));
+    let relayed = round_trip(px.addr("edge"), &op_msg(44, &find));
+    assert!(!direct.is_empty());
+    assert_eq!(relayed, direct, "find reply differs through Periscope");
+    let edge = [("listener", "edge")];
+    px.wait_metric(
+        "periscope_downstream_connections_total",
+        &[("listener", "edge"), ("protocol", "unknown")],
+        1.0,
+    );
+    px.wait_metric("periscope_downstream_connections_total", &edge, 1.0);
+    let scrape = px.scrape();
+    for family in [
+        "db_client_operation_duration_seconds_count",
+        "periscope_detections_total",
+        "periscope_parse_errors_total",
+    ] {
+        scrape.assert_value(family, &edge, 0.0);
+    }
+}

@@ -93,6 +93,8 @@ pub struct QuickOptions {
     pub protocol: ListenerProtocol,
     pub upstream_protocol: UpstreamProtocol,
     pub workers: Option<usize>,
+    /// `--no-sniff`: relay only (tcp listeners).
+    pub sniff: bool,
 }
 
 /// Builds quick mode's config through the raw model, so validation and
@@ -119,6 +121,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             access_log: None,
             mongodb: Default::default(),
             dynamodb: Default::default(),
+            sniff: opts.sniff,
             tcp_idle_timeout: raw::DEFAULT_TCP_IDLE_TIMEOUT.to_owned(),
             http_idle_timeout: raw::DEFAULT_HTTP_IDLE_TIMEOUT.to_owned(),
             stream_idle_timeout: raw::DEFAULT_STREAM_IDLE_TIMEOUT.to_owned(),
@@ -163,6 +166,8 @@ fn flag_for(path: &str) -> &str {
         "--workers"
     } else if path.starts_with("clusters") {
         "--upstream"
+    } else if path.ends_with(".sniff") {
+        "--no-sniff"
     } else if path.starts_with("listeners") {
         "--listen"
     } else {

@@ -58,6 +58,8 @@ pub struct ListenerConfig {
     pub mongodb_query_text: bool,
     /// Bytes kept per DynamoDB body for the refiner (0: off).
     pub dynamodb_body_bytes: usize,
+    /// `tcp` listeners: parse relayed bytes (false: relay only).
+    pub sniff: bool,
     /// TCP relay idle timeout; `None` = never.
     pub tcp_idle_timeout: Option<Duration>,
     /// HTTP connection idle timeout (no request in flight); `None` = never.

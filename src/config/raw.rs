@@ -97,6 +97,10 @@ pub struct RawListener {
     pub mongodb: RawMongoOptions,
     #[serde(default)]
     pub dynamodb: RawDynamoOptions,
+    /// `tcp` listeners: parse what is relayed (the default), or relay only,
+    /// as Envoy's `tcp_proxy` without a protocol filter.
+    #[serde(default = "default_sniff")]
+    pub sniff: bool,
     /// TCP relay: close a connection after this long without a byte either
     /// way (Envoy's tcp_proxy default, 1h); `0s` = never.
     #[serde(default = "default_tcp_idle_timeout")]
@@ -124,6 +128,10 @@ fn default_stream_idle_timeout() -> String {
 }
 
 pub const DEFAULT_TCP_IDLE_TIMEOUT: &str = "1h";
+
+fn default_sniff() -> bool {
+    true
+}
 
 fn default_tcp_idle_timeout() -> String {
     DEFAULT_TCP_IDLE_TIMEOUT.to_owned()

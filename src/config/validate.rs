@@ -192,6 +192,16 @@ fn listener(
         ),
         _ => {}
     }
+    if !raw.sniff && raw.protocol != RawListenerProtocol::Tcp {
+        v.add(
+            format!("{p}.sniff"),
+            format!(
+                "sniff: false applies to tcp listeners only (this listener is {}, which must \
+                 read HTTP to route it)",
+                protocol_name(raw.protocol)
+            ),
+        );
+    }
     if raw.protocol == RawListenerProtocol::Tcp && has_vhosts {
         v.add(
             format!("{p}.virtual_hosts"),
@@ -248,6 +258,7 @@ fn listener(
         },
         access_log: access_log?,
         mongodb_query_text: raw.mongodb.query_text,
+        sniff: raw.sniff,
         dynamodb_body_bytes: dynamodb_body_bytes?,
         tcp_idle_timeout: tcp_idle_timeout?,
         http_idle_timeout: http_idle_timeout?,

@@ -21,6 +21,8 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Listener {
     pub name: String,
     protocol: ListenerProtocol,
+    /// `tcp` listeners: false relays without a tap (`sniff: false`).
+    sniff: bool,
     detect_timeout: Duration,
     tcp_idle_timeout: Option<Duration>,
     metrics: Arc<ListenerMetrics>,
@@ -47,6 +49,7 @@ impl Listener {
         Listener {
             name: config.name.clone(),
             protocol: config.protocol,
+            sniff: config.sniff,
             detect_timeout: config.detect_timeout,
             tcp_idle_timeout: config.tcp_idle_timeout,
             metrics,
@@ -99,6 +102,18 @@ impl Listener {
     }
 
     async fn handle(&self, mut stream: TcpStream, peer: SocketAddr, drain: Drain) {
+        if self.protocol == ListenerProtocol::Tcp && !self.sniff {
+            // Relay only: counted as an unknown-protocol connection, still
+            // in the access log, never parsed.
+            let _active = self.metrics.connection_opened(Protocol::Unknown);
+            let tap = Tap::for_protocol(
+                Protocol::Unknown,
+                self.metrics.clone(),
+                self.parser_options.clone(),
+            )
+            .with_peer(peer);
+            return self.relay_tcp(stream, peer, &[], tap).await;
+        }
         if self.protocol == ListenerProtocol::Tcp {
             let tap =
                 Tap::detecting(self.metrics.clone(), self.parser_options.clone()).with_peer(peer);

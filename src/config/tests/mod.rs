@@ -292,6 +292,7 @@ fn quick_opts() -> QuickOptions {
         protocol: ListenerProtocol::Tcp,
         upstream_protocol: UpstreamProtocol::Http1,
         workers: Some(3),
+        sniff: true,
     }
 }
 
@@ -318,6 +319,24 @@ fn quick_mode_builds_one_listener_and_one_cluster() {
     assert_eq!(c.effective["listeners"][0]["address"], "127.0.0.1:10000");
     assert_eq!(c.effective["clusters"][0]["protocol"], "http1");
     assert_eq!(c.effective["admin"]["address"], "127.0.0.1:9901");
+}
+
+#[test]
+fn quick_mode_no_sniff_is_for_tcp_listeners_only() {
+    let relay_only = QuickOptions {
+        sniff: false,
+        ..quick_opts()
+    };
+    assert!(!quick(&relay_only).expect("valid").listeners[0].sniff);
+    let http = QuickOptions {
+        protocol: ListenerProtocol::Http,
+        ..relay_only
+    };
+    assert_eq!(
+        quick(&http).unwrap_err().to_string(),
+        "<command line>: --no-sniff: sniff: false applies to tcp listeners only \
+         (this listener is http, which must read HTTP to route it)"
+    );
 }
 
 #[test]

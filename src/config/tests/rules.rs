@@ -168,6 +168,24 @@ fn http_listener_with_virtual_hosts_rejects_an_unused_cluster() {
 }
 
 #[test]
+fn sniff_off_only_on_tcp_listeners() {
+    assert_eq!(
+        problems(
+            r#"
+            listeners:
+              - { name: t, address: 127.0.0.1:1, protocol: tcp, cluster: c, sniff: false }
+              - { name: a, address: 127.0.0.1:2, cluster: c, sniff: false }
+            clusters: [ { name: c, endpoints: ["h:1"] } ]
+            "#
+        ),
+        vec![
+            "t.yaml:3:57: listeners[1].sniff: sniff: false applies to tcp listeners only \
+             (this listener is auto, which must read HTTP to route it)",
+        ]
+    );
+}
+
+#[test]
 fn detect_timeout_only_on_auto_and_positive() {
     assert_eq!(
         problems(
