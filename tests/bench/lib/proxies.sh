@@ -73,7 +73,8 @@ start_periscope() {
   case "$mode" in
     http1|h2c) args=(--protocol http --upstream-protocol http1) ;;
     grpc) args=(--protocol http --upstream-protocol h2c) ;;
-    tcp|mongo) args=(--protocol tcp) ;;
+    tcp) args=(--protocol tcp --no-sniff) ;;
+    mongo) args=(--protocol tcp) ;;
     *) die "periscope: bad mode $mode" ;;
   esac
   # RUST_LOG=warn: info logs per connection would be I/O no other proxy does.

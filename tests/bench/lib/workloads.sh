@@ -12,8 +12,9 @@
 #                gRPC body; h2c both ways (see upstream.sh for the endpoint)
 #   latency      hey at a fixed 2,000 req/s (20 connections x 100/s), GET /:
 #                p50/p90/p99 of a proxy that is NOT saturated
-#   tcp_opaque   tcp_blast.py, 4 connections streaming zero bytes (sniffing
-#                finds nothing: Periscope's tap switches off)
+#   tcp_opaque   tcp_blast.py, 4 connections streaming the same MongoDB
+#                bytes as tcp_mongo through a relay that does not parse
+#                (Periscope: --no-sniff; Envoy: tcp_proxy alone)
 #   tcp_mongo    tcp_blast.py, 4 connections streaming MongoDB OP_MSG bulk
 #                inserts (Periscope parses every message; Envoy runs its
 #                mongo_proxy filter)
@@ -72,7 +73,8 @@ measure() {
       bounded hey -z "${secs}s" -c "$LAT_CONNS" -q "$LAT_PER_CONN" "$url/" >"$log" 2>&1 || die "hey failed: $(tail -5 "$log")"
       python3 "$BENCH_DIR/lib/parse_load.py" hey <"$log" ;;
     tcp_opaque|tcp_mongo)
-      bounded "$BENCH_PY" "$BENCH_DIR/tcp_blast.py" send --port "$port" --mode "${w#tcp_}" \
+      # Both send MongoDB bytes: the two cells differ only in sniffing.
+      bounded "$BENCH_PY" "$BENCH_DIR/tcp_blast.py" send --port "$port" --mode mongo \
         --seconds "$secs" --conns "$TCP_CONNS" 2>"$log" || die "tcp_blast failed: $(tail -5 "$log")" ;;
     *) die "measure: no load for $w" ;;
   esac
