@@ -10,6 +10,7 @@ mod expected;
 mod limits;
 mod samples;
 mod samples_wire;
+mod sequence_count;
 
 use super::*;
 use crate::event::{Exchange, ExchangeDetail, Outcome};
