@@ -28,6 +28,7 @@ APT_PKGS=(
   curl:curl                # HTTP/1.1 and h2c (prior knowledge) client
   nghttp2-client:h2load    # h2load, nghttp: multiplexed h2c load
   prometheus:promtool      # promtool check metrics
+  valgrind:valgrind        # callgrind: parser instruction counts (tests/parser_instructions.sh)
 )
 
 # Python peers, pinned, e.g. "pymongo==4.20.0" "boto3" "grpcio==1.85.1".

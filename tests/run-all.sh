@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one test command (README and CI): peers, build, tests, lints, fuzz.
+# The one test command (README and CI): peers, build, tests, lints, parser
+# instruction counts, fuzz.
 #
 #   bash tests/run-all.sh
 #
@@ -80,6 +81,8 @@ run_tests() {
 stage test run_tests
 stage clippy cargo clippy --workspace --all-targets -- -D warnings
 stage fmt cargo fmt --all -- --check
+# Parser cost in callgrind instructions against the committed baseline.
+stage instructions bash tests/parser_instructions.sh
 # Never skip silently: a missing fuzz runner is a failed stage.
 stage fuzz bash fuzz/run-all.sh "$FUZZ_SECONDS"
 

@@ -3,10 +3,13 @@
 //! and from grpcio (fuzz/seeds/), plus a browser-like first request whose
 //! every string is a Huffman literal added to the table (the expensive
 //! case). Throughput is in encoded bytes.
-
-use criterion::{black_box, Criterion, Throughput};
+use super::Case;
 use periscope_parsers::hpack::{huffman, Decoder};
-use periscope_parsers::{fuzzing, Direction, Exchange, Http2Parser, ProtocolParser, Timestamp};
+use periscope_parsers::{fuzzing, Exchange, Http2Parser, ProtocolParser, Timestamp};
+use std::hint::black_box;
+
+const C: periscope_parsers::Direction = periscope_parsers::Direction::ClientToServer;
+const S: periscope_parsers::Direction = periscope_parsers::Direction::ServerToClient;
 
 const H2LOAD_REQUESTS: &[u8] = include_bytes!("../../../fuzz/seeds/hpack/h2load-client.bin");
 const NGINX_RESPONSES: &[u8] = include_bytes!("../../../fuzz/seeds/hpack/h2load-server.bin");
@@ -16,7 +19,7 @@ const H2LOAD_CONVERSATION: &[u8] = include_bytes!("../../../fuzz/seeds/http2/h2l
 const GRPC_CONVERSATION: &[u8] = include_bytes!("../../../fuzz/seeds/http2/grpc-calls-0.bin");
 
 /// The blocks of an `hpack` seed (first byte: options; then blocks).
-fn blocks(seed: &[u8]) -> Vec<&[u8]> {
+fn blocks(seed: &'static [u8]) -> Vec<&'static [u8]> {
     let mut out = Vec::new();
     let mut rest = seed.get(1..).unwrap_or_default();
     loop {
@@ -55,74 +58,81 @@ fn browser_first_request() -> Vec<u8> {
     out
 }
 
-pub fn hpack_decoding(c: &mut Criterion) {
-    let first = browser_first_request();
-    let cases: [(&str, Vec<&[u8]>); 5] = [
-        ("browser_first_request_huffman", vec![&first[..]]),
-        ("h2load_20_requests", blocks(H2LOAD_REQUESTS)),
-        ("nginx_20_responses", blocks(NGINX_RESPONSES)),
-        ("grpcio_6_requests", blocks(GRPC_REQUESTS)),
-        ("grpcio_responses_and_trailers", blocks(GRPC_RESPONSES)),
-    ];
-    let mut group = c.benchmark_group("hpack");
-    for (name, blocks) in cases {
-        let total: usize = blocks.iter().map(|b| b.len()).sum();
-        group.throughput(Throughput::Bytes(total as u64));
-        // Connection start: a fresh decoder, its table filling up.
-        group.bench_function(format!("{name}/fresh"), |b| {
-            b.iter(|| {
-                let mut d = Decoder::new();
-                let mut n = 0usize;
-                for block in &blocks {
-                    let _ = d.decode(black_box(block), |f| n += f.value.len());
-                }
-                n
-            })
-        });
-        // Steady state: one long-lived decoder (each series starts with
-        // literals that re-insert what its later blocks refer to, so
-        // replaying it on a warm table decodes the same fields).
-        let mut d = Decoder::new();
-        group.bench_function(format!("{name}/steady"), |b| {
-            b.iter(|| {
-                let mut n = 0usize;
-                for block in &blocks {
-                    let _ = d.decode(black_box(block), |f| n += f.value.len());
-                }
-                n
-            })
-        });
+fn decode_all(decoder: &mut Decoder, blocks: &[Vec<u8>]) -> usize {
+    let mut n = 0usize;
+    for block in blocks {
+        let _ = decoder.decode(black_box(block), |f| n += f.value.len());
     }
-    group.finish();
+    n
 }
 
-pub fn http2_frames(c: &mut Criterion) {
-    let mut group = c.benchmark_group("http2");
-    for (name, conversation) in [
-        ("h2load_20_requests_nginx", H2LOAD_CONVERSATION),
-        ("grpcio_6_calls_40k_reply", GRPC_CONVERSATION),
-    ] {
-        let (client, server) = fuzzing::split_streams(conversation);
-        group.throughput(Throughput::Bytes((client.len() + server.len()) as u64));
-        group.bench_function(name, |b| {
-            let mut out: Vec<Exchange> = Vec::with_capacity(32);
-            b.iter(|| {
-                let mut p = Http2Parser::new();
-                p.feed(
-                    Direction::ClientToServer,
-                    black_box(client),
-                    Timestamp(0),
-                    &mut out,
-                );
-                p.feed(
-                    Direction::ServerToClient,
-                    black_box(server),
-                    Timestamp(1),
-                    &mut out,
-                );
-                out.clear();
-            })
+/// Per series, `fresh` (connection start: a new decoder, its table filling
+/// up) and `steady` (one long-lived decoder; each series starts with
+/// literals that re-insert what its later blocks refer to, so replaying it
+/// on a warm table decodes the same fields).
+pub fn hpack_cases() -> Vec<Case> {
+    let series: [(&str, Vec<Vec<u8>>); 5] = [
+        (
+            "browser_first_request_huffman",
+            vec![browser_first_request()],
+        ),
+        ("h2load_20_requests", owned(blocks(H2LOAD_REQUESTS))),
+        ("nginx_20_responses", owned(blocks(NGINX_RESPONSES))),
+        ("grpcio_6_requests", owned(blocks(GRPC_REQUESTS))),
+        (
+            "grpcio_responses_and_trailers",
+            owned(blocks(GRPC_RESPONSES)),
+        ),
+    ];
+    let mut cases = Vec::new();
+    for (name, blocks) in series {
+        let bytes = Some(blocks.iter().map(|b| b.len() as u64).sum());
+        let fresh = blocks.clone();
+        cases.push(Case {
+            group: "hpack",
+            name: format!("{name}/fresh"),
+            bytes,
+            run: Box::new(move || decode_all(&mut Decoder::new(), &fresh)),
+        });
+        let mut decoder = Decoder::new();
+        cases.push(Case {
+            group: "hpack",
+            name: format!("{name}/steady"),
+            bytes,
+            run: Box::new(move || decode_all(&mut decoder, &blocks)),
         });
     }
-    group.finish();
+    cases
+}
+
+fn owned(blocks: Vec<&[u8]>) -> Vec<Vec<u8>> {
+    blocks.into_iter().map(<[u8]>::to_vec).collect()
+}
+
+/// Whole conversations, through a new parser each run: each starts with
+/// the connection preface.
+pub fn frame_cases() -> Vec<Case> {
+    [
+        ("h2load_20_requests_nginx", H2LOAD_CONVERSATION),
+        ("grpcio_6_calls_40k_reply", GRPC_CONVERSATION),
+    ]
+    .into_iter()
+    .map(|(name, conversation)| {
+        let (client, server) = fuzzing::split_streams(conversation);
+        let mut out: Vec<Exchange> = Vec::with_capacity(32);
+        Case {
+            group: "http2",
+            name: name.to_owned(),
+            bytes: Some((client.len() + server.len()) as u64),
+            run: Box::new(move || {
+                let mut p = Http2Parser::new();
+                p.feed(C, black_box(client), Timestamp(0), &mut out);
+                p.feed(S, black_box(server), Timestamp(1), &mut out);
+                let n = out.len();
+                out.clear();
+                n
+            }),
+        }
+    })
+    .collect()
 }
