@@ -9,14 +9,16 @@
 #
 # A case costing more than TOLERANCE_PCT (default 3) percent over its
 # baseline fails; one 10 percent under it passes with a note to update the
-# baseline, so that gains are kept. Per run = (count of RUNS runs - count of
-# one run) / (RUNS - 1): the setup every process does cancels out.
+# baseline, so that gains are kept. Per run = (count of N runs - count of
+# one run) / (N - 1): the setup every process does cancels out. N is chosen
+# per case so the difference is about 2 million instructions: the setup
+# varies by a few hundred (hash seeds), which must stay far below 1%.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 BASELINE="parsers/benches/instructions.baseline"
 TOLERANCE_PCT="${TOLERANCE_PCT:-3}"
-RUNS=21
+TARGET=2000000   # instructions the N runs of a case should add up to
 update=""
 [ "${1:-}" = "--update" ] && update=1
 
@@ -39,9 +41,18 @@ results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
 for id in $("$bin" --list | cut -d' ' -f1); do
   one="$(count "$id" 1)"
-  many="$(count "$id" "$RUNS")"
+  runs=21
+  many="$(count "$id" "$runs")"
   [ -n "$one" ] && [ -n "$many" ] || { echo "parser_instructions: callgrind gave no count for $id" >&2; exit 1; }
-  echo "$id $(( (many - one) / (RUNS - 1) ))" >>"$results"
+  per=$(( (many - one) / (runs - 1) ))
+  want=$(( per > 0 ? TARGET / per + 1 : 2001 ))
+  if [ "$want" -gt "$runs" ]; then
+    runs=$(( want < 2001 ? want : 2001 ))
+    many="$(count "$id" "$runs")"
+    [ -n "$many" ] || { echo "parser_instructions: callgrind gave no count for $id" >&2; exit 1; }
+    per=$(( (many - one) / (runs - 1) ))
+  fi
+  echo "$id $per" >>"$results"
 done
 
 if [ -n "$update" ]; then
