@@ -138,6 +138,24 @@ fn a_bulk_stream_with_a_pause_is_relayed_byte_for_byte() {
     );
 }
 
+/// Each relayed connection holds one upstream connection, seen in
+/// `periscope_upstream_connections_active` (Envoy's upstream_cx_active)
+/// while it lasts and given back when it ends.
+#[test]
+fn relayed_connections_are_counted_active_upstream_while_open() {
+    let echo = EchoServer::start();
+    let px = Periscope::start(|| proxy("tcp", "auto", echo.addr));
+    let web = [("cluster", "web")];
+    let mut held: Vec<RawConn> = (0..3).map(|_| RawConn::connect(px.addr("edge"))).collect();
+    for conn in &mut held {
+        conn.send(b"ping");
+        assert_eq!(conn.read_at_least(4, Duration::from_secs(5)), b"ping");
+    }
+    px.wait_metric("periscope_upstream_connections_active", &web, 3.0);
+    drop(held);
+    px.wait_metric("periscope_upstream_connections_active", &web, 0.0);
+}
+
 #[test]
 fn http_1_0_on_the_l4_path_is_counted_as_version_1_0() {
     let nginx = Nginx::start();

@@ -73,6 +73,13 @@ fn sequential_requests_share_one_upstream_connection() {
     assert_eq!(opened_between(before, handled(&nginx)), 1);
     px.wait_endpoint_stat("web", nginx.h1, "connections", 1);
     px.wait_endpoint_stat("web", nginx.h1, "requests", 10);
+    // Envoy's upstream_cx_active / upstream_rq_active / pending: the idle
+    // pooled connection is open, nothing is in flight or waiting.
+    let web = [("cluster", "web")];
+    px.wait_metric("periscope_upstream_connections_active", &web, 1.0);
+    px.wait_metric("periscope_upstream_requests_active", &web, 0.0);
+    px.wait_metric("periscope_upstream_requests_pending", &web, 0.0);
+    px.wait_metric("periscope_upstream_retries_active", &web, 0.0);
 }
 
 /// Six slow downloads at once with `max_connections: 2`: two connections
@@ -90,6 +97,11 @@ fn past_max_connections_requests_wait_and_are_served() {
     );
     assert_eq!(opened_between(before, handled(&nginx)), 2);
     px.wait_endpoint_stat("web", nginx.h1, "connections", 2);
+    px.wait_metric(
+        "periscope_upstream_connections_active",
+        &[("cluster", "web")],
+        2.0,
+    );
     px.wait_metric(
         OVERFLOW,
         &[("cluster", "web"), ("breaker", "connections")],

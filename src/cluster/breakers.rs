@@ -99,6 +99,18 @@ impl Breakers {
         None
     }
 
+    /// The counters behind each threshold, for the scrape-time gauges
+    /// (`pipeline::UpstreamActivity`); weak, so they never outlive us.
+    pub fn counters(&self) -> crate::pipeline::BreakerCounters {
+        [
+            &self.requests,
+            &self.retries,
+            &self.connections,
+            &self.pending,
+        ]
+        .map(Arc::downgrade)
+    }
+
     pub fn snapshot(&self) -> BreakersSnapshot {
         let now = |c: &AtomicUsize| c.load(Ordering::Acquire);
         BreakersSnapshot {

@@ -155,6 +155,9 @@ impl Cluster {
             dns,
         };
         cluster.refresh_rotation(&mut cluster.rotation.lock());
+        families
+            .upstream_activity
+            .track(&cluster.name, cluster.breakers.counters());
         Ok(cluster)
     }
 

@@ -49,6 +49,8 @@ pub struct Families {
     pub grpc: super::grpc_families::GrpcFamilies,
     pub dynamo: super::dynamo_families::DynamoFamilies,
     pub health: super::health_families::HealthFamilies,
+    /// In-flight gauges per cluster, read from the breakers at scrape time.
+    pub upstream_activity: std::sync::Arc<super::UpstreamActivity>,
 }
 
 impl Families {
@@ -140,6 +142,7 @@ impl Families {
             grpc: super::grpc_families::GrpcFamilies::new(),
             dynamo: super::dynamo_families::DynamoFamilies::new(),
             health: super::health_families::HealthFamilies::new(),
+            upstream_activity: std::sync::Arc::default(),
             registry,
         };
         families.register_all();
@@ -170,8 +173,10 @@ impl Families {
         let grpc = self.grpc.collectors();
         let dynamo = self.dynamo.collectors();
         let health = self.health.collectors();
+        let activity: Box<dyn prometheus::core::Collector> =
+            Box::new(ActivityCollector(self.upstream_activity.clone()));
         let all = self.collectors().into_iter().chain(mongo).chain(grpc);
-        for collector in all.chain(dynamo).chain(health) {
+        for collector in all.chain(dynamo).chain(health).chain([activity]) {
             self.registry
                 .register(collector)
                 .expect("metric names are unique");
@@ -183,6 +188,19 @@ impl Families {
         TextEncoder::new()
             .encode_to_string(&self.registry.gather())
             .unwrap_or_else(|err| format!("# encoding failed: {err}\n"))
+    }
+}
+
+/// Registers the shared [`UpstreamActivity`](super::UpstreamActivity).
+struct ActivityCollector(std::sync::Arc<super::UpstreamActivity>);
+
+impl prometheus::core::Collector for ActivityCollector {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.0.desc()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.0.collect()
     }
 }
 

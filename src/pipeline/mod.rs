@@ -17,6 +17,7 @@ pub mod mongo;
 pub mod mongo_families;
 pub mod status_slots;
 pub mod traces;
+pub mod upstream_activity;
 
 pub use families::Families;
 pub use http_scope::{http_budget, HttpScope, SeriesBudget};
@@ -25,6 +26,7 @@ pub use listener_metrics::{ActiveConnection, ClusterMetrics, ListenerMetrics, Up
 pub use dynamo::{DynamoLabels, DynamoScope};
 pub use grpc::GrpcScope;
 pub use label_cap::LabelCap;
+pub use upstream_activity::{BreakerCounters, UpstreamActivity};
 
 use periscope_parsers::{Exchange, ExchangeDetail};
 use std::sync::Arc;
