@@ -31,6 +31,50 @@ fn every_overview_panel_returns_data_from_a_real_prometheus() {
     });
 }
 
+/// The upstream clusters dashboard: an nginx cluster with active health
+/// checks, outlier detection that ejects on one 5xx, and retries; after
+/// traffic with server errors every panel's queries return data.
+#[test]
+fn every_clusters_panel_returns_data_from_a_real_prometheus() {
+    let nginx = Nginx::start();
+    let px = Periscope::start(|| clusters_config(&nginx));
+    let prometheus = Prometheus::scraping(px.admin);
+    let client = HyperClient::http1();
+    prometheus.assert_every_panel_has_data("clusters.json", &[], Duration::from_secs(40), || {
+        for path in ["/", "/bytes/1k", "/status/500"] {
+            client.get(&px.url("edge", path));
+        }
+    });
+}
+
+/// One `http` listener `edge` to cluster `web` (nginx) with health checks,
+/// one-5xx outlier ejection (for a moment: 100 ms) and a retry on 5xx.
+fn clusters_config(nginx: &Nginx) -> String {
+    format!(
+        r#"{admin}listeners:
+  - name: edge
+    address: {listen}
+    protocol: http
+    virtual_hosts:
+      - name: site
+        domains: ["*"]
+        routes:
+          - name: all
+            match: {{ prefix: / }}
+            route: {{ cluster: web, retry_policy: {{ retry_on: 5xx, num_retries: 1 }} }}
+clusters:
+  - name: web
+    protocol: http1
+    endpoints: ["{nginx}"]
+    health_check: {{ interval: 200ms, timeout: 500ms, http: {{ path: / }} }}
+    outlier_detection: {{ consecutive_5xx: 1, interval: 100ms, base_ejection_time: 100ms }}
+"#,
+        admin = admin_block(),
+        listen = listen_addr(),
+        nginx = nginx.h1,
+    )
+}
+
 /// Every metric any shipped dashboard queries is in a real scrape of
 /// Periscope after traffic of each protocol it understands (HTTP, gRPC,
 /// MongoDB with compression, DynamoDB), including the families that only
@@ -72,6 +116,12 @@ clusters:
     for path in ["/", "/status/500"] {
         client.get(&px.url("web", path));
     }
+    // Health checks and an outlier ejection (the clusters dashboard) from
+    // a cluster of their own.
+    let clusters = Periscope::start(|| clusters_config(&nginx));
+    client.get(&clusters.url("edge", "/status/500"));
+    clusters.wait_metric_at_least("periscope_outlier_ejections_total", &[], 1.0);
+    clusters.wait_metric_at_least("periscope_health_checks_total", &[], 1.0);
     // A malformed request: hyper answers 400, a parse error is counted.
     let mut bad = RawConn::connect(px.addr("web"));
     bad.send(b"GET / HTTP/1.1\r\nno colon here\r\n\r\n");
@@ -95,8 +145,11 @@ clusters:
         1.0,
     );
 
-    let scrape = px.scrape();
-    let exported: BTreeSet<&str> = scrape.samples.iter().map(|s| s.name.as_str()).collect();
+    let (scrape, cluster_scrape) = (px.scrape(), clusters.scrape());
+    let exported: BTreeSet<&str> = (scrape.samples.iter())
+        .chain(&cluster_scrape.samples)
+        .map(|s| s.name.as_str())
+        .collect();
     let only_from_aws = "periscope_dynamodb_partition_capacity_units_total";
     let missing: Vec<String> = dashboard_metrics()
         .into_iter()

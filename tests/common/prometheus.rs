@@ -126,4 +126,5 @@ pub fn as_prometheus(expr: &str) -> String {
     expr.replace("$__rate_interval", "10s")
         .replace("$listener", ".*")
         .replace("$db_collection_name", ".*")
+        .replace("$cluster", ".*")
 }
