@@ -7,7 +7,7 @@
 use crate::pipeline::clock;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Context;
 use std::time::Duration;
@@ -19,6 +19,8 @@ pub struct ConnectionActivity {
     in_flight: AtomicUsize,
     /// When the last request began or ended (monotonic nanoseconds).
     last: AtomicU64,
+    /// The connection is draining: answers tell the client to close.
+    draining: AtomicBool,
 }
 
 /// A request in flight on its connection, until dropped (the exchange is
@@ -43,6 +45,14 @@ impl ConnectionActivity {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.last.store(clock::now().0, Ordering::Relaxed);
         InFlight(self.clone())
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     /// Resolves once no request was in flight for `timeout`; never without

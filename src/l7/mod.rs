@@ -109,12 +109,21 @@ impl HttpListener {
             // idle keep-alive connection (27 -> 19 KiB each, tests/bench).
             let (listener, requests) = (self.clone(), activity.clone());
             let service = service_fn(move |request| {
-                Box::pin(handler::handle(
-                    listener.clone(),
-                    peer,
-                    requests.begin(),
-                    request,
-                ))
+                let (listener, activity) = (listener.clone(), requests.clone());
+                Box::pin(async move {
+                    let in_flight = activity.begin();
+                    let mut response = handler::handle(listener, peer, in_flight, request).await?;
+                    if activity.is_draining() {
+                        // Tell the client before closing: it reconnects for
+                        // its next request instead of sending it into a
+                        // connection that is going away.
+                        response.headers_mut().insert(
+                            http::header::CONNECTION,
+                            http::HeaderValue::from_static("close"),
+                        );
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                })
             });
             let connection = self.http1.serve_connection(io, service);
             self.drive(connection, peer, protocol, drain, activity)
@@ -143,7 +152,11 @@ impl HttpListener {
                 }
                 return;
             }
-            _ = drain.signaled() => {}
+            _ = drain.signaled() => {
+                if protocol != Protocol::Http2 && !self.drain_http1(connection.as_mut(), &activity).await {
+                    return;
+                }
+            }
             () = activity.idle_for(self.http_idle_timeout) => {
                 // Nothing in flight for the idle timeout: close the way a
                 // drain does (h2 gets GOAWAY).
@@ -154,6 +167,30 @@ impl HttpListener {
         let _ = connection.await;
     }
 }
+
+impl HttpListener {
+    /// An HTTP/1 connection asked to drain (a reload or shutdown): answers
+    /// from now on carry `Connection: close`, and an idle keep-alive client
+    /// gets [`DRAIN_GRACE`] to send its next request (which is answered,
+    /// then the connection closes) before the connection is closed under
+    /// it. Envoy drains HTTP/1 the same way. Returns false when the
+    /// connection ended meanwhile.
+    async fn drain_http1<C: GracefulConnection>(
+        &self,
+        mut connection: std::pin::Pin<&mut C>,
+        activity: &idle::ConnectionActivity,
+    ) -> bool {
+        activity.start_draining();
+        tokio::select! {
+            _ = connection.as_mut() => false,
+            () = activity.idle_for(Some(DRAIN_GRACE)) => true,
+        }
+    }
+}
+
+/// How long a draining HTTP/1 connection with nothing in flight stays open
+/// for its client's next request.
+const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// hyper's HTTP/1 and HTTP/2 server connections, as [`HttpListener::drive`]
 /// runs them.
