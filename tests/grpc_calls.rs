@@ -29,6 +29,12 @@ fn every_call_shape_is_counted_exactly_as_the_client_saw_it() {
     let greeter = GreeterServer::start();
     let px = quick(greeter.addr, "auto");
     assert_counted_as_seen(&px, "default", &run_client(px.addr("quick"), "shapes"));
+    // Every call went over one multiplexed upstream connection.
+    px.wait_metric(
+        "periscope_upstream_connections_active",
+        &[("cluster", "upstream")],
+        1.0,
+    );
 }
 
 /// The same calls sniffed on a `tcp` listener (the HTTP/2 parser on the L4

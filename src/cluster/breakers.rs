@@ -75,6 +75,14 @@ impl Breakers {
         self.take(&self.connections, self.config.max_connections, None)
     }
 
+    /// A multiplexed (h2) upstream connection, counted in the connections
+    /// gauge for as long as it lives but never refused: its requests are
+    /// already bounded by `max_requests`.
+    pub fn count_connection(&self) -> Slot {
+        self.connections.fetch_add(1, Ordering::AcqRel);
+        Slot(self.connections.clone())
+    }
+
     /// A request found the cluster at `max_connections` and must wait.
     pub fn connection_overflowed(&self) {
         self.overflow[2].inc();

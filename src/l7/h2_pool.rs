@@ -6,6 +6,7 @@
 //! name-based virtual hosts and gRPC servers check). Here the endpoint picks
 //! the connection and the request keeps its own authority, as in Envoy.
 use super::upstream_body::UpstreamBody;
+use crate::cluster::breakers::Breakers;
 use crate::cluster::Endpoint;
 use crate::pipeline::UpstreamFailure;
 use hyper::body::Incoming;
@@ -32,17 +33,18 @@ impl H2Pool {
 
     pub async fn send(
         &self,
+        breakers: &Breakers,
         endpoint: &Endpoint,
         request: http::Request<UpstreamBody>,
     ) -> Result<http::Response<Incoming>, (UpstreamFailure, String)> {
         let mut sender = match self.live_sender(endpoint) {
             Some(sender) => sender,
-            None => self.connect(endpoint).await?,
+            None => self.connect(breakers, endpoint).await?,
         };
         if sender.ready().await.is_err() {
             // The connection died between the check and now (GOAWAY, reset):
             // one fresh connection, then give up.
-            sender = self.connect(endpoint).await?;
+            sender = self.connect(breakers, endpoint).await?;
         }
         sender
             .send_request(request)
@@ -57,6 +59,7 @@ impl H2Pool {
 
     async fn connect(
         &self,
+        breakers: &Breakers,
         endpoint: &Endpoint,
     ) -> Result<SendRequest<UpstreamBody>, (UpstreamFailure, String)> {
         let connect_failure = |what: String| (UpstreamFailure::ConnectFailure, what);
@@ -76,7 +79,11 @@ impl H2Pool {
                 connect_failure(format!("h2 handshake with {}: {err}", endpoint.address))
             })?;
         let address = endpoint.address.clone();
+        // Counted open (`periscope_upstream_connections_active`) until the
+        // connection task ends.
+        let counted = breakers.count_connection();
         tokio::spawn(async move {
+            let _counted = counted;
             if let Err(err) = connection.await {
                 tracing::debug!(endpoint = %address, "upstream h2 connection ended: {err}");
             }

@@ -71,10 +71,10 @@ impl HttpCluster {
         endpoint: &Endpoint,
         request: Request<UpstreamBody>,
     ) -> Result<Response<Incoming>, SendError> {
-        if request.version() == Version::HTTP_2 {
-            return Ok(self.h2c.send(endpoint, request).await?);
-        }
         let breakers = &self.cluster.breakers;
+        if request.version() == Version::HTTP_2 {
+            return Ok(self.h2c.send(breakers, endpoint, request).await?);
+        }
         self.http1.send(breakers, endpoint, request).await
     }
 }

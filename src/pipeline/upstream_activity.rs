@@ -29,7 +29,7 @@ const GAUGES: [(&str, &str); 4] = [
     ),
     (
         "periscope_upstream_connections_active",
-        "Open upstream connections, busy or idle: L4 relays and the HTTP/1.1 pool (Envoy's upstream_cx_active).",
+        "Open upstream connections, busy or idle: L4 relays, the HTTP/1.1 pool and h2c connections (Envoy's upstream_cx_active).",
     ),
     (
         "periscope_upstream_requests_pending",
