@@ -131,7 +131,7 @@ impl H1Pool {
             return Ok((sender, true));
         }
         if let Some(slot) = breakers.try_connection() {
-            return Ok((self.connect(endpoint, slot).await?, false));
+            return Ok((Box::pin(self.connect(endpoint, slot)).await?, false));
         }
         breakers.connection_overflowed();
         let Some(_pending) = breakers.pending() else {
@@ -148,7 +148,7 @@ impl H1Pool {
                 return Ok((sender, true));
             }
             if let Some(slot) = breakers.try_connection() {
-                return Ok((self.connect(endpoint, slot).await?, false));
+                return Ok((Box::pin(self.connect(endpoint, slot)).await?, false));
             }
             // Idle connections to other endpoints hold slots this one needs.
             self.evict_idle_except(endpoint.index);

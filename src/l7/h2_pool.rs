@@ -39,12 +39,12 @@ impl H2Pool {
     ) -> Result<http::Response<Incoming>, (UpstreamFailure, String)> {
         let mut sender = match self.live_sender(endpoint) {
             Some(sender) => sender,
-            None => self.connect(breakers, endpoint).await?,
+            None => Box::pin(self.connect(breakers, endpoint)).await?,
         };
         if sender.ready().await.is_err() {
             // The connection died between the check and now (GOAWAY, reset):
             // one fresh connection, then give up.
-            sender = self.connect(breakers, endpoint).await?;
+            sender = Box::pin(self.connect(breakers, endpoint)).await?;
         }
         sender
             .send_request(request)

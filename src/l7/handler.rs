@@ -66,8 +66,20 @@ pub async fn handle(
         }
         Action::Forward(cluster) => {
             let body = CountedBody::new(body, request_body.clone(), recorder.grpc.is_some());
-            super::forward::forward(route, cluster, peer, parts, body, &request_body, recorder)
-                .await
+            // Boxed: the forwarding future is most of a request's state
+            // (about 10 KiB); boxed, the request future hyper moves around
+            // (into an h2 stream's task, into its box on HTTP/1) stays small
+            // and those moves stop copying it.
+            Box::pin(super::forward::forward(
+                route,
+                cluster,
+                peer,
+                parts,
+                body,
+                &request_body,
+                recorder,
+            ))
+            .await
         }
     };
     route.response_edits.apply(response.headers_mut());
