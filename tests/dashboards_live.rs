@@ -3,7 +3,7 @@
 //! return data.
 mod common;
 
-use common::configs::{admin_block, listen_addr, proxy};
+use common::configs::{admin_block, listen_addr, one_route, proxy};
 use common::dynamo::send_unreadable_dynamodb_request;
 use common::grpc::{run_client, GreeterServer};
 use common::mongo_wire::{message, Doc, OP_MSG};
@@ -50,28 +50,11 @@ fn every_clusters_panel_returns_data_from_a_real_prometheus() {
 /// One `http` listener `edge` to cluster `web` (nginx) with health checks,
 /// one-5xx outlier ejection (for a moment: 100 ms) and a retry on 5xx.
 fn clusters_config(nginx: &Nginx) -> String {
-    format!(
-        r#"{admin}listeners:
-  - name: edge
-    address: {listen}
-    protocol: http
-    virtual_hosts:
-      - name: site
-        domains: ["*"]
-        routes:
-          - name: all
-            match: {{ prefix: / }}
-            route: {{ cluster: web, retry_policy: {{ retry_on: 5xx, num_retries: 1 }} }}
-clusters:
-  - name: web
-    protocol: http1
-    endpoints: ["{nginx}"]
-    health_check: {{ interval: 200ms, timeout: 500ms, http: {{ path: / }} }}
-    outlier_detection: {{ consecutive_5xx: 1, interval: 100ms, base_ejection_time: 100ms }}
-"#,
-        admin = admin_block(),
-        listen = listen_addr(),
-        nginx = nginx.h1,
+    one_route(
+        &[nginx.h1],
+        "retry_policy: { retry_on: 5xx, num_retries: 1 }",
+        "    health_check: { interval: 200ms, timeout: 500ms, http: { path: / } }\n    \
+         outlier_detection: { consecutive_5xx: 1, interval: 100ms, base_ejection_time: 100ms }\n",
     )
 }
 
