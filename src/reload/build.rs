@@ -227,6 +227,19 @@ mod tests {
         )
     }
 
+    /// A build of `yaml` after `previous`, with no `strict_dns` resolutions.
+    fn static_build(yaml: &str, previous: Option<&Built>, parts: &Parts) -> Built {
+        let generation = previous.map_or(1, |p| p.generation.number + 1);
+        build(
+            &config(yaml),
+            previous.map(|p| &p.generation),
+            generation,
+            parts,
+            &Statuses::new(),
+        )
+        .expect("valid build")
+    }
+
     fn parts(families: &Arc<Families>) -> Parts {
         Parts {
             families: families.clone(),
@@ -242,22 +255,8 @@ mod tests {
     async fn unchanged_clusters_and_listener_telemetry_survive_a_rebuild() {
         let families = Arc::new(Families::new());
         let parts = parts(&families);
-        let first = build(
-            &config(&yaml("a:1", "b:1")),
-            None,
-            1,
-            &parts,
-            &Statuses::new(),
-        )
-        .expect("first");
-        let second = build(
-            &config(&yaml("a:1", "b:2")),
-            Some(&first.generation),
-            2,
-            &parts,
-            &Statuses::new(),
-        )
-        .expect("second");
+        let first = static_build(&yaml("a:1", "b:1"), None, &parts);
+        let second = static_build(&yaml("a:1", "b:2"), Some(&first), &parts);
         let (old, new) = (&first.generation, &second.generation);
         assert!(Arc::ptr_eq(&old.clusters["web"], &new.clusters["web"]));
         assert!(Arc::ptr_eq(
@@ -280,26 +279,12 @@ mod tests {
     async fn a_listener_with_other_limits_gets_new_telemetry() {
         let families = Arc::new(Families::new());
         let parts = parts(&families);
-        let first = build(
-            &config(&yaml("a:1", "b:1")),
-            None,
-            1,
-            &parts,
-            &Statuses::new(),
-        )
-        .expect("first");
+        let first = static_build(&yaml("a:1", "b:1"), None, &parts);
         let limited = yaml("a:1", "b:1").replace(
             "cluster: web }",
             "cluster: web, label_limits: { collections: 3 } }",
         );
-        let second = build(
-            &config(&limited),
-            Some(&first.generation),
-            2,
-            &parts,
-            &Statuses::new(),
-        )
-        .expect("second");
+        let second = static_build(&limited, Some(&first), &parts);
         assert!(!Arc::ptr_eq(
             &first.generation.telemetry["edge"].metrics,
             &second.generation.telemetry["edge"].metrics

@@ -103,6 +103,19 @@ pub fn routed(
     upstream: SocketAddr,
     top_level: &str,
 ) -> String {
+    format!(
+        r#"{listener}clusters:
+  - name: {cluster}
+    protocol: {protocol}
+    endpoints: ["{upstream}"]
+{top_level}"#,
+        listener = http_listener(routes),
+    )
+}
+
+/// The admin block and one `http` listener `edge` with one virtual host
+/// `site` (any domain) holding `routes` (as for [`routed`]).
+fn http_listener(routes: &[(&str, &str, &str)]) -> String {
     let routes: String = routes
         .iter()
         .map(|(name, prefix, action)| {
@@ -120,11 +133,7 @@ pub fn routed(
       - name: site
         domains: ["*"]
         routes:
-{routes}clusters:
-  - name: {cluster}
-    protocol: {protocol}
-    endpoints: ["{upstream}"]
-{top_level}"#,
+{routes}"#,
         admin = admin_block(),
         listen = listen_addr(),
     )
@@ -137,26 +146,15 @@ pub fn routed(
 /// `"    circuit_breakers: { max_requests: 1 }\n"`).
 pub fn one_route(endpoints: &[SocketAddr], route_extra: &str, cluster_extra: &str) -> String {
     let endpoints: Vec<String> = endpoints.iter().map(|e| format!("\"{e}\"")).collect();
+    let action = format!("{{ cluster: web, {route_extra} }}");
     format!(
-        r#"{admin}listeners:
-  - name: edge
-    address: {listen}
-    protocol: http
-    virtual_hosts:
-      - name: all
-        domains: ["*"]
-        routes:
-          - name: all
-            match: {{ prefix: / }}
-            route: {{ cluster: web, {route_extra} }}
-clusters:
+        r#"{listener}clusters:
   - name: web
     protocol: http1
     connect_timeout: 1s
     endpoints: [{endpoints}]
 {cluster_extra}"#,
-        admin = admin_block(),
-        listen = listen_addr(),
+        listener = http_listener(&[("all", "/", &action)]),
         endpoints = endpoints.join(", "),
     )
 }
