@@ -153,7 +153,7 @@ impl HttpListener {
                 return;
             }
             _ = drain.signaled() => {
-                if protocol != Protocol::Http2 && !self.drain_http1(connection.as_mut(), &activity).await {
+                if protocol != Protocol::Http2 && !drain_http1(connection.as_mut(), &activity).await {
                     return;
                 }
             }
@@ -168,23 +168,20 @@ impl HttpListener {
     }
 }
 
-impl HttpListener {
-    /// An HTTP/1 connection asked to drain (a reload or shutdown): answers
-    /// from now on carry `Connection: close`, and an idle keep-alive client
-    /// gets [`DRAIN_GRACE`] to send its next request (which is answered,
-    /// then the connection closes) before the connection is closed under
-    /// it. Envoy drains HTTP/1 the same way. Returns false when the
-    /// connection ended meanwhile.
-    async fn drain_http1<C: GracefulConnection>(
-        &self,
-        mut connection: std::pin::Pin<&mut C>,
-        activity: &idle::ConnectionActivity,
-    ) -> bool {
-        activity.start_draining();
-        tokio::select! {
-            _ = connection.as_mut() => false,
-            () = activity.idle_for(Some(DRAIN_GRACE)) => true,
-        }
+/// An HTTP/1 connection asked to drain (a reload or shutdown): answers
+/// from now on carry `Connection: close`, and an idle keep-alive client
+/// gets [`DRAIN_GRACE`] to send its next request (which is answered, then
+/// the connection closes) before the connection is closed under it. Envoy
+/// drains HTTP/1 the same way. Returns false when the connection ended
+/// meanwhile.
+async fn drain_http1<C: GracefulConnection>(
+    mut connection: std::pin::Pin<&mut C>,
+    activity: &idle::ConnectionActivity,
+) -> bool {
+    activity.start_draining();
+    tokio::select! {
+        _ = connection.as_mut() => false,
+        () = activity.idle_for(Some(DRAIN_GRACE)) => true,
     }
 }
 
