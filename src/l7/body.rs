@@ -6,6 +6,7 @@
 //! buffered.
 use super::idle::{StreamIdle, StreamIdleTimeout};
 use super::recorder::Recorder;
+use super::upstream::ReplyBody;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -224,7 +225,7 @@ impl Body for CountedBody {
 pin_project! {
     #[project = SourceProj]
     enum Source {
-        Upstream { #[pin] body: Incoming },
+        Upstream { #[pin] body: ReplyBody },
         Local { body: Option<Bytes> },
     }
 }
@@ -265,7 +266,7 @@ fn source_ended(source: &Source) -> bool {
 }
 
 impl ResponseBody {
-    pub fn upstream(body: Incoming, recorder: Recorder) -> ResponseBody {
+    pub fn upstream(body: ReplyBody, recorder: Recorder) -> ResponseBody {
         ResponseBody {
             source: Source::Upstream { body },
             idle: StreamIdle::new(recorder.stream_idle()),

@@ -40,7 +40,13 @@ pub async fn forward(
         Err(_) => return client_gone(recorder),
     };
     let version = cluster.upstream_version(parts.version);
-    let downstream_authority = downstream_authority(&parts);
+    // Needed for h2's `:authority`, or as `Host` when an h2 client sent
+    // none; an HTTP/1.1 request's own `Host` is forwarded as it is.
+    let downstream_authority =
+        match version == http::Version::HTTP_2 || !parts.headers.contains_key(http::header::HOST) {
+            true => downstream_authority(&parts),
+            false => None,
+        };
     parts.version = version;
     headers::strip_hop_by_hop(&mut parts.headers, version == http::Version::HTTP_2);
     if version == http::Version::HTTP_2 {

@@ -45,13 +45,22 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_te_trailers: bool) {
     }
 }
 
+/// Appends the peer to `x-forwarded-for`, formatted on the stack: the
+/// header value is the request's only allocation here.
 pub fn append_forwarded_for(headers: &mut HeaderMap, peer: IpAddr) {
-    let peer = peer.to_string();
-    let value = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(existing) => format!("{existing}, {peer}"),
-        None => peer,
+    use std::io::Write;
+    let mut ip = [0u8; 48];
+    let mut cursor = std::io::Cursor::new(&mut ip[..]);
+    if write!(cursor, "{peer}").is_err() {
+        return;
+    }
+    let len = cursor.position() as usize;
+    let ip = &ip[..len];
+    let value = match headers.get(&X_FORWARDED_FOR) {
+        Some(existing) => HeaderValue::from_bytes(&[existing.as_bytes(), b", ", ip].concat()),
+        None => HeaderValue::from_bytes(ip),
     };
-    if let Ok(value) = HeaderValue::from_str(&value) {
+    if let Ok(value) = value {
         headers.insert(X_FORWARDED_FOR.clone(), value);
     }
 }

@@ -4,7 +4,7 @@ mod body;
 mod build;
 mod forward;
 mod grpc;
-mod h1_pool;
+mod h1;
 mod h2_pool;
 mod handler;
 mod headers;

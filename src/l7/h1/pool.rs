@@ -5,20 +5,19 @@
 //! every request of the cluster) and hides how many connections exist and
 //! how many requests wait for one. Here each endpoint has its own idle
 //! stack, locked only for a push or a pop; a new connection takes a
-//! cluster-wide `max_connections` slot that its connection task holds for
-//! the connection's lifetime; a request that finds the cluster at that
-//! limit waits for a returned or freed connection under
-//! `max_pending_requests`, or is refused at once (503 overloaded).
-use super::h2_pool::classify;
-use super::upstream::SendError;
-use super::upstream_body::UpstreamBody;
+//! cluster-wide `max_connections` slot that it holds for its lifetime; a
+//! request that finds the cluster at that limit waits for a returned or
+//! freed connection under `max_pending_requests`, or is refused at once
+//! (503 overloaded). The connections themselves are `H1Conn`s, driven by
+//! the request that holds them (see `conn.rs`).
+use super::body::H1Body;
+use super::conn::{ExchangeError, H1Conn};
 use crate::cluster::breakers::Slot;
 use crate::cluster::{Breakers, Endpoint};
+use crate::l7::upstream::SendError;
+use crate::l7::upstream_body::UpstreamBody;
 use crate::pipeline::UpstreamFailure;
-use http::{Request, Response, Uri};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
+use http::{Request, Response};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -55,8 +54,28 @@ struct EndpointPool {
 }
 
 struct Idle {
-    sender: SendRequest<UpstreamBody>,
+    pooled: Pooled,
     since: Instant,
+}
+
+/// A connection out of (or on its way back to) its endpoint's stack.
+pub struct Pooled {
+    conn: H1Conn,
+    index: usize,
+    /// Dropped with the connection: frees its `max_connections` slot.
+    slot: ConnectionSlot,
+}
+
+impl Pooled {
+    pub fn conn(&mut self) -> &mut H1Conn {
+        &mut self.conn
+    }
+
+    /// Back to the top of its endpoint's idle stack.
+    pub fn give_back(self) {
+        let shared = self.slot.shared.clone();
+        shared.push(self);
+    }
 }
 
 /// Gives a connection slot back and wakes waiting requests, however the
@@ -98,24 +117,14 @@ impl H1Pool {
         &self,
         breakers: &Breakers,
         endpoint: &Endpoint,
-        mut request: Request<UpstreamBody>,
-    ) -> Result<Response<Incoming>, SendError> {
-        origin_form(request.uri_mut());
-        let (mut sender, reused) = self.checkout(breakers, endpoint).await?;
-        let response = match sender.try_send_request(request).await {
-            Ok(response) => response,
-            Err(mut err) => match err.take_message() {
-                // A kept-alive connection closed before our request went out
-                // (the server's keep-alive timeout): not the request's fault,
-                // so once more on another connection, as hyper-util did.
-                Some(request) if reused => {
-                    sender = self.checkout(breakers, endpoint).await?.0;
-                    sender.send_request(request).await.map_err(failed)?
-                }
-                _ => return Err(failed(err.into_error())),
-            },
-        };
-        self.give_back(endpoint.index, sender);
+        request: Request<UpstreamBody>,
+    ) -> Result<Response<H1Body>, SendError> {
+        let mut pooled = self.checkout(breakers, endpoint).await?;
+        let head = pooled.conn.exchange(request).await.map_err(failed)?;
+        let mut response = Response::new(H1Body::new(pooled, head.framing, head.keep_alive));
+        *response.status_mut() = head.status;
+        *response.version_mut() = head.version;
+        *response.headers_mut() = head.headers;
         Ok(response)
     }
 
@@ -125,13 +134,13 @@ impl H1Pool {
         &self,
         breakers: &Breakers,
         endpoint: &Endpoint,
-    ) -> Result<(SendRequest<UpstreamBody>, bool), SendError> {
+    ) -> Result<Pooled, SendError> {
         let pool = self.endpoint(endpoint)?;
-        if let Some(sender) = pool.pop_ready() {
-            return Ok((sender, true));
+        if let Some(pooled) = pool.pop_ready() {
+            return Ok(pooled);
         }
         if let Some(slot) = breakers.try_connection() {
-            return Ok((Box::pin(self.connect(endpoint, slot)).await?, false));
+            return Box::pin(self.connect(endpoint, slot)).await;
         }
         breakers.connection_overflowed();
         let Some(_pending) = breakers.pending() else {
@@ -144,11 +153,11 @@ impl H1Pool {
             tokio::pin!(returned, freed);
             returned.as_mut().enable();
             freed.as_mut().enable();
-            if let Some(sender) = pool.pop_ready() {
-                return Ok((sender, true));
+            if let Some(pooled) = pool.pop_ready() {
+                return Ok(pooled);
             }
             if let Some(slot) = breakers.try_connection() {
-                return Ok((Box::pin(self.connect(endpoint, slot)).await?, false));
+                return Box::pin(self.connect(endpoint, slot)).await;
             }
             // Idle connections to other endpoints hold slots this one needs.
             self.evict_idle_except(endpoint.index);
@@ -166,11 +175,7 @@ impl H1Pool {
         })
     }
 
-    async fn connect(
-        &self,
-        endpoint: &Endpoint,
-        slot: Slot,
-    ) -> Result<SendRequest<UpstreamBody>, SendError> {
+    async fn connect(&self, endpoint: &Endpoint, slot: Slot) -> Result<Pooled, SendError> {
         let slot = ConnectionSlot {
             slot: Some(slot),
             shared: self.shared.clone(),
@@ -185,47 +190,22 @@ impl H1Pool {
         .map_err(|_| connect_failure(format!("connect to {} timed out", endpoint.address)))?
         .map_err(|err| connect_failure(format!("connect to {}: {err}", endpoint.address)))?;
         let _ = tcp.set_nodelay(true);
-        let (sender, connection) = http1::Builder::new()
-            .handshake(TokioIo::new(tcp))
-            .await
-            .map_err(|err| {
-                connect_failure(format!("http1 handshake with {}: {err}", endpoint.address))
-            })?;
-        let address = endpoint.address.clone();
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(endpoint = %address, "upstream http1 connection ended: {err}");
-            }
-            drop(slot);
-        });
         endpoint.stats.connections.fetch_add(1, Ordering::Relaxed);
         if !self.shared.reaper.swap(true, Ordering::Relaxed) {
             tokio::spawn(reap(Arc::downgrade(&self.shared)));
         }
-        Ok(sender)
-    }
-
-    /// Back to the idle stack once the exchange is over (request written,
-    /// response body read to its end); a connection hyper will not reuse
-    /// (body dropped unread, `Connection: close`, an error) just closes.
-    fn give_back(&self, index: usize, mut sender: SendRequest<UpstreamBody>) {
-        let shared = self.shared.clone();
-        if sender.is_ready() {
-            shared.push(index, sender);
-            return;
-        }
-        tokio::spawn(async move {
-            if sender.ready().await.is_ok() {
-                shared.push(index, sender);
-            }
-        });
+        Ok(Pooled {
+            conn: H1Conn::new(tcp),
+            index: endpoint.index,
+            slot,
+        })
     }
 
     fn evict_idle_except(&self, index: usize) {
         let others = (self.shared.endpoints.iter().enumerate()).filter(|(i, _)| *i != index);
         for (_, pool) in others {
-            // Dropping the sender closes the connection; its task then
-            // frees the slot and wakes the waiters.
+            // Dropping it closes the connection, frees its slot and wakes
+            // the waiters.
             if let Some(idle) = pool.idle.lock().ok().and_then(|mut idle| idle.pop()) {
                 drop(idle);
                 return;
@@ -244,13 +224,13 @@ impl H1Pool {
 }
 
 impl Shared {
-    fn push(&self, index: usize, sender: SendRequest<UpstreamBody>) {
-        let Some(pool) = self.endpoints.get(index) else {
+    fn push(&self, pooled: Pooled) {
+        let Some(pool) = self.endpoints.get(pooled.index) else {
             return;
         };
         if let Ok(mut idle) = pool.idle.lock() {
             idle.push(Idle {
-                sender,
+                pooled,
                 since: Instant::now(),
             });
         }
@@ -261,13 +241,19 @@ impl Shared {
 impl EndpointPool {
     /// The most recently returned connection that is still usable; closed
     /// or expired ones met on the way are dropped.
-    fn pop_ready(&self) -> Option<SendRequest<UpstreamBody>> {
+    fn pop_ready(&self) -> Option<Pooled> {
         loop {
             let idle = self.idle.lock().ok()?.pop()?;
-            if idle.sender.is_ready() && idle.since.elapsed() < IDLE_TIMEOUT {
-                return Some(idle.sender);
+            if idle.usable() {
+                return Some(idle.pooled);
             }
         }
+    }
+}
+
+impl Idle {
+    fn usable(&self) -> bool {
+        self.since.elapsed() < IDLE_TIMEOUT && self.pooled.conn.is_reusable()
     }
 }
 
@@ -283,7 +269,7 @@ async fn reap(shared: Weak<Shared>) {
                 Ok(mut idle) => {
                     let (keep, expired) = std::mem::take(&mut *idle)
                         .into_iter()
-                        .partition(|i| i.sender.is_ready() && i.since.elapsed() < IDLE_TIMEOUT);
+                        .partition(Idle::usable);
                     *idle = keep;
                     expired
                 }
@@ -295,23 +281,14 @@ async fn reap(shared: Weak<Shared>) {
     }
 }
 
-fn failed(err: hyper::Error) -> SendError {
-    SendError::Failed(classify(&err), format!("{err:?}"))
-}
-
-/// HTTP/1.1 to an origin server sends only the path and query (RFC 9112
-/// §3.2.1); the endpoint was chosen by the caller, the host is in `Host`.
-fn origin_form(uri: &mut Uri) {
-    *uri = match uri.path_and_query() {
-        Some(path) if path.as_str() != "/" => {
-            let mut parts = http::uri::Parts::default();
-            parts.path_and_query = Some(path.clone());
-            Uri::from_parts(parts).unwrap_or_default()
-        }
-        _ => Uri::default(),
+fn failed(err: ExchangeError) -> SendError {
+    let failure = match err {
+        ExchangeError::Head(_) => UpstreamFailure::Protocol,
+        _ => UpstreamFailure::Reset,
     };
+    SendError::Failed(failure, err.to_string())
 }
 
 #[cfg(test)]
-#[path = "h1_pool_tests.rs"]
+#[path = "pool_tests.rs"]
 mod tests;

@@ -1,0 +1,273 @@
+//! One upstream HTTP/1.1 connection, driven by the request that holds it.
+//!
+//! There is no connection task: the request's own task writes the head and
+//! body and reads the response head, and the response body (`H1Body`)
+//! reads the rest as the downstream pulls it. hyper's client instead hands
+//! every request and every body chunk across channels to a connection task,
+//! a wake-up and a task switch each; here a request costs the syscalls and
+//! nothing else. Between requests the connection sits in its endpoint's
+//! idle stack, unpolled; a close by the server is noticed at checkout.
+use super::head::{self, HeadError, Parsed, RequestFraming, ResponseHead};
+use crate::l7::body::BoxError;
+use crate::l7::upstream_body::UpstreamBody;
+use bytes::{Buf, BytesMut};
+use http::Request;
+use http_body::Body;
+use http_body_util::BodyExt;
+use std::io;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A request body no larger than this is written with its head in one
+/// write (a `Kept` body, the retry replay copy, or a known small one).
+const COALESCE_BODY: usize = 16 * 1024;
+/// Reads start this large and double while they come back full.
+const FIRST_READ: usize = 8 * 1024;
+const MAX_READ: usize = 256 * 1024;
+
+/// Why an exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("upstream closed the connection before a complete response head")]
+    Closed,
+    #[error("upstream i/o: {0}")]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Head(#[from] HeadError),
+    #[error("request body: {0}")]
+    Body(BoxError),
+    #[error("request body length differs from its content-length")]
+    BodyLength,
+}
+
+pub struct H1Conn {
+    stream: TcpStream,
+    /// Response bytes read and not yet handed on. Empty between requests.
+    read_buf: BytesMut,
+    read_size: usize,
+    /// The request head, reused by every request on this connection.
+    write_buf: Vec<u8>,
+    /// The whole request body went out (the connection is in step).
+    request_done: bool,
+}
+
+impl H1Conn {
+    pub fn new(stream: TcpStream) -> H1Conn {
+        H1Conn {
+            stream,
+            read_buf: BytesMut::new(),
+            read_size: FIRST_READ,
+            write_buf: Vec::new(),
+            request_done: true,
+        }
+    }
+
+    /// Whether an idle connection can carry a request: the server has not
+    /// closed it nor sent anything unasked. Costs no syscall unless the
+    /// socket has signalled readiness since its last read.
+    pub fn is_reusable(&self) -> bool {
+        let mut probe = [0u8; 1];
+        match self.stream.try_read(&mut probe) {
+            Err(err) => err.kind() == io::ErrorKind::WouldBlock,
+            Ok(_) => false,
+        }
+    }
+
+    /// Sends the request and reads the response head. The body bytes that
+    /// came with the head stay in the read buffer for `H1Body`.
+    pub async fn exchange(
+        &mut self,
+        request: Request<UpstreamBody>,
+    ) -> Result<ResponseHead, ExchangeError> {
+        let (parts, mut body) = request.into_parts();
+        let framing = head::request_framing(
+            &parts.method,
+            &parts.headers,
+            &body.size_hint(),
+            body.is_end_stream(),
+        );
+        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        self.write_buf.clear();
+        head::encode_request(
+            &parts.method,
+            target,
+            &parts.headers,
+            framing,
+            &mut self.write_buf,
+        );
+        self.request_done = false;
+        let small = matches!(framing, RequestFraming::Length(n) | RequestFraming::AddLength(n) if n as usize <= COALESCE_BODY);
+        let mut early = false;
+        if framing == RequestFraming::None {
+            self.stream.write_all(&self.write_buf).await?;
+        } else if small {
+            let mut sent = 0u64;
+            while let Some(frame) = body.frame().await {
+                if let Ok(data) = frame.map_err(ExchangeError::Body)?.into_data() {
+                    sent += data.len() as u64;
+                    self.write_buf.extend_from_slice(&data);
+                }
+            }
+            if !matches!(framing, RequestFraming::Length(n) | RequestFraming::AddLength(n) if n == sent)
+            {
+                return Err(ExchangeError::BodyLength);
+            }
+            self.stream.write_all(&self.write_buf).await?;
+        } else {
+            let head = std::mem::take(&mut self.write_buf);
+            let written = self.write_watching(&head).await;
+            self.write_buf = head;
+            early = !written? || self.stream_body(&mut body, framing).await?;
+        }
+        // A server that answered before the whole body went out has the
+        // rest of it unread: this connection cannot carry another request.
+        self.request_done = !early;
+        loop {
+            match head::parse_response(&mut self.read_buf, &parts.method)? {
+                Parsed::Head(head) => return Ok(head),
+                Parsed::Interim => continue,
+                Parsed::Partial => {
+                    let n = std::future::poll_fn(|cx| self.poll_read(cx)).await?;
+                    if n == 0 {
+                        return Err(ExchangeError::Closed);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Streams a body too large to coalesce. Stops early (returns true)
+    /// when the server starts answering first, as it may (e.g. 413).
+    async fn stream_body(
+        &mut self,
+        body: &mut UpstreamBody,
+        framing: RequestFraming,
+    ) -> Result<bool, ExchangeError> {
+        let chunked = framing == RequestFraming::Chunked;
+        let mut sent = 0u64;
+        loop {
+            let frame = tokio::select! {
+                biased;
+                read = std::future::poll_fn(|cx| self.poll_read_early(cx)) => {
+                    read?;
+                    return Ok(true);
+                }
+                frame = body.frame() => frame,
+            };
+            let Some(frame) = frame else { break };
+            let Ok(data) = frame.map_err(ExchangeError::Body)?.into_data() else {
+                continue; // trailers: not forwarded on HTTP/1.1 requests
+            };
+            if data.is_empty() {
+                continue;
+            }
+            sent += data.len() as u64;
+            let whole = if chunked {
+                let size = format!("{:x}\r\n", data.len());
+                self.write_watching(size.as_bytes()).await?
+                    && self.write_watching(&data).await?
+                    && self.write_watching(b"\r\n").await?
+            } else {
+                self.write_watching(&data).await?
+            };
+            if !whole {
+                return Ok(true);
+            }
+        }
+        match framing {
+            RequestFraming::Chunked => Ok(!self.write_watching(b"0\r\n\r\n").await?),
+            RequestFraming::Length(n) | RequestFraming::AddLength(n) if n != sent => {
+                Err(ExchangeError::BodyLength)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Writes `data` whole (true), unless the server starts answering
+    /// first (false): a server that will not read the rest of an upload
+    /// must not leave us blocked on a full socket.
+    async fn write_watching(&mut self, data: &[u8]) -> Result<bool, ExchangeError> {
+        let mut written = 0;
+        std::future::poll_fn(|cx| {
+            while written < data.len() {
+                if let Poll::Ready(answer) = self.poll_read_early(cx) {
+                    return Poll::Ready(answer.map(|()| false));
+                }
+                match std::pin::Pin::new(&mut self.stream).poll_write(cx, &data[written..]) {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()))
+                    }
+                    Poll::Ready(Ok(n)) => written += n,
+                    Poll::Ready(Err(err)) => return Poll::Ready(Err(err.into())),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            Poll::Ready(Ok(true))
+        })
+        .await
+    }
+
+    /// Ready once a final answer (or the server's close) starts arriving
+    /// while the request is still being sent; pending otherwise. Interim
+    /// answers (`100 Continue` to a forwarded `Expect`) are dropped and
+    /// sending goes on.
+    fn poll_read_early(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ExchangeError>> {
+        loop {
+            match self.poll_read(cx) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(ExchangeError::Closed)),
+                Poll::Ready(Ok(_)) if self.final_answer_started() => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err.into())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn final_answer_started(&mut self) -> bool {
+        loop {
+            // A copy: a final head must stay in the buffer for `exchange`.
+            let mut probe = self.read_buf.clone();
+            match head::parse_response(&mut probe, &http::Method::GET) {
+                Ok(Parsed::Interim) => {
+                    let consumed = self.read_buf.len() - probe.len();
+                    self.read_buf.advance(consumed);
+                }
+                // "HTTP/1.1 1xx" so far: wait for the rest of it.
+                Ok(Parsed::Partial) => return self.read_buf.get(9).is_some_and(|&b| b != b'1'),
+                Ok(Parsed::Head(_)) | Err(_) => return true,
+            }
+        }
+    }
+
+    /// Reads into the read buffer; 0 means the server closed.
+    pub fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.read_buf.capacity() - self.read_buf.len() < self.read_size / 2 {
+            self.read_buf.reserve(self.read_size);
+        }
+        let room = self.read_buf.capacity() - self.read_buf.len();
+        let n = std::task::ready!(tokio_util::io::poll_read_buf(
+            std::pin::Pin::new(&mut self.stream),
+            cx,
+            &mut self.read_buf
+        ))?;
+        if n == room && self.read_size < MAX_READ {
+            self.read_size *= 2;
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        &mut self.read_buf
+    }
+
+    /// Whether the connection may go back to the pool after its response
+    /// body ended: the request went out whole and nothing follows.
+    pub fn in_step(&self) -> bool {
+        self.request_done && !self.read_buf.has_remaining()
+    }
+}
+
+#[cfg(test)]
+#[path = "conn_tests.rs"]
+mod tests;

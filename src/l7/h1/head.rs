@@ -1,0 +1,284 @@
+//! The heads of one upstream HTTP/1.1 exchange: the request head we write
+//! and the response head we read, and how each message's body is framed
+//! (RFC 9112 §6).
+//!
+//! Response heads are parsed by `httparse` (hyper's parser) and their header
+//! values are slices of one shared buffer, so a response head costs one
+//! allocation however many fields it has.
+use bytes::{Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+use http_body::SizeHint;
+
+/// More response fields than this is a protocol error (hyper's default).
+pub const MAX_HEADERS: usize = 100;
+/// A response head longer than this is a protocol error.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// How a request body is delimited on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestFraming {
+    /// No body at all.
+    None,
+    /// `Content-Length` is in the client's headers already.
+    Length(u64),
+    /// We add `Content-Length` (a known size, or 0 for an empty POST).
+    AddLength(u64),
+    /// We add `Transfer-Encoding: chunked` (size unknown).
+    Chunked,
+}
+
+/// How a response body is delimited on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseFraming {
+    Empty,
+    Length(u64),
+    Chunked,
+    /// Until the server closes: the connection cannot be reused.
+    UntilClose,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HeadError {
+    #[error("malformed response head: {0}")]
+    Malformed(&'static str),
+    #[error("response head over {MAX_HEAD_BYTES} bytes")]
+    TooLong,
+}
+
+/// A complete response head, taken out of the read buffer.
+#[derive(Debug)]
+pub struct ResponseHead {
+    pub status: StatusCode,
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub framing: ResponseFraming,
+    /// The server lets the connection carry another request afterwards.
+    pub keep_alive: bool,
+}
+
+/// What the start of the read buffer holds.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Not a whole head yet.
+    Partial,
+    /// A 1xx interim response (100 Continue, 103 Early Hints): skipped, as
+    /// hyper's client does; its bytes were removed from the buffer.
+    Interim,
+    Head(ResponseHead),
+}
+
+/// The framing of a request body from its headers and the body itself.
+pub fn request_framing(
+    method: &Method,
+    headers: &HeaderMap,
+    hint: &SizeHint,
+    ended: bool,
+) -> RequestFraming {
+    if let Some(length) = headers.get(CONTENT_LENGTH) {
+        let length = length.to_str().ok().and_then(|v| v.trim().parse().ok());
+        return length.map_or(RequestFraming::Chunked, RequestFraming::Length);
+    }
+    if ended {
+        // A body-carrying method says "empty" explicitly (RFC 9110 §8.6).
+        let expects_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
+        return if expects_body {
+            RequestFraming::AddLength(0)
+        } else {
+            RequestFraming::None
+        };
+    }
+    hint.exact()
+        .map_or(RequestFraming::Chunked, RequestFraming::AddLength)
+}
+
+/// Writes the request head into `dst`: origin-form target, our framing.
+pub fn encode_request(
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    framing: RequestFraming,
+    dst: &mut Vec<u8>,
+) {
+    dst.extend_from_slice(method.as_str().as_bytes());
+    dst.push(b' ');
+    dst.extend_from_slice(target.as_bytes());
+    dst.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        dst.extend_from_slice(name.as_str().as_bytes());
+        dst.extend_from_slice(b": ");
+        dst.extend_from_slice(value.as_bytes());
+        dst.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        RequestFraming::AddLength(n) => {
+            dst.extend_from_slice(b"content-length: ");
+            let mut digits = [0u8; 20];
+            dst.extend_from_slice(format_u64(n, &mut digits));
+            dst.extend_from_slice(b"\r\n");
+        }
+        RequestFraming::Chunked => dst.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        RequestFraming::None | RequestFraming::Length(_) => {}
+    }
+    dst.extend_from_slice(b"\r\n");
+}
+
+fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// Parses the response head at the start of `buf`. A complete head is
+/// split off `buf`; what follows (body bytes) stays.
+pub fn parse_response(buf: &mut BytesMut, request_method: &Method) -> Result<Parsed, HeadError> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut fields);
+    let len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
+            return Err(HeadError::TooLong)
+        }
+        Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(HeadError::Malformed("too many header fields"))
+        }
+        Err(_) => return Err(HeadError::Malformed("not an HTTP/1.x response head")),
+    };
+    if len > MAX_HEAD_BYTES {
+        return Err(HeadError::TooLong);
+    }
+    let code = response.code.unwrap_or(0);
+    let status = StatusCode::from_u16(code).map_err(|_| HeadError::Malformed("status code"))?;
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        // We never forward `Upgrade` (hop-by-hop), so nothing asked for it.
+        return Err(HeadError::Malformed("101 without an upgrade request"));
+    }
+    if status.is_informational() {
+        let _ = buf.split_to(len);
+        return Ok(Parsed::Interim);
+    }
+    let version = if response.version == Some(0) {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+    // Field positions, so that the values can be slices of the frozen head.
+    let base = buf.as_ptr() as usize;
+    let count = response.headers.len();
+    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+    for (span, field) in spans.iter_mut().zip(response.headers.iter()) {
+        let name = field.name.as_ptr() as usize - base;
+        let value = field.value.as_ptr() as usize - base;
+        *span = (
+            name as u32,
+            field.name.len() as u32,
+            value as u32,
+            field.value.len() as u32,
+        );
+    }
+    let head: Bytes = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(count);
+    for &(name, name_len, value, value_len) in &spans[..count] {
+        let name = &head[name as usize..(name + name_len) as usize];
+        let name = HeaderName::from_bytes(name).map_err(|_| HeadError::Malformed("header name"))?;
+        let value = head.slice(value as usize..(value + value_len) as usize);
+        let value = HeaderValue::from_maybe_shared(value)
+            .map_err(|_| HeadError::Malformed("header value"))?;
+        headers.append(name, value);
+    }
+    let (framing, framing_allows_reuse) = response_framing(status, request_method, &headers)?;
+    let keep_alive = framing_allows_reuse && connection_persists(version, &headers);
+    Ok(Parsed::Head(ResponseHead {
+        status,
+        version,
+        headers,
+        framing,
+        keep_alive,
+    }))
+}
+
+/// RFC 9112 §6.3, in its order. The flag is false where the message's end
+/// cannot be trusted for reuse (close-delimited, or both length fields).
+fn response_framing(
+    status: StatusCode,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<(ResponseFraming, bool), HeadError> {
+    if *method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok((ResponseFraming::Empty, true));
+    }
+    if headers.contains_key(TRANSFER_ENCODING) {
+        let chunked_last = headers
+            .get_all(TRANSFER_ENCODING)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"));
+        if !chunked_last {
+            return Ok((ResponseFraming::UntilClose, false));
+        }
+        // Both length fields: chunked wins, and the connection is closed
+        // after (a smuggling guard, §6.3 item 3).
+        return Ok((
+            ResponseFraming::Chunked,
+            !headers.contains_key(CONTENT_LENGTH),
+        ));
+    }
+    let mut length: Option<u64> = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        // `Content-Length: 5, 5` and repeated equal fields are one length.
+        for part in value
+            .to_str()
+            .map_err(|_| HeadError::Malformed("content-length"))?
+            .split(',')
+        {
+            let part = part.trim();
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(HeadError::Malformed("content-length"));
+            }
+            let n: u64 = part
+                .parse()
+                .map_err(|_| HeadError::Malformed("content-length"))?;
+            if length.is_some_and(|seen| seen != n) {
+                return Err(HeadError::Malformed("conflicting content-length"));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match length {
+        Some(0) => (ResponseFraming::Empty, true),
+        Some(n) => (ResponseFraming::Length(n), true),
+        None => (ResponseFraming::UntilClose, false),
+    })
+}
+
+/// HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with
+/// `Connection: keep-alive`.
+fn connection_persists(version: Version, headers: &HeaderMap) -> bool {
+    let has = |token: &str| {
+        headers.get_all(CONNECTION).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    if version == Version::HTTP_10 {
+        has("keep-alive")
+    } else {
+        !has("close")
+    }
+}
+
+#[cfg(test)]
+#[path = "head_tests.rs"]
+mod tests;
