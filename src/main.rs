@@ -34,10 +34,18 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(workers) = config.workers {
-        runtime.worker_threads(workers);
-    }
+    // One worker: tokio's current-thread scheduler, which the one thread
+    // then runs alone (no work-stealing queues nor cross-thread wake-ups).
+    let mut runtime = match config.workers {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        workers => {
+            let mut runtime = tokio::runtime::Builder::new_multi_thread();
+            if let Some(workers) = workers {
+                runtime.worker_threads(workers);
+            }
+            runtime
+        }
+    };
     let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::configs::proxy;
-use common::{free_port, Nginx, Periscope};
+use common::{free_port, h2load, Nginx, Periscope, REQUESTS};
 
 fn quick_args(upstream: &str) -> Vec<String> {
     vec![
@@ -56,4 +56,40 @@ fn without_a_setting_there_is_one_worker_per_core() {
     let px = Periscope::quick(&refs(&args));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert_eq!(px.tokio_worker_threads(), cores);
+}
+
+/// One worker is tokio's current-thread runtime (the benchmarks' setting):
+/// no worker threads at all, and h2c in, HTTP/1.1 out, every request
+/// answered and counted on that one thread.
+#[test]
+fn one_worker_runs_everything_on_one_thread() {
+    let nginx = Nginx::start();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let args = [
+        "--listen",
+        &listen,
+        "--upstream",
+        &nginx.h1.to_string(),
+        "--protocol",
+        "http",
+        "--upstream-protocol",
+        "http1",
+        "--workers",
+        "1",
+    ];
+    let px = Periscope::quick(&args);
+    assert_eq!(px.tokio_worker_threads(), 0);
+    let report = h2load(&format!("http://{listen}/"), 400, 4, 16);
+    assert_eq!(
+        (report.succeeded, report.status_2xx),
+        (400, 400),
+        "{}",
+        report.output
+    );
+    let ok = [
+        ("http_request_method", "GET"),
+        ("http_response_status_code", "200"),
+        ("network_protocol_version", "2"),
+    ];
+    px.wait_metric(REQUESTS, &ok, 400.0);
 }
