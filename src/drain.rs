@@ -13,6 +13,11 @@ pub struct Drain {
 }
 
 impl Drain {
+    /// Whether shutdown has begun.
+    pub fn is_signaled(&self) -> bool {
+        *self.rx.borrow()
+    }
+
     /// Resolves when shutdown has begun.
     pub async fn signaled(&self) {
         let mut rx = self.rx.clone();

@@ -4,12 +4,12 @@
 //! the exchange's `Recorder`, which records when the last frame passes (or,
 //! if the client goes away first, when the body is dropped). Nothing is
 //! buffered.
+use super::h1::DownstreamBody;
 use super::idle::{StreamIdle, StreamIdleTimeout};
 use super::recorder::Recorder;
 use super::upstream::ReplyBody;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use periscope_parsers::dynamodb::{self, BodyPrefix, DynamoRefiner};
 use periscope_parsers::grpc::MessageCounter;
 use periscope_parsers::Outcome;
@@ -109,7 +109,7 @@ pin_project! {
     /// A downstream request body on its way upstream.
     pub struct CountedBody {
         #[pin]
-        inner: Incoming,
+        inner: DownstreamBody,
         state: Arc<RequestBodyState>,
         // Only this body's poller touches it; counts are published to
         // `state` for the recorder on the response side.
@@ -121,7 +121,7 @@ pin_project! {
 }
 
 impl CountedBody {
-    pub fn new(inner: Incoming, state: Arc<RequestBodyState>, grpc: bool) -> CountedBody {
+    pub fn new(inner: DownstreamBody, state: Arc<RequestBodyState>, grpc: bool) -> CountedBody {
         let dynamo = state
             .dynamo
             .as_ref()
@@ -210,7 +210,7 @@ impl Body for CountedBody {
         if ended && this.state.dynamo.is_some() && !this.state.dynamo_refined() {
             refine_dynamo(this.state, this.dynamo.take());
         }
-        polled.map_err(Into::into)
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

@@ -2,6 +2,7 @@
 //! to the route's cluster, streaming both bodies.
 use super::body::{CountedBody, RequestBodyState, ResponseBody};
 use super::grpc;
+use super::h1::DownstreamBody;
 use super::recorder::Recorder;
 use super::route::Action;
 use super::HttpListener;
@@ -9,7 +10,6 @@ use crate::pipeline::clock;
 use crate::pipeline::export::L7Export;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use hyper::body::Incoming;
 use periscope_parsers::grpc::GrpcStatus;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -19,7 +19,7 @@ pub async fn handle(
     listener: Arc<HttpListener>,
     peer: SocketAddr,
     in_flight: super::idle::InFlight,
-    request: Request<Incoming>,
+    request: Request<DownstreamBody>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = clock::now();
     let (parts, body) = request.into_parts();

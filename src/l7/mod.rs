@@ -1,5 +1,6 @@
-//! The L7 path: a hyper server (HTTP/1.1 and h2c prior knowledge on one
-//! port), a router, and pooled upstream clients.
+//! The L7 path: HTTP/1.x (our own server, `h1/server`) and h2c prior
+//! knowledge (hyper's server) on one port, a router, and pooled upstream
+//! clients.
 mod body;
 mod build;
 mod forward;
@@ -23,7 +24,7 @@ use crate::config::ListenerConfig;
 use crate::drain::Drain;
 use crate::listener::DownstreamIo;
 use crate::pipeline::{Families, ListenerMetrics, Scope, SeriesBudget};
-use hyper::server::conn::{http1, http2};
+use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use periscope_parsers::{ErrorReason, Protocol};
@@ -40,7 +41,6 @@ pub struct HttpListener {
     router: Router,
     /// Requests no route matched.
     no_route_scope: Arc<Scope>,
-    http1: http1::Builder,
     http2: http2::Builder<TokioExecutor>,
 }
 
@@ -61,10 +61,6 @@ impl HttpListener {
         };
         let router = build::build_router(config, clusters, &scopes)
             .map_err(|e| format!("listener {}: {e}", config.name))?;
-        let mut http1 = http1::Builder::new();
-        http1
-            .timer(TokioTimer::new())
-            .header_read_timeout(std::time::Duration::from_secs(30));
         let mut http2 = http2::Builder::new(TokioExecutor::new());
         http2.timer(TokioTimer::new());
         Ok(HttpListener {
@@ -74,15 +70,13 @@ impl HttpListener {
             no_route_scope: scopes.scope(&config.name, "", ""),
             metrics,
             router,
-            http1,
             http2,
         })
     }
 
     /// Serve one downstream connection until it ends or the drain deadline.
     /// `protocol` is what detection saw: HTTP/2 (the client sent the h2c
-    /// preface) or HTTP/1 (anything else), so the connection goes straight
-    /// to hyper's server for that version.
+    /// preface) goes to hyper's server, anything else to ours for HTTP/1.x.
     pub async fn serve(
         self: Arc<Self>,
         io: DownstreamIo,
@@ -91,44 +85,17 @@ impl HttpListener {
         drain: Drain,
     ) {
         let activity = idle::ConnectionActivity::new();
-        let io = TokioIo::new(io);
-        if protocol == Protocol::Http2 {
-            // One task per stream already holds each request's future.
-            let (listener, requests) = (self.clone(), activity.clone());
-            let service = service_fn(move |request| {
-                handler::handle(listener.clone(), peer, requests.begin(), request)
-            });
-            let connection = self.http2.serve_connection(io, service);
-            self.drive(connection, peer, protocol, drain, activity)
-                .await
-        } else {
-            // Boxed: hyper keeps room for one in-flight request future per
-            // HTTP/1 connection for the connection's whole life, and ours
-            // is several KiB (routing, retries, the upstream exchange). One
-            // box per request costs less than holding that room on every
-            // idle keep-alive connection (27 -> 19 KiB each, tests/bench).
-            let (listener, requests) = (self.clone(), activity.clone());
-            let service = service_fn(move |request| {
-                let (listener, activity) = (listener.clone(), requests.clone());
-                Box::pin(async move {
-                    let in_flight = activity.begin();
-                    let mut response = handler::handle(listener, peer, in_flight, request).await?;
-                    if activity.is_draining() {
-                        // Tell the client before closing: it reconnects for
-                        // its next request instead of sending it into a
-                        // connection that is going away.
-                        response.headers_mut().insert(
-                            http::header::CONNECTION,
-                            http::HeaderValue::from_static("close"),
-                        );
-                    }
-                    Ok::<_, std::convert::Infallible>(response)
-                })
-            });
-            let connection = self.http1.serve_connection(io, service);
-            self.drive(connection, peer, protocol, drain, activity)
-                .await
+        if protocol != Protocol::Http2 {
+            return h1::serve(self, io, peer, drain, activity).await;
         }
+        // One task per stream already holds each request's future.
+        let (listener, requests) = (self.clone(), activity.clone());
+        let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
+            let request = request.map(|body| h1::DownstreamBody::H2 { body });
+            handler::handle(listener.clone(), peer, requests.begin(), request)
+        });
+        let connection = self.http2.serve_connection(TokioIo::new(io), service);
+        self.drive(connection, peer, drain, activity).await
     }
 
     /// Run a connection until it ends, or until a drain or the idle timeout
@@ -137,7 +104,6 @@ impl HttpListener {
         &self,
         connection: C,
         peer: SocketAddr,
-        protocol: Protocol,
         drain: Drain,
         activity: Arc<idle::ConnectionActivity>,
     ) {
@@ -146,17 +112,13 @@ impl HttpListener {
             result = connection.as_mut() => {
                 if let Err(err) = result {
                     if let Some(reason) = parse_error_reason(&err) {
-                        self.metrics.parse_error(protocol, reason);
+                        self.metrics.parse_error(Protocol::Http2, reason);
                     }
                     tracing::debug!(listener = self.metrics.name(), %peer, "http connection ended: {err}");
                 }
                 return;
             }
-            _ = drain.signaled() => {
-                if protocol != Protocol::Http2 && !drain_http1(connection.as_mut(), &activity).await {
-                    return;
-                }
-            }
+            _ = drain.signaled() => {}
             () = activity.idle_for(self.http_idle_timeout) => {
                 // Nothing in flight for the idle timeout: close the way a
                 // drain does (h2 gets GOAWAY).
@@ -168,44 +130,9 @@ impl HttpListener {
     }
 }
 
-/// An HTTP/1 connection asked to drain (a reload or shutdown): answers
-/// from now on carry `Connection: close`, and an idle keep-alive client
-/// gets [`DRAIN_GRACE`] to send its next request (which is answered, then
-/// the connection closes) before the connection is closed under it. Envoy
-/// drains HTTP/1 the same way. Returns false when the connection ended
-/// meanwhile.
-async fn drain_http1<C: GracefulConnection>(
-    mut connection: std::pin::Pin<&mut C>,
-    activity: &idle::ConnectionActivity,
-) -> bool {
-    activity.start_draining();
-    tokio::select! {
-        _ = connection.as_mut() => false,
-        () = activity.idle_for(Some(DRAIN_GRACE)) => true,
-    }
-}
-
-/// How long a draining HTTP/1 connection with nothing in flight stays open
-/// for its client's next request.
-const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
-
-/// hyper's HTTP/1 and HTTP/2 server connections, as [`HttpListener::drive`]
-/// runs them.
+/// hyper's HTTP/2 server connection, as [`HttpListener::drive`] runs it.
 trait GracefulConnection: std::future::Future<Output = hyper::Result<()>> {
     fn shut_down_gracefully(self: std::pin::Pin<&mut Self>);
-}
-
-impl<I, S, B> GracefulConnection for http1::Connection<I, S>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    fn shut_down_gracefully(self: std::pin::Pin<&mut Self>) {
-        self.graceful_shutdown();
-    }
 }
 
 impl<I, S, B> GracefulConnection for http2::Connection<I, S, TokioExecutor>
@@ -223,9 +150,9 @@ where
     }
 }
 
-/// hyper answers malformed requests itself (400, 431) and closes; the
-/// connection's error says why, and it is counted like a sniffing parse
-/// error so that bad clients are visible.
+/// hyper ends a connection that breaks the protocol; the connection's error
+/// says why, and it is counted like a sniffing parse error so that bad
+/// clients are visible.
 fn parse_error_reason(err: &(dyn std::error::Error + 'static)) -> Option<ErrorReason> {
     let mut cause = Some(err);
     while let Some(current) = cause {

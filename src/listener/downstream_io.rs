@@ -25,6 +25,14 @@ impl DownstreamIo {
     }
 }
 
+impl DownstreamIo {
+    /// The sniffed prefix (not yet replayed), the socket and the metrics,
+    /// for a server that reads the socket itself.
+    pub fn into_parts(self) -> (BytesMut, TcpStream, Arc<ListenerMetrics>) {
+        (self.prefix, self.inner, self.metrics)
+    }
+}
+
 impl AsyncRead for DownstreamIo {
     fn poll_read(
         self: Pin<&mut Self>,

@@ -1,17 +1,20 @@
-//! HTTP/1.1 to upstreams: our own client, so that a request is written,
-//! and its response read, by the request's own task (no connection task,
-//! no channels), and per-endpoint pools that enforce the circuit breakers.
+//! HTTP/1.x, both sides, our own: each exchange is driven by its request's
+//! task, with no connection tasks and no channels, and a connection holds
+//! buffers only while a message is in flight.
 //!
-//! - `pool`: idle stacks per endpoint, connection and pending-request limits
-//! - `conn`: one connection; writes a request, reads its response head
-//! - `head`: request head encoding, response head parsing, body framing
-//! - `body`: the response body, read from the connection as it is pulled
-//! - `chunked`: the chunked transfer coding, decoded in place
-mod body;
+//! - `server/`: downstream connections (`conn.rs` the request loop,
+//!   `head.rs` request heads in and response heads out, `body.rs` request
+//!   bodies read as they are pulled, `respond.rs` responses written)
+//! - `client/`: upstream connections (`pool.rs` per-endpoint pools under the
+//!   circuit breakers, `conn.rs` one connection writing a request and
+//!   reading its head, `head.rs` request heads out and response heads in,
+//!   `body.rs` response bodies read as they are pulled)
+//! - `chunked.rs`: the chunked coding, decoded in place; `framing.rs`:
+//!   `Content-Length` and connection tokens, as both sides read them
 mod chunked;
-mod conn;
-mod head;
-mod pool;
+mod client;
+mod framing;
+mod server;
 
-pub use body::H1Body;
-pub use pool::H1Pool;
+pub use client::{H1Body, H1Pool};
+pub use server::{serve, DownstreamBody};

@@ -2,10 +2,10 @@
 //! downstream pulls it. The frames are slices of the connection's read
 //! buffer. At the body's end the connection goes back to its pool, if the
 //! exchange left it in step; a body dropped early closes it.
-use super::chunked::{ChunkedDecoder, Decoded};
 use super::head::ResponseFraming;
 use super::pool::Pooled;
 use crate::l7::body::BoxError;
+use crate::l7::h1::chunked::{ChunkedDecoder, Decoded};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;
@@ -33,7 +33,7 @@ pub enum H1BodyError {
     #[error("upstream i/o: {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
-    Chunked(#[from] super::chunked::ChunkError),
+    Chunked(#[from] crate::l7::h1::chunked::ChunkError),
 }
 
 impl H1Body {

@@ -5,6 +5,7 @@
 //! Response heads are parsed by `httparse` (hyper's parser) and their header
 //! values are slices of one shared buffer, so a response head costs one
 //! allocation however many fields it has.
+use crate::l7::h1::framing;
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
@@ -114,25 +115,13 @@ pub fn encode_request(
         RequestFraming::AddLength(n) => {
             dst.extend_from_slice(b"content-length: ");
             let mut digits = [0u8; 20];
-            dst.extend_from_slice(format_u64(n, &mut digits));
+            dst.extend_from_slice(framing::format_u64(n, &mut digits));
             dst.extend_from_slice(b"\r\n");
         }
         RequestFraming::Chunked => dst.extend_from_slice(b"transfer-encoding: chunked\r\n"),
         RequestFraming::None | RequestFraming::Length(_) => {}
     }
     dst.extend_from_slice(b"\r\n");
-}
-
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
-        }
-    }
 }
 
 /// Parses the response head at the start of `buf`. A complete head is
@@ -235,27 +224,8 @@ fn response_framing(
             !headers.contains_key(CONTENT_LENGTH),
         ));
     }
-    let mut length: Option<u64> = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        // `Content-Length: 5, 5` and repeated equal fields are one length.
-        for part in value
-            .to_str()
-            .map_err(|_| HeadError::Malformed("content-length"))?
-            .split(',')
-        {
-            let part = part.trim();
-            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(HeadError::Malformed("content-length"));
-            }
-            let n: u64 = part
-                .parse()
-                .map_err(|_| HeadError::Malformed("content-length"))?;
-            if length.is_some_and(|seen| seen != n) {
-                return Err(HeadError::Malformed("conflicting content-length"));
-            }
-            length = Some(n);
-        }
-    }
+    let length =
+        framing::content_length(headers).map_err(|()| HeadError::Malformed("content-length"))?;
     Ok(match length {
         Some(0) => (ResponseFraming::Empty, true),
         Some(n) => (ResponseFraming::Length(n), true),
@@ -266,16 +236,10 @@ fn response_framing(
 /// HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with
 /// `Connection: keep-alive`.
 fn connection_persists(version: Version, headers: &HeaderMap) -> bool {
-    let has = |token: &str| {
-        headers.get_all(CONNECTION).iter().any(|v| {
-            v.to_str()
-                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-        })
-    };
     if version == Version::HTTP_10 {
-        has("keep-alive")
+        framing::has_token(headers, CONNECTION, "keep-alive")
     } else {
-        !has("close")
+        !framing::has_token(headers, CONNECTION, "close")
     }
 }
 

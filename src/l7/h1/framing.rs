@@ -1,0 +1,89 @@
+//! Field rules both sides of our HTTP/1.1 share: `Content-Length` as RFC
+//! 9110 §8.6 reads it, connection tokens, and decimal lengths.
+use http::header::{HeaderName, CONTENT_LENGTH};
+use http::HeaderMap;
+
+/// The message's `Content-Length`: `Ok(None)` when absent; `Err` when
+/// malformed or when repeated values disagree (`5, 5` is one length).
+pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ()> {
+    let mut length: Option<u64> = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        for part in value.to_str().map_err(|_| ())?.split(',') {
+            let part = part.trim();
+            if part.is_empty() || part.len() > 19 || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(());
+            }
+            let n: u64 = part.parse().map_err(|_| ())?;
+            if length.is_some_and(|seen| seen != n) {
+                return Err(());
+            }
+            length = Some(n);
+        }
+    }
+    Ok(length)
+}
+
+/// Whether the comma-separated field `name` lists `token`.
+pub fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    })
+}
+
+/// `n` in decimal, in `buf`.
+pub fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn content_length_is_one_agreed_decimal() {
+        let with = |values: &[&'static str]| {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append(CONTENT_LENGTH, HeaderValue::from_static(v));
+            }
+            content_length(&headers)
+        };
+        assert_eq!(with(&[]), Ok(None));
+        assert_eq!(with(&["12"]), Ok(Some(12)));
+        assert_eq!(with(&["5, 5", "5"]), Ok(Some(5)));
+        for bad in [
+            &["5", "6"][..],
+            &["-1"],
+            &["+1"],
+            &["0x10"],
+            &[""],
+            &["99999999999999999999"],
+        ] {
+            assert_eq!(with(bad), Err(()), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_and_tokens() {
+        let mut buf = [0u8; 20];
+        assert_eq!(format_u64(0, &mut buf), b"0");
+        assert_eq!(format_u64(u64::MAX, &mut buf), b"18446744073709551615");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONNECTION,
+            HeaderValue::from_static("Keep-Alive, x-y"),
+        );
+        assert!(has_token(&headers, http::header::CONNECTION, "keep-alive"));
+        assert!(!has_token(&headers, http::header::CONNECTION, "close"));
+    }
+}

@@ -1,0 +1,233 @@
+//! Downstream request bodies: h2 streams come through hyper; an HTTP/1.x
+//! body is read from the client's connection, in the connection's own task,
+//! as the upstream side pulls it.
+//!
+//! An HTTP/1.x body takes the connection's read side with it and leaves it
+//! in a slot when it ends, for the connection's next request. A body that
+//! never ends (dropped early, or the client broke off) never gives it back,
+//! and the connection closes after its response.
+use crate::l7::body::BoxError;
+use crate::l7::h1::chunked::{ChunkedDecoder, Decoded};
+use crate::pipeline::ListenerMetrics;
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use pin_project_lite::pin_project;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
+use tokio::net::tcp::OwnedReadHalf;
+
+/// Reads start this large and double while they come back full. Most
+/// request heads fit, and an allocation this small is malloc's fast path,
+/// so taking it anew for each request (none is held while idle) is cheap.
+const FIRST_READ: usize = 1024;
+const MAX_READ: usize = 256 * 1024;
+
+/// The client connection's read side and the bytes read but not used yet.
+pub struct ReadSide {
+    pub half: OwnedReadHalf,
+    pub buf: BytesMut,
+    read_size: usize,
+    metrics: Arc<ListenerMetrics>,
+}
+
+impl ReadSide {
+    pub fn new(half: OwnedReadHalf, buf: BytesMut, metrics: Arc<ListenerMetrics>) -> ReadSide {
+        ReadSide {
+            half,
+            buf,
+            read_size: FIRST_READ,
+            metrics,
+        }
+    }
+
+    /// Reads into the buffer; 0 means the client closed its side.
+    pub fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.buf.capacity() - self.buf.len() < self.read_size / 2 {
+            self.buf.reserve(self.read_size);
+        }
+        let room = self.buf.capacity() - self.buf.len();
+        let n = ready!(tokio_util::io::poll_read_buf(
+            Pin::new(&mut self.half),
+            cx,
+            &mut self.buf
+        ))?;
+        if n == room && self.read_size < MAX_READ {
+            self.read_size *= 2;
+        }
+        self.metrics.bytes_received.inc_by(n as u64);
+        Poll::Ready(Ok(n))
+    }
+
+    /// Between requests: no buffer held while nothing is buffered.
+    pub fn release_buffer(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+            self.read_size = FIRST_READ;
+        }
+    }
+}
+
+/// Where a finished body leaves the read side.
+pub type ReadSlot = Arc<Mutex<Option<ReadSide>>>;
+
+#[derive(Debug)]
+enum Framing {
+    Length(u64),
+    Chunked(ChunkedDecoder),
+    Done,
+}
+
+pub struct H1RequestBody {
+    read: Option<ReadSide>,
+    framing: Framing,
+    slot: ReadSlot,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum H1RequestBodyError {
+    #[error("client closed the connection mid-body")]
+    Closed,
+    #[error("client i/o: {0}")]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Chunked(#[from] crate::l7::h1::chunked::ChunkError),
+}
+
+impl H1RequestBody {
+    /// A body of `length` bytes, or chunked (`None`).
+    pub fn new(read: ReadSide, length: Option<u64>, slot: ReadSlot) -> H1RequestBody {
+        let framing = match length {
+            Some(n) => Framing::Length(n),
+            None => Framing::Chunked(ChunkedDecoder::default()),
+        };
+        H1RequestBody {
+            read: Some(read),
+            framing,
+            slot,
+        }
+    }
+
+    fn finish(&mut self) {
+        self.framing = Framing::Done;
+        if let (Some(read), Ok(mut slot)) = (self.read.take(), self.slot.lock()) {
+            *slot = Some(read);
+        }
+    }
+
+    fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, H1RequestBodyError>>> {
+        loop {
+            let Some(read) = self.read.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match &mut self.framing {
+                Framing::Done => return Poll::Ready(None),
+                Framing::Length(left) if !read.buf.is_empty() => {
+                    let n = (read.buf.len() as u64).min(*left) as usize;
+                    let data = read.buf.split_to(n).freeze();
+                    *left -= n as u64;
+                    if *left == 0 {
+                        self.finish();
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Framing::Length(_) => {}
+                Framing::Chunked(decoder) => match decoder.decode(&mut read.buf)? {
+                    Decoded::Data(data) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                    Decoded::Trailers(trailers) => {
+                        return Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+                    }
+                    Decoded::Done => {
+                        self.finish();
+                        return Poll::Ready(None);
+                    }
+                    Decoded::NeedMore => {}
+                },
+            }
+            if ready!(read.poll_read(cx))? == 0 {
+                self.read = None;
+                return Poll::Ready(Some(Err(H1RequestBodyError::Closed)));
+            }
+        }
+    }
+}
+
+impl Body for H1RequestBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        match this.poll_next(cx) {
+            Poll::Ready(Some(Err(err))) => {
+                // The connection is out of step now: it is not given back.
+                this.read = None;
+                this.framing = Framing::Done;
+                Poll::Ready(Some(Err(Box::new(err))))
+            }
+            other => other.map_err(|err| -> BoxError { Box::new(err) }),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.framing, Framing::Done | Framing::Length(0))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.framing {
+            Framing::Length(n) => SizeHint::with_exact(n),
+            Framing::Done => SizeHint::with_exact(0),
+            Framing::Chunked(_) => SizeHint::default(),
+        }
+    }
+}
+
+pin_project! {
+    /// A downstream request body, whichever protocol carried it.
+    #[project = DownstreamBodyProj]
+    pub enum DownstreamBody {
+        H2 { #[pin] body: Incoming },
+        Http1 { body: H1RequestBody },
+        Empty,
+    }
+}
+
+impl Body for DownstreamBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.project() {
+            DownstreamBodyProj::H2 { body } => body.poll_frame(cx).map_err(Into::into),
+            DownstreamBodyProj::Http1 { body } => Pin::new(body).poll_frame(cx),
+            DownstreamBodyProj::Empty => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            DownstreamBody::H2 { body } => body.is_end_stream(),
+            DownstreamBody::Http1 { body } => body.is_end_stream(),
+            DownstreamBody::Empty => true,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            DownstreamBody::H2 { body } => body.size_hint(),
+            DownstreamBody::Http1 { body } => body.size_hint(),
+            DownstreamBody::Empty => SizeHint::with_exact(0),
+        }
+    }
+}

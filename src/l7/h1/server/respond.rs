@@ -1,0 +1,266 @@
+//! Writing one response to an HTTP/1.x client: the head, then the body as
+//! it streams, framed by length, by chunks, or by the close.
+//!
+//! Whatever the body has ready when the head is written goes out in the
+//! same write (a small proxied answer is one `writev`); after that, what
+//! is ready is gathered before each write, so a body never costs a write
+//! per frame when frames come faster than the socket takes them.
+use super::head::{self, ResponseFraming};
+use crate::l7::body::ResponseBody;
+use crate::pipeline::ListenerMetrics;
+use bytes::Bytes;
+use http::{Method, Response, Version};
+use http_body::Body;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use tokio::io::AsyncWrite;
+use tokio::net::tcp::OwnedWriteHalf;
+
+/// Body frames smaller than this are copied next to the head and chunk
+/// lines; larger ones are written from where they are.
+const COPY_BELOW: usize = 16 * 1024;
+
+/// How the response ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Whole and framed: the connection can carry another request.
+    KeepAlive,
+    /// Whole, but delimited by the close (or the client's socket failed).
+    Close,
+    /// The body failed mid-way: the client sees the connection end early.
+    Broken,
+}
+
+struct Writer<'a> {
+    write: &'a mut OwnedWriteHalf,
+    metrics: &'a ListenerMetrics,
+    out: Vec<u8>,
+    /// A large frame waiting behind `out`.
+    large: Option<Bytes>,
+}
+
+impl Writer<'_> {
+    fn data(&mut self, data: Bytes, chunked: bool) {
+        if chunked {
+            chunk_size_line(data.len(), &mut self.out);
+        }
+        if data.len() < COPY_BELOW {
+            self.out.extend_from_slice(&data);
+        } else {
+            self.large = Some(data);
+        }
+    }
+
+    fn pending(&self) -> bool {
+        !self.out.is_empty() || self.large.is_some()
+    }
+
+    /// Writes everything queued (`out`, then the large frame).
+    async fn flush(&mut self, chunk_end: bool) -> io::Result<()> {
+        let large = self.large.take().unwrap_or_default();
+        let tail: &[u8] = if chunk_end && !large.is_empty() {
+            b"\r\n"
+        } else {
+            b""
+        };
+        let parts = [&self.out[..], &large[..], tail];
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let mut written = 0;
+        while written < total {
+            let n = std::future::poll_fn(|cx| {
+                let (slices, count) = remaining(&parts, written);
+                Pin::new(&mut *self.write).poll_write_vectored(cx, &slices[..count])
+            })
+            .await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            written += n;
+        }
+        self.metrics.bytes_sent.inc_by(total as u64);
+        self.out.clear();
+        Ok(())
+    }
+}
+
+/// The unwritten rest of `parts` after `skip` bytes, as `writev` slices.
+fn remaining<'p>(parts: &[&'p [u8]; 3], mut skip: usize) -> ([IoSlice<'p>; 3], usize) {
+    let mut slices = [IoSlice::new(&[]); 3];
+    let mut count = 0;
+    for part in parts {
+        if skip >= part.len() {
+            skip -= part.len();
+            continue;
+        }
+        slices[count] = IoSlice::new(&part[skip..]);
+        count += 1;
+        skip = 0;
+    }
+    (slices, count)
+}
+
+/// `{size:x}\r\n`, the line before a chunk.
+fn chunk_size_line(size: usize, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 16];
+    let mut at = digits.len();
+    let mut n = size;
+    loop {
+        at -= 1;
+        digits[at] = HEX[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes `response` for a request with this method and version.
+pub async fn write(
+    write: &mut OwnedWriteHalf,
+    metrics: &Arc<ListenerMetrics>,
+    response: Response<ResponseBody>,
+    request: (&Method, Version),
+    close: bool,
+) -> Ending {
+    let (parts, body) = response.into_parts();
+    let size = match body.is_end_stream() {
+        true => Some(0),
+        false => body.size_hint().exact(),
+    };
+    let mut writer = Writer {
+        write,
+        metrics,
+        out: Vec::with_capacity(512),
+        large: None,
+    };
+    let framing = head::encode_response(
+        parts.status,
+        &parts.headers,
+        request,
+        size,
+        close,
+        &mut writer.out,
+    );
+    let keep = match close || framing == ResponseFraming::UntilClose {
+        true => Ending::Close,
+        false => Ending::KeepAlive,
+    };
+    if framing == ResponseFraming::NoBody {
+        drop(body);
+        return match writer.flush(false).await {
+            Ok(()) => keep,
+            Err(_) => Ending::Close,
+        };
+    }
+    let chunked = framing == ResponseFraming::Chunked;
+    let mut left = match framing {
+        ResponseFraming::Length(n) => Some(n),
+        _ => None,
+    };
+    let mut body = std::pin::pin!(body);
+    loop {
+        // What is ready now joins the queue; otherwise flush and wait.
+        let polled = std::future::poll_fn(|cx| Poll::Ready(body.as_mut().poll_frame(cx))).await;
+        let frame = match polled {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => {
+                if writer.pending() && writer.flush(chunked).await.is_err() {
+                    return Ending::Close;
+                }
+                std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await
+            }
+        };
+        match frame {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) if data.is_empty() => {}
+                Ok(data) => {
+                    if let Some(left) = left.as_mut() {
+                        if data.len() as u64 > *left {
+                            // More than the declared length: cut.
+                            let _ = writer.flush(false).await;
+                            return Ending::Broken;
+                        }
+                        *left -= data.len() as u64;
+                    }
+                    let large = data.len() >= COPY_BELOW;
+                    writer.data(data, chunked);
+                    if large && writer.flush(chunked).await.is_err() {
+                        return Ending::Close;
+                    } else if chunked && !large {
+                        writer.out.extend_from_slice(b"\r\n");
+                    }
+                }
+                // Trailers go out only in a chunked body's last chunk.
+                Err(frame) => {
+                    if let (true, Ok(trailers)) = (chunked, frame.into_trailers()) {
+                        writer.out.extend_from_slice(b"0\r\n");
+                        for (name, value) in &trailers {
+                            writer.out.extend_from_slice(name.as_str().as_bytes());
+                            writer.out.extend_from_slice(b": ");
+                            writer.out.extend_from_slice(value.as_bytes());
+                            writer.out.extend_from_slice(b"\r\n");
+                        }
+                        writer.out.extend_from_slice(b"\r\n");
+                        return finish(&mut writer, keep, false).await;
+                    }
+                }
+            },
+            Some(Err(_)) => {
+                // The upstream broke off (or the stream idle timeout cut it):
+                // what arrived is sent, and the connection ends unframed.
+                let _ = writer.flush(chunked).await;
+                return Ending::Broken;
+            }
+            None => {
+                if left.is_some_and(|left| left > 0) {
+                    let _ = writer.flush(false).await;
+                    return Ending::Broken;
+                }
+                return finish(&mut writer, keep, chunked).await;
+            }
+        }
+    }
+}
+
+async fn finish(writer: &mut Writer<'_>, keep: Ending, last_chunk: bool) -> Ending {
+    if last_chunk {
+        writer.out.extend_from_slice(b"0\r\n\r\n");
+    }
+    match writer.flush(false).await {
+        Ok(()) => keep,
+        Err(_) => Ending::Close,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_lines_are_lowercase_hex() {
+        for (size, line) in [
+            (0, &b"0\r\n"[..]),
+            (10, b"a\r\n"),
+            (16 * 1024, b"4000\r\n"),
+            (0x1f_ffff, b"1fffff\r\n"),
+        ] {
+            let mut out = Vec::new();
+            chunk_size_line(size, &mut out);
+            assert_eq!(out, line);
+        }
+    }
+
+    #[test]
+    fn a_partial_write_resumes_where_it_stopped() {
+        let parts: [&[u8]; 3] = [b"head", b"body", b"\r\n"];
+        let (slices, count) = remaining(&parts, 6);
+        let rest: Vec<&[u8]> = slices[..count].iter().map(|s| &s[..]).collect();
+        assert_eq!(rest, [&b"dy"[..], b"\r\n"]);
+        assert_eq!(remaining(&parts, 10).1, 0);
+    }
+}
