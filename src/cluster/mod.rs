@@ -238,6 +238,12 @@ impl Cluster {
         self.endpoints.len()
     }
 
+    /// The endpoint at `index`, for tests that address one directly.
+    #[cfg(test)]
+    pub fn endpoint(&self, index: usize) -> &Endpoint {
+        &self.endpoints[index]
+    }
+
     pub fn snapshot(&self) -> ClusterSnapshot {
         ClusterSnapshot {
             name: self.name.clone(),

@@ -1,6 +1,8 @@
-//! The chunked transfer coding of upstream response bodies (RFC 9112 §7.1),
-//! decoded in place: chunk data leaves the read buffer as `Bytes` slices,
-//! never copied. Works on whatever part of the body has arrived, so the
+//! The chunked transfer coding (RFC 9112 §7.1) of request and response
+//! bodies: size lines written, and bodies decoded in place (chunk data
+//! leaves the read buffer as `Bytes` slices, never copied). Strict where
+//! leniency smuggles: a size line is hex digits, optional whitespace and
+//! extensions, ended by CRLF; no bare LF or CR anywhere. Works on whatever part of the body has arrived, so the
 //! frames are the same whatever the read boundaries.
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -95,40 +97,64 @@ impl ChunkedDecoder {
     }
 
     fn trailers(&mut self, buf: &mut BytesMut) -> Result<Decoded, ChunkError> {
+        if buf.len() < 2 {
+            return Ok(Decoded::NeedMore);
+        }
         if buf.starts_with(b"\r\n") {
             buf.advance(2);
             self.state = State::Done;
             return Ok(Decoded::Done);
         }
-        let Some(end) = find(buf, b"\r\n\r\n") else {
-            if buf.len() > MAX_TRAILERS {
-                return Err(ChunkError("trailer section too long"));
-            }
-            return Ok(Decoded::NeedMore);
-        };
-        let section = buf.split_to(end + 4);
         let mut fields = [httparse::EMPTY_HEADER; 32];
-        let parsed = httparse::parse_headers(&section, &mut fields)
-            .map_err(|_| ChunkError("trailer fields"))?;
-        let httparse::Status::Complete((_, fields)) = parsed else {
-            return Err(ChunkError("trailer fields"));
+        let (consumed, fields) = match httparse::parse_headers(buf, &mut fields) {
+            Ok(httparse::Status::Complete(parsed)) => parsed,
+            Ok(httparse::Status::Partial) if buf.len() > MAX_TRAILERS => {
+                return Err(ChunkError("trailer section too long"))
+            }
+            Ok(httparse::Status::Partial) => return Ok(Decoded::NeedMore),
+            Err(_) => return Err(ChunkError("trailer fields")),
         };
+        // httparse also ends a section at a bare LF: only CRLF CRLF here,
+        // or bytes after the body would be taken for its end.
+        if consumed < 4 || &buf[consumed - 4..consumed] != b"\r\n\r\n" {
+            return Err(ChunkError("trailer section not ended by CRLF"));
+        }
         let mut trailers = HeaderMap::with_capacity(fields.len());
-        for field in fields {
+        for field in fields.iter() {
             let name = HeaderName::from_bytes(field.name.as_bytes())
                 .map_err(|_| ChunkError("trailer name"))?;
             let value =
                 HeaderValue::from_bytes(field.value).map_err(|_| ChunkError("trailer value"))?;
             trailers.append(name, value);
         }
+        buf.advance(consumed);
         self.state = State::Done;
         Ok(Decoded::Trailers(trailers))
     }
 }
 
+/// `{size:x}\r\n`, the line before a chunk.
+pub fn size_line(size: usize, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 16];
+    let mut at = digits.len();
+    let mut n = size;
+    loop {
+        at -= 1;
+        digits[at] = HEX[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b"\r\n");
+}
+
 /// A CRLF-terminated line off the front of `buf`, without its CRLF.
 fn take_line(buf: &mut BytesMut, max: usize) -> Result<Option<BytesMut>, ChunkError> {
     match find(buf, b"\r\n") {
+        Some(end) if end > max => Err(ChunkError("chunk-size line too long")),
         Some(end) => {
             let line = buf.split_to(end);
             buf.advance(2);
@@ -139,11 +165,24 @@ fn take_line(buf: &mut BytesMut, max: usize) -> Result<Option<BytesMut>, ChunkEr
     }
 }
 
-/// The hex size before any `;extension` (whitespace before it tolerated).
+/// The hex size: digits, then optional SP/HTAB, then `;extensions` made
+/// of visible characters and whitespace only (no CR, LF or controls).
 fn chunk_size(line: &[u8]) -> Result<u64, ChunkError> {
-    let digits = line.split(|&b| b == b';').next().unwrap_or_default();
-    let digits = digits.trim_ascii_end();
+    let end = line
+        .iter()
+        .position(|b| !b.is_ascii_hexdigit())
+        .unwrap_or(line.len());
+    let (digits, rest) = line.split_at(end);
     if digits.is_empty() || digits.len() > 15 {
+        return Err(ChunkError("chunk size"));
+    }
+    let blank = rest
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    let extensions = &rest[blank..];
+    let visible = |b: &u8| *b == b'\t' || (b' '..=b'~').contains(b);
+    if !(extensions.is_empty() || (extensions[0] == b';' && extensions.iter().all(visible))) {
         return Err(ChunkError("chunk size"));
     }
     let mut size = 0u64;
@@ -202,6 +241,13 @@ mod tests {
     }
 
     #[test]
+    fn extensions_and_whitespace_before_them_are_accepted() {
+        let (body, _, _) =
+            decode_in_steps(b"3 ;name=value;x\r\nabc\r\n0\r\n\r\n", 64).expect("valid");
+        assert_eq!(body, b"abc");
+    }
+
+    #[test]
     fn a_body_without_trailers_ends_at_the_empty_line() {
         for step in 1..12 {
             let (body, trailers, rest) =
@@ -220,9 +266,23 @@ mod tests {
             b"3\r\nabcX\r\n0\r\n\r\n",
             b"\r\n",
             b"ffffffffffffffff\r\n",
+            b"5;\nx\r\nhello\r\n0\r\n\r\n",
+            b"1\n\r\nx\r\n0\r\n\r\n",
+            b"1 x\r\nx\r\n0\r\n\r\n",
+            b"0\r\n\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"0\r\nX: a\n\nGET /b HTTP/1.1\r\n\r\n",
         ] {
             assert!(decode_in_steps(wire, wire.len()).is_err(), "{wire:?}");
         }
+        let mut long_line = vec![b'1'; 1];
+        long_line.extend_from_slice(b";");
+        long_line.extend(std::iter::repeat_n(b'e', MAX_LINE + 8));
+        long_line.extend_from_slice(b"\r\nx\r\n0\r\n\r\n");
+        assert_eq!(
+            decode_in_steps(&long_line, long_line.len()).unwrap_err(),
+            ChunkError("chunk-size line too long"),
+            "checked when its CRLF arrives in the same read too"
+        );
         let endless_line = vec![b'1'; MAX_LINE + 2];
         assert_eq!(
             decode_in_steps(&endless_line, 64).unwrap_err(),

@@ -99,7 +99,9 @@ impl H1Body {
                 Framing::Chunked(decoder) => match decoder.decode(buf)? {
                     Decoded::Data(data) => return Poll::Ready(Some(Ok(Frame::data(data)))),
                     Decoded::Trailers(trailers) => {
-                        return Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+                        // The trailers end the body: the connection is free.
+                        self.finish();
+                        return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
                     }
                     Decoded::Done => {
                         self.finish();

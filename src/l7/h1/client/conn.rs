@@ -7,8 +7,9 @@
 //! a wake-up and a task switch each; here a request costs the syscalls and
 //! nothing else. Between requests the connection sits in its endpoint's
 //! idle stack, unpolled; a close by the server is noticed at checkout.
-use super::head::{self, HeadError, Parsed, RequestFraming, ResponseHead};
+use super::head::{self, HeadError, Parsed, RequestFraming, ResponseFraming, ResponseHead};
 use crate::l7::body::BoxError;
+use crate::l7::h1::chunked;
 use crate::l7::upstream_body::UpstreamBody;
 use bytes::{Buf, BytesMut};
 use http::Request;
@@ -22,6 +23,8 @@ use tokio::net::TcpStream;
 /// A request body no larger than this is written with its head in one
 /// write (a `Kept` body, the retry replay copy, or a known small one).
 const COALESCE_BODY: usize = 16 * 1024;
+/// Response bytes buffered while the request body still goes out, at most.
+const EARLY_READ_CAP: usize = 1024 * 1024;
 /// Reads start this large and double while they come back full.
 const FIRST_READ: usize = 8 * 1024;
 const MAX_READ: usize = 256 * 1024;
@@ -50,6 +53,8 @@ pub struct H1Conn {
     write_buf: Vec<u8>,
     /// The whole request body went out (the connection is in step).
     request_done: bool,
+    /// The request's method, to read its answer's framing early (HEAD).
+    method: http::Method,
 }
 
 impl H1Conn {
@@ -60,6 +65,7 @@ impl H1Conn {
             read_size: FIRST_READ,
             write_buf: Vec::new(),
             request_done: true,
+            method: http::Method::GET,
         }
     }
 
@@ -97,20 +103,28 @@ impl H1Conn {
             &mut self.write_buf,
         );
         self.request_done = false;
-        let small = matches!(framing, RequestFraming::Length(n) | RequestFraming::AddLength(n) if n as usize <= COALESCE_BODY);
+        self.method = parts.method.clone();
+        let small = matches!(framing, RequestFraming::Length(n) if n <= COALESCE_BODY as u64);
         let mut early = false;
         if framing == RequestFraming::None {
             self.stream.write_all(&self.write_buf).await?;
         } else if small {
+            let RequestFraming::Length(declared) = framing else {
+                unreachable!("small bodies have a length");
+            };
             let mut sent = 0u64;
             while let Some(frame) = body.frame().await {
                 if let Ok(data) = frame.map_err(ExchangeError::Body)?.into_data() {
+                    // Checked before it is kept: a body longer than its
+                    // length never reaches the buffer, nor the upstream.
                     sent += data.len() as u64;
+                    if sent > declared {
+                        return Err(ExchangeError::BodyLength);
+                    }
                     self.write_buf.extend_from_slice(&data);
                 }
             }
-            if !matches!(framing, RequestFraming::Length(n) | RequestFraming::AddLength(n) if n == sent)
-            {
+            if sent != declared {
                 return Err(ExchangeError::BodyLength);
             }
             self.stream.write_all(&self.write_buf).await?;
@@ -163,9 +177,23 @@ impl H1Conn {
                 continue;
             }
             sent += data.len() as u64;
-            let whole = if chunked {
-                let size = format!("{:x}\r\n", data.len());
-                self.write_watching(size.as_bytes()).await?
+            if matches!(framing, RequestFraming::Length(n) if sent > n) {
+                return Err(ExchangeError::BodyLength);
+            }
+            let whole = if chunked && data.len() <= COALESCE_BODY {
+                // Size line, data and CRLF in one write (one packet).
+                self.write_buf.clear();
+                chunked::size_line(data.len(), &mut self.write_buf);
+                self.write_buf.extend_from_slice(&data);
+                self.write_buf.extend_from_slice(b"\r\n");
+                let framed = std::mem::take(&mut self.write_buf);
+                let whole = self.write_watching(&framed).await;
+                self.write_buf = framed;
+                whole?
+            } else if chunked {
+                let mut line = Vec::with_capacity(18);
+                chunked::size_line(data.len(), &mut line);
+                self.write_watching(&line).await?
                     && self.write_watching(&data).await?
                     && self.write_watching(b"\r\n").await?
             } else {
@@ -177,9 +205,7 @@ impl H1Conn {
         }
         match framing {
             RequestFraming::Chunked => Ok(!self.write_watching(b"0\r\n\r\n").await?),
-            RequestFraming::Length(n) | RequestFraming::AddLength(n) if n != sent => {
-                Err(ExchangeError::BodyLength)
-            }
+            RequestFraming::Length(n) if n != sent => Err(ExchangeError::BodyLength),
             _ => Ok(false),
         }
     }
@@ -208,15 +234,22 @@ impl H1Conn {
         .await
     }
 
-    /// Ready once a final answer (or the server's close) starts arriving
-    /// while the request is still being sent; pending otherwise. Interim
-    /// answers (`100 Continue` to a forwarded `Expect`) are dropped and
-    /// sending goes on.
+    /// Ready once the server has answered in full (or closed after a final
+    /// head) while the request body is still going out; pending otherwise.
+    /// A server may answer while it reads the upload (an echo), so sending
+    /// goes on until its answer is whole; one that answers early and
+    /// stops reading (a 413) is whole at once. Interim answers (`100
+    /// Continue` to a forwarded `Expect`) are dropped. Past
+    /// [`EARLY_READ_CAP`] buffered bytes, reading waits for the sending.
     fn poll_read_early(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ExchangeError>> {
         loop {
+            if self.read_buf.len() >= EARLY_READ_CAP {
+                return Poll::Pending;
+            }
             match self.poll_read(cx) {
+                Poll::Ready(Ok(0)) if self.final_head_buffered() => return Poll::Ready(Ok(())),
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(ExchangeError::Closed)),
-                Poll::Ready(Ok(_)) if self.final_answer_started() => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(_)) if self.answer_complete() => return Poll::Ready(Ok(())),
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(err.into())),
                 Poll::Pending => return Poll::Pending,
@@ -224,20 +257,38 @@ impl H1Conn {
         }
     }
 
-    fn final_answer_started(&mut self) -> bool {
+    /// Whether the buffer holds a whole final answer: a head whose body is
+    /// empty or here in full (or something that is not a head at all,
+    /// which `exchange` then reports). Interim answers are dropped.
+    fn answer_complete(&mut self) -> bool {
         loop {
             // A copy: a final head must stay in the buffer for `exchange`.
             let mut probe = self.read_buf.clone();
-            match head::parse_response(&mut probe, &http::Method::GET) {
+            match head::parse_response(&mut probe, &self.method) {
                 Ok(Parsed::Interim) => {
                     let consumed = self.read_buf.len() - probe.len();
                     self.read_buf.advance(consumed);
                 }
-                // "HTTP/1.1 1xx" so far: wait for the rest of it.
-                Ok(Parsed::Partial) => return self.read_buf.get(9).is_some_and(|&b| b != b'1'),
-                Ok(Parsed::Head(_)) | Err(_) => return true,
+                Ok(Parsed::Partial) => return false,
+                Ok(Parsed::Head(head)) => {
+                    return match head.framing {
+                        ResponseFraming::Empty => true,
+                        ResponseFraming::Length(n) => probe.len() as u64 >= n,
+                        ResponseFraming::Chunked | ResponseFraming::UntilClose => false,
+                    }
+                }
+                Err(_) => return true,
             }
         }
+    }
+
+    fn final_head_buffered(&mut self) -> bool {
+        let _ = self.answer_complete(); // drops interim answers
+        let mut probe = self.read_buf.clone();
+        matches!(
+            head::parse_response(&mut probe, &self.method),
+            Ok(Parsed::Head(_))
+        )
     }
 
     /// Reads into the read buffer; 0 means the server closed.
@@ -259,6 +310,17 @@ impl H1Conn {
 
     pub fn read_buf(&mut self) -> &mut BytesMut {
         &mut self.read_buf
+    }
+
+    /// Back in the pool: a large answer's buffers are not kept idle.
+    pub fn release_buffers(&mut self) {
+        if self.read_buf.is_empty() && self.read_size > FIRST_READ {
+            self.read_buf = BytesMut::new();
+            self.read_size = FIRST_READ;
+        }
+        if self.write_buf.capacity() > 2 * COALESCE_BODY {
+            self.write_buf = Vec::new();
+        }
     }
 
     /// Whether the connection may go back to the pool after its response

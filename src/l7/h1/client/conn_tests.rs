@@ -297,3 +297,76 @@ async fn an_early_answer_to_an_upload_is_delivered_and_ends_the_connection() {
     );
     assert_eq!(accepted.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_body_longer_than_its_length_never_reaches_the_upstream() {
+    let (address, _, seen) = scripted(|_, _| {
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            false,
+        )
+    })
+    .await;
+    let (cluster, pool) = (cluster(&address), H1Pool::new(1, Duration::from_secs(1)));
+    let mut request = upload(10);
+    request
+        .headers_mut()
+        .insert("content-length", http::HeaderValue::from_static("3"));
+    let refused = send(&pool, &cluster, request).await.err().expect("refused");
+    assert!(refused.contains("content-length"), "{refused}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        seen.lock().expect("log").is_empty(),
+        "not even the head went out"
+    );
+}
+
+/// Answers at once with the start of a chunked body, then reads the whole
+/// upload, then ends its answer: a server that answers while it reads.
+async fn full_duplex_server(upload: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address").to_string();
+    tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.expect("accept");
+        let mut seen = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = tcp.read(&mut chunk).await.expect("read");
+            seen.extend_from_slice(&chunk[..n]);
+        }
+        let head_end = seen
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("head")
+            + 4;
+        tcp.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nstart\r\n")
+            .await
+            .expect("answer");
+        let mut body = seen.len() - head_end;
+        while body < upload {
+            let n = tcp.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "client stopped sending at {body} of {upload}");
+            body += n;
+        }
+        tcp.write_all(b"3\r\nend\r\n0\r\n\r\n").await.expect("end");
+        let _ = tcp.read(&mut chunk).await;
+    });
+    address
+}
+
+#[tokio::test]
+async fn an_answer_that_starts_while_the_upload_goes_on_does_not_stop_it() {
+    let address = full_duplex_server(4 << 20).await;
+    let (cluster, pool) = (cluster(&address), H1Pool::new(1, Duration::from_secs(1)));
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        send(&pool, &cluster, upload(4 << 20)),
+    )
+    .await
+    .expect("no deadlock")
+    .expect("answered");
+    assert_eq!(
+        (answer.status, answer.body.as_ref()),
+        (200, &b"startend"[..])
+    );
+}

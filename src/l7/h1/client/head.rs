@@ -16,16 +16,18 @@ pub const MAX_HEADERS: usize = 100;
 /// A response head longer than this is a protocol error.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// How a request body is delimited on the wire.
+/// How a request body is delimited on the wire. We always write the
+/// framing field ourselves (a client's own `Content-Length` and
+/// `Transfer-Encoding` are never copied), so the upstream sees exactly one
+/// framing, the one we send by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestFraming {
     /// No body at all.
     None,
-    /// `Content-Length` is in the client's headers already.
+    /// `Content-Length: n` (the client's, validated, or the body's size,
+    /// or 0 for an empty POST).
     Length(u64),
-    /// We add `Content-Length` (a known size, or 0 for an empty POST).
-    AddLength(u64),
-    /// We add `Transfer-Encoding: chunked` (size unknown).
+    /// `Transfer-Encoding: chunked` (size unknown).
     Chunked,
 }
 
@@ -76,21 +78,20 @@ pub fn request_framing(
     hint: &SizeHint,
     ended: bool,
 ) -> RequestFraming {
-    if let Some(length) = headers.get(CONTENT_LENGTH) {
-        let length = length.to_str().ok().and_then(|v| v.trim().parse().ok());
-        return length.map_or(RequestFraming::Chunked, RequestFraming::Length);
+    if let Ok(Some(length)) = framing::content_length(headers) {
+        return RequestFraming::Length(length);
     }
     if ended {
         // A body-carrying method says "empty" explicitly (RFC 9110 §8.6).
         let expects_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
         return if expects_body {
-            RequestFraming::AddLength(0)
+            RequestFraming::Length(0)
         } else {
             RequestFraming::None
         };
     }
     hint.exact()
-        .map_or(RequestFraming::Chunked, RequestFraming::AddLength)
+        .map_or(RequestFraming::Chunked, RequestFraming::Length)
 }
 
 /// Writes the request head into `dst`: origin-form target, our framing.
@@ -106,20 +107,23 @@ pub fn encode_request(
     dst.extend_from_slice(target.as_bytes());
     dst.extend_from_slice(b" HTTP/1.1\r\n");
     for (name, value) in headers {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            continue;
+        }
         dst.extend_from_slice(name.as_str().as_bytes());
         dst.extend_from_slice(b": ");
         dst.extend_from_slice(value.as_bytes());
         dst.extend_from_slice(b"\r\n");
     }
     match framing {
-        RequestFraming::AddLength(n) => {
+        RequestFraming::Length(n) => {
             dst.extend_from_slice(b"content-length: ");
             let mut digits = [0u8; 20];
             dst.extend_from_slice(framing::format_u64(n, &mut digits));
             dst.extend_from_slice(b"\r\n");
         }
         RequestFraming::Chunked => dst.extend_from_slice(b"transfer-encoding: chunked\r\n"),
-        RequestFraming::None | RequestFraming::Length(_) => {}
+        RequestFraming::None => {}
     }
     dst.extend_from_slice(b"\r\n");
 }
@@ -183,6 +187,11 @@ pub fn parse_response(buf: &mut BytesMut, request_method: &Method) -> Result<Par
         headers.append(name, value);
     }
     let (framing, framing_allows_reuse) = response_framing(status, request_method, &headers)?;
+    if framing == ResponseFraming::Chunked {
+        // The decoded length is not what a `Content-Length` beside the
+        // chunks says (RFC 9112 §6.3): it must not reach the client.
+        headers.remove(CONTENT_LENGTH);
+    }
     let keep_alive = framing_allows_reuse && connection_persists(version, &headers);
     Ok(Parsed::Head(ResponseHead {
         status,

@@ -19,12 +19,15 @@ fn a_request_head_has_origin_form_and_our_framing() {
     let mut headers = HeaderMap::new();
     headers.insert("host", HeaderValue::from_static("example.com"));
     headers.append("x-a", HeaderValue::from_static("1"));
+    // The client's own framing fields never go out: only ours.
+    headers.insert("content-length", HeaderValue::from_static("5, 5"));
+    headers.insert("transfer-encoding", HeaderValue::from_static("chunked"));
     let mut dst = Vec::new();
     encode_request(
         &Method::POST,
         "/p?q=1",
         &headers,
-        RequestFraming::AddLength(1234),
+        RequestFraming::Length(1234),
         &mut dst,
     );
     assert_eq!(
@@ -48,6 +51,8 @@ fn request_framing_follows_the_headers_then_the_body() {
     let none = HeaderMap::new();
     let mut with_length = HeaderMap::new();
     with_length.insert(CONTENT_LENGTH, HeaderValue::from_static("7"));
+    let mut repeated = HeaderMap::new();
+    repeated.insert(CONTENT_LENGTH, HeaderValue::from_static("5, 5"));
     let cases = [
         (Method::GET, &none, exact(0), true, RequestFraming::None),
         (
@@ -55,7 +60,7 @@ fn request_framing_follows_the_headers_then_the_body() {
             &none,
             exact(0),
             true,
-            RequestFraming::AddLength(0),
+            RequestFraming::Length(0),
         ),
         (
             Method::POST,
@@ -69,7 +74,14 @@ fn request_framing_follows_the_headers_then_the_body() {
             &none,
             exact(9),
             false,
-            RequestFraming::AddLength(9),
+            RequestFraming::Length(9),
+        ),
+        (
+            Method::POST,
+            &repeated,
+            SizeHint::default(),
+            false,
+            RequestFraming::Length(5),
         ),
         (
             Method::POST,

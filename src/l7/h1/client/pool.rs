@@ -18,7 +18,7 @@ use crate::l7::upstream::SendError;
 use crate::l7::upstream_body::UpstreamBody;
 use crate::pipeline::UpstreamFailure;
 use http::{Request, Response};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -43,6 +43,8 @@ struct Shared {
     freed: Notify,
     connect_timeout: Duration,
     reaper: AtomicBool,
+    /// Requests waiting for a connection (any endpoint).
+    waiting: AtomicUsize,
 }
 
 struct EndpointPool {
@@ -72,7 +74,8 @@ impl Pooled {
     }
 
     /// Back to the top of its endpoint's idle stack.
-    pub fn give_back(self) {
+    pub fn give_back(mut self) {
+        self.conn.release_buffers();
         let shared = self.slot.shared.clone();
         shared.push(self);
     }
@@ -107,6 +110,7 @@ impl H1Pool {
                 freed: Notify::new(),
                 connect_timeout,
                 reaper: AtomicBool::new(false),
+                waiting: AtomicUsize::new(0),
             }),
         }
     }
@@ -146,6 +150,7 @@ impl H1Pool {
         let Some(_pending) = breakers.pending() else {
             return Err(SendError::Overflow);
         };
+        let _waiting = Waiting::new(&self.shared.waiting);
         loop {
             // Registered before looking, so a return in between still wakes us.
             let returned = pool.returned.notified();
@@ -235,6 +240,27 @@ impl Shared {
             });
         }
         pool.returned.notify_one();
+        // A request waiting for another endpoint may need this connection's
+        // slot: it is woken to evict it (only when someone waits at all).
+        if self.waiting.load(Ordering::Relaxed) > 0 {
+            self.freed.notify_waiters();
+        }
+    }
+}
+
+/// Counts a request waiting for a connection while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Waiting<'a> {
+        count.fetch_add(1, Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

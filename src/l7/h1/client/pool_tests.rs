@@ -48,6 +48,10 @@ async fn server() -> (String, Arc<AtomicUsize>) {
 }
 
 fn cluster(address: &str, breakers: CircuitBreakersConfig) -> Cluster {
+    cluster_of(&[address], breakers)
+}
+
+fn cluster_of(addresses: &[&str], breakers: CircuitBreakersConfig) -> Cluster {
     let config = ClusterConfig {
         circuit_breakers: breakers,
         name: "web".into(),
@@ -55,10 +59,13 @@ fn cluster(address: &str, breakers: CircuitBreakersConfig) -> Cluster {
         connect_timeout: Duration::from_secs(1),
         lb_policy: LbPolicy::RoundRobin,
         hash_policy: None,
-        endpoints: vec![EndpointConfig {
-            address: address.into(),
-            weight: 1,
-        }],
+        endpoints: addresses
+            .iter()
+            .map(|address| EndpointConfig {
+                address: (*address).into(),
+                weight: 1,
+            })
+            .collect(),
         health_check: None,
         outlier_detection: None,
         healthy_panic_threshold: 50,
@@ -190,4 +197,35 @@ async fn concurrently(
         answers.push(answer.expect("task"));
     }
     answers
+}
+
+#[tokio::test]
+async fn a_request_waiting_for_one_endpoint_gets_the_slot_another_returns() {
+    // One connection for the cluster: B's slow request holds it, A's waits.
+    // When B's connection goes idle, A must take its slot at once (not
+    // when the reaper closes B's idle connection, minutes later).
+    let ((a, _), (b, _)) = (server().await, server().await);
+    let breakers = CircuitBreakersConfig {
+        max_connections: 1,
+        ..CircuitBreakersConfig::default()
+    };
+    let cluster = Arc::new(cluster_of(&[&a, &b], breakers));
+    let pool = Arc::new(H1Pool::new(2, Duration::from_secs(1)));
+    let on = |index: usize, path: &'static str| {
+        let (pool, cluster) = (pool.clone(), cluster.clone());
+        tokio::spawn(async move {
+            let endpoint = cluster.endpoint(index);
+            let response = pool
+                .send(&cluster.breakers, endpoint, request(path))
+                .await?;
+            let body = response.into_body().collect().await.expect("body");
+            Ok::<usize, SendError>(body.to_bytes().len())
+        })
+    };
+    let slow_b = on(1, "/slow");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let waiting_a = on(0, "/");
+    assert!(matches!(slow_b.await.expect("task"), Ok(2)));
+    let answered = tokio::time::timeout(Duration::from_secs(2), waiting_a).await;
+    assert!(matches!(answered, Ok(Ok(Ok(2)))), "{answered:?}");
 }

@@ -29,6 +29,8 @@ const MAX_READ: usize = 256 * 1024;
 pub struct ReadSide {
     pub half: OwnedReadHalf,
     pub buf: BytesMut,
+    /// How much of a partial head in `buf` was already looked at.
+    pub scanned: usize,
     read_size: usize,
     metrics: Arc<ListenerMetrics>,
 }
@@ -38,6 +40,7 @@ impl ReadSide {
         ReadSide {
             half,
             buf,
+            scanned: 0,
             read_size: FIRST_READ,
             metrics,
         }
@@ -66,12 +69,16 @@ impl ReadSide {
         if self.buf.is_empty() {
             self.buf = BytesMut::new();
             self.read_size = FIRST_READ;
+            self.scanned = 0;
         }
     }
 }
 
-/// Where a finished body leaves the read side.
-pub type ReadSlot = Arc<Mutex<Option<ReadSide>>>;
+/// Where a body leaves the read side when it ends (`true`: read whole, the
+/// connection is in step) or is dropped unfinished (`false`: the
+/// connection closes, after a lingering read of what the client still
+/// sends).
+pub type ReadSlot = Arc<Mutex<Option<(ReadSide, bool)>>>;
 
 #[derive(Debug)]
 enum Framing {
@@ -112,8 +119,12 @@ impl H1RequestBody {
 
     fn finish(&mut self) {
         self.framing = Framing::Done;
+        self.leave(true);
+    }
+
+    fn leave(&mut self, whole: bool) {
         if let (Some(read), Ok(mut slot)) = (self.read.take(), self.slot.lock()) {
-            *slot = Some(read);
+            *slot = Some((read, whole));
         }
     }
 
@@ -140,7 +151,9 @@ impl H1RequestBody {
                 Framing::Chunked(decoder) => match decoder.decode(&mut read.buf)? {
                     Decoded::Data(data) => return Poll::Ready(Some(Ok(Frame::data(data)))),
                     Decoded::Trailers(trailers) => {
-                        return Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+                        // The trailers end the body: the read side goes back.
+                        self.finish();
+                        return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
                     }
                     Decoded::Done => {
                         self.finish();
@@ -157,6 +170,12 @@ impl H1RequestBody {
     }
 }
 
+impl Drop for H1RequestBody {
+    fn drop(&mut self) {
+        self.leave(false);
+    }
+}
+
 impl Body for H1RequestBody {
     type Data = Bytes;
     type Error = BoxError;
@@ -168,8 +187,8 @@ impl Body for H1RequestBody {
         let this = self.get_mut();
         match this.poll_next(cx) {
             Poll::Ready(Some(Err(err))) => {
-                // The connection is out of step now: it is not given back.
-                this.read = None;
+                // The connection is out of step now: it closes.
+                this.leave(false);
                 this.framing = Framing::Done;
                 Poll::Ready(Some(Err(Box::new(err))))
             }

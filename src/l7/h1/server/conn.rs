@@ -23,6 +23,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedReadHalf;
@@ -30,6 +31,10 @@ use tokio::net::tcp::OwnedReadHalf;
 /// How long a draining connection with nothing in flight stays open for
 /// its client's next request.
 pub const DRAIN_GRACE: Duration = Duration::from_millis(1000);
+/// A closing connection reads and drops what its client still sends for
+/// at most this long, and this much.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 1024 * 1024;
 /// A request head must arrive whole within this once its first byte has.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -71,7 +76,7 @@ pub async fn serve(
                 if write.write_all(&out).await.is_ok() {
                     metrics.bytes_sent.inc_by(out.len() as u64);
                 }
-                return;
+                return linger(side, write).await;
             }
             Next::Closed => return,
         };
@@ -115,17 +120,23 @@ pub async fn serve(
             request,
         ));
         let response = match read.as_mut() {
-            // A bodiless request: the client closing ends it, as hyper did.
-            Some(side) => tokio::select! {
+            // A bodiless request with nothing pipelined behind it: the client
+            // closing ends it, as hyper did.
+            Some(side) if side.buf.is_empty() => tokio::select! {
                 response = handling => response,
                 () = client_gone(&mut side.half) => return,
             },
-            None => handling.await,
+            _ => handling.await,
         };
         let Ok(response) = response;
+        let mut unfinished = None;
         if let Some(slot) = slot {
-            // The body gave the read side back only if it was read whole.
-            read = slot.lock().ok().and_then(|mut slot| slot.take());
+            // Read whole: the connection may go on; unfinished: it closes.
+            match slot.lock().ok().and_then(|mut slot| slot.take()) {
+                Some((side, true)) => read = Some(side),
+                Some((side, false)) => unfinished = Some(side),
+                None => {}
+            }
         }
         // A drain that began while the request was handled closes too.
         if drain.is_signaled() {
@@ -135,58 +146,109 @@ pub async fn serve(
         let (method, version) = (&request_line.0, request_line.1);
         let ending = respond::write(&mut write, &metrics, response, (method, version), close).await;
         if close || ending != Ending::KeepAlive {
+            if let Some(side) = read.take().or(unfinished) {
+                linger(side, write).await;
+            }
             return;
         }
     }
 }
 
+/// Closes the way nginx and Envoy do when the client may still be sending
+/// (an unread body, a refused head): our side first, then what arrives is
+/// read and dropped for a moment. Closing with unread input makes the
+/// kernel answer with a reset, which can destroy the response before the
+/// client reads it.
+async fn linger(mut side: ReadSide, mut write: tokio::net::tcp::OwnedWriteHalf) {
+    if write.shutdown().await.is_err() {
+        return;
+    }
+    let mut discarded = 0usize;
+    let drain = async {
+        while discarded < LINGER_BYTES {
+            side.buf.clear();
+            match std::future::poll_fn(|cx| side.poll_read(cx)).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => discarded += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
 /// The next request head. While no byte of it has come, the idle timeout
-/// and the drain apply and no buffer is held.
+/// and the drain apply and no buffer is held; once bytes have come, the
+/// rest of the head must follow within [`HEADER_READ_TIMEOUT`].
 async fn next_head(
     side: &mut ReadSide,
     listener: &HttpListener,
     waits: &mut Waits<'_>,
     activity: &ConnectionActivity,
 ) -> Next {
-    if side.buf.is_empty() {
-        side.release_buffer();
-        if !wait_for_request(&side.half, listener, waits, activity).await {
-            return Next::Closed;
+    loop {
+        if side.buf.is_empty() {
+            side.release_buffer();
+            if !wait_for_request(&side.half, listener, waits, activity).await {
+                return Next::Closed;
+            }
+        } else if let Some(next) = parsed(side) {
+            return next; // pipelined, whole
+        }
+        // One read that does not wait: usually the whole head is there.
+        let now = std::future::poll_fn(|cx| Poll::Ready(side.poll_read(cx))).await;
+        match now {
+            Poll::Ready(Ok(0) | Err(_)) => return Next::Closed,
+            Poll::Ready(Ok(_)) => match parsed(side) {
+                Some(next) => return next,
+                None => break,
+            },
+            // Readiness that was stale: back to waiting, timers and all.
+            Poll::Pending if side.buf.is_empty() => continue,
+            Poll::Pending => break,
         }
     }
-    // Usually the whole head came in the first read: no timer then.
-    match read_some_head(side).await {
-        Some(next) => next,
-        None => tokio::time::timeout(HEADER_READ_TIMEOUT, async {
-            loop {
-                if let Some(next) = read_some_head(side).await {
-                    return next;
+    let rest_of_head = async {
+        loop {
+            match std::future::poll_fn(|cx| side.poll_read(cx)).await {
+                Ok(0) | Err(_) => return Next::Closed,
+                Ok(_) => {
+                    if let Some(next) = parsed(side) {
+                        return next;
+                    }
                 }
             }
-        })
+        }
+    };
+    tokio::time::timeout(HEADER_READ_TIMEOUT, rest_of_head)
         .await
-        .unwrap_or(Next::Closed),
-    }
+        .unwrap_or(Next::Closed)
 }
 
-/// A head already buffered (pipelined), or one read and a parse: `None`
-/// while the head is still partial.
-async fn read_some_head(side: &mut ReadSide) -> Option<Next> {
-    if !side.buf.is_empty() {
-        if let Some(next) = parsed(side) {
-            return Some(next);
+/// The head at the front of the buffer, if whole. A head arriving in
+/// pieces is parsed again only once a blank line has arrived (or on its
+/// first read, so that garbage is refused at once): a head trickled byte
+/// by byte costs linear work, not a parse per byte.
+fn parsed(side: &mut ReadSide) -> Option<Next> {
+    if side.scanned > 0 {
+        let from = side.scanned.saturating_sub(2);
+        let blank_line = side.buf[from..]
+            .windows(2)
+            .any(|w| w == b"\n\n" || w == b"\n\r");
+        if !blank_line {
+            side.scanned = side.buf.len();
+            return (side.buf.len() > head::MAX_HEAD_BYTES)
+                .then_some(Next::Refused(RequestError::TooLarge));
         }
     }
-    match std::future::poll_fn(|cx| side.poll_read(cx)).await {
-        Ok(0) | Err(_) => Some(Next::Closed),
-        Ok(_) => parsed(side),
-    }
-}
-
-fn parsed(side: &mut ReadSide) -> Option<Next> {
     match head::parse_request(&mut side.buf) {
-        Ok(Some(head)) => Some(Next::Head(head)),
-        Ok(None) => None,
+        Ok(Some(head)) => {
+            side.scanned = 0;
+            Some(Next::Head(head))
+        }
+        Ok(None) => {
+            side.scanned = side.buf.len();
+            None
+        }
         Err(error) => Some(Next::Refused(error)),
     }
 }

@@ -99,6 +99,10 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestE
         headers.append(name, value);
     }
     let framing = request_framing(&headers)?;
+    if version == Version::HTTP_10 && framing == RequestFraming::Chunked {
+        // HTTP/1.0 has no transfer codings (RFC 9112 §6.1): faulty framing.
+        return Err(RequestError::Malformed("transfer-encoding on HTTP/1.0"));
+    }
     let keep_alive = match version {
         Version::HTTP_10 => has_token(&headers, CONNECTION, "keep-alive"),
         _ => !has_token(&headers, CONNECTION, "close"),
@@ -198,19 +202,24 @@ pub fn encode_response(
     dst.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
     dst.extend_from_slice(b"\r\n");
     for (name, value) in headers {
-        // Ours to decide (the handler strips hop-by-hop fields anyway).
-        if name == CONNECTION || name == TRANSFER_ENCODING {
+        // Ours to decide (the handler strips hop-by-hop fields anyway); a
+        // length is written once, validated, below.
+        if name == CONNECTION || name == TRANSFER_ENCODING || name == CONTENT_LENGTH {
             continue;
         }
         field(dst, name.as_str().as_bytes(), value.as_bytes());
     }
+    let mut digits = [0u8; 20];
     match framing {
-        ResponseFraming::Length(n) if declared.is_none() => {
-            let mut digits = [0u8; 20];
-            field(dst, b"content-length", format_u64(n, &mut digits));
+        ResponseFraming::Length(n) => field(dst, b"content-length", format_u64(n, &mut digits)),
+        // HEAD keeps the length a GET would have had.
+        ResponseFraming::NoBody if *method == Method::HEAD => {
+            if let Some(n) = declared {
+                field(dst, b"content-length", format_u64(n, &mut digits));
+            }
         }
         ResponseFraming::Chunked => field(dst, b"transfer-encoding", b"chunked"),
-        _ => {}
+        ResponseFraming::NoBody | ResponseFraming::UntilClose => {}
     }
     if !headers.contains_key(DATE) {
         with_date(|date| field(dst, b"date", date));

@@ -69,6 +69,7 @@ fn smuggling_shapes_and_bad_heads_are_refused() {
         );
     }
     assert!(parse(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").is_err());
+    assert!(parse(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n").is_err());
     let chunked = head(b"POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n").0;
     assert_eq!(chunked.framing, RequestFraming::Chunked);
 }

@@ -7,6 +7,7 @@
 //! per frame when frames come faster than the socket takes them.
 use super::head::{self, ResponseFraming};
 use crate::l7::body::ResponseBody;
+use crate::l7::h1::chunked;
 use crate::pipeline::ListenerMetrics;
 use bytes::Bytes;
 use http::{Method, Response, Version};
@@ -21,6 +22,8 @@ use tokio::net::tcp::OwnedWriteHalf;
 /// Body frames smaller than this are copied next to the head and chunk
 /// lines; larger ones are written from where they are.
 const COPY_BELOW: usize = 16 * 1024;
+/// Gathered bytes are written once this many are queued, ready or not.
+const FLUSH_AT: usize = 64 * 1024;
 
 /// How the response ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +47,7 @@ struct Writer<'a> {
 impl Writer<'_> {
     fn data(&mut self, data: Bytes, chunked: bool) {
         if chunked {
-            chunk_size_line(data.len(), &mut self.out);
+            chunked::size_line(data.len(), &mut self.out);
         }
         if data.len() < COPY_BELOW {
             self.out.extend_from_slice(&data);
@@ -99,24 +102,6 @@ fn remaining<'p>(parts: &[&'p [u8]; 3], mut skip: usize) -> ([IoSlice<'p>; 3], u
         skip = 0;
     }
     (slices, count)
-}
-
-/// `{size:x}\r\n`, the line before a chunk.
-fn chunk_size_line(size: usize, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut digits = [0u8; 16];
-    let mut at = digits.len();
-    let mut n = size;
-    loop {
-        at -= 1;
-        digits[at] = HEX[n & 0xf];
-        n >>= 4;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
-    out.extend_from_slice(b"\r\n");
 }
 
 /// Writes `response` for a request with this method and version.
@@ -189,10 +174,13 @@ pub async fn write(
                     }
                     let large = data.len() >= COPY_BELOW;
                     writer.data(data, chunked);
-                    if large && writer.flush(chunked).await.is_err() {
-                        return Ending::Close;
-                    } else if chunked && !large {
+                    if chunked && !large {
                         writer.out.extend_from_slice(b"\r\n");
+                    }
+                    if (large || writer.out.len() >= FLUSH_AT)
+                        && writer.flush(chunked).await.is_err()
+                    {
+                        return Ending::Close;
                     }
                 }
                 // Trailers go out only in a chunked body's last chunk.
@@ -250,7 +238,7 @@ mod tests {
             (0x1f_ffff, b"1fffff\r\n"),
         ] {
             let mut out = Vec::new();
-            chunk_size_line(size, &mut out);
+            chunked::size_line(size, &mut out);
             assert_eq!(out, line);
         }
     }
