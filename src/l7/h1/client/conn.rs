@@ -312,7 +312,7 @@ impl H1Conn {
         &mut self.read_buf
     }
 
-    /// Back in the pool: a large answer's buffers are not kept idle.
+    /// Idle in the pool for a while: a large answer's buffers are not kept.
     pub fn release_buffers(&mut self) {
         if self.read_buf.is_empty() && self.read_size > FIRST_READ {
             self.read_buf = BytesMut::new();

@@ -74,8 +74,7 @@ impl Pooled {
     }
 
     /// Back to the top of its endpoint's idle stack.
-    pub fn give_back(mut self) {
-        self.conn.release_buffers();
+    pub fn give_back(self) {
         let shared = self.slot.shared.clone();
         shared.push(self);
     }
@@ -293,9 +292,15 @@ async fn reap(shared: Weak<Shared>) {
         for pool in &shared.endpoints {
             let expired: Vec<Idle> = match pool.idle.lock() {
                 Ok(mut idle) => {
-                    let (keep, expired) = std::mem::take(&mut *idle)
+                    let (mut keep, expired): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut *idle)
                         .into_iter()
                         .partition(Idle::usable);
+                    // Idle a whole sweep: a large answer's buffers are not
+                    // kept (a busy connection keeps them, and its reads
+                    // stay large).
+                    for idle in keep.iter_mut().filter(|i| i.since.elapsed() >= REAP_EVERY) {
+                        idle.pooled.conn.release_buffers();
+                    }
                     *idle = keep;
                     expired
                 }
