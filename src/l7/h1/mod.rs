@@ -9,8 +9,10 @@
 //!   circuit breakers, `conn.rs` one connection writing a request and
 //!   reading its head, `head.rs` request heads out and response heads in,
 //!   `body.rs` response bodies read as they are pulled)
-//! - `chunked.rs`: the chunked coding, decoded in place; `framing.rs`:
-//!   `Content-Length` and connection tokens, as both sides read them
+//! - `chunked.rs`: the chunked coding, decoded in place; `body_framing.rs`:
+//!   the next frame of a body being read; `framing.rs`: `Content-Length`
+//!   and connection tokens, as both sides read them
+mod body_framing;
 mod chunked;
 mod client;
 mod framing;

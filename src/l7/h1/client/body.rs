@@ -5,22 +5,14 @@
 use super::head::ResponseFraming;
 use super::pool::Pooled;
 use crate::l7::body::BoxError;
-use crate::l7::h1::chunked::{ChunkedDecoder, Decoded};
+use crate::l7::h1::body_framing::{BodyFraming, Step};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-#[derive(Debug)]
-enum Framing {
-    Length(u64),
-    Chunked(ChunkedDecoder),
-    UntilClose,
-    Done,
-}
-
 pub struct H1Body {
-    framing: Framing,
+    framing: BodyFraming,
     /// Held while the body is being read; `None` once given back or closed.
     conn: Option<Pooled>,
     keep_alive: bool,
@@ -41,17 +33,17 @@ impl H1Body {
     /// the connection back at once.
     pub fn new(conn: Pooled, framing: ResponseFraming, keep_alive: bool) -> H1Body {
         let framing = match framing {
-            ResponseFraming::Empty => Framing::Done,
-            ResponseFraming::Length(n) => Framing::Length(n),
-            ResponseFraming::Chunked => Framing::Chunked(ChunkedDecoder::default()),
-            ResponseFraming::UntilClose => Framing::UntilClose,
+            ResponseFraming::Empty => BodyFraming::Done,
+            ResponseFraming::Length(n) => BodyFraming::Length(n),
+            ResponseFraming::Chunked => BodyFraming::chunked(),
+            ResponseFraming::UntilClose => BodyFraming::UntilClose,
         };
         let mut body = H1Body {
             framing,
             conn: Some(conn),
             keep_alive,
         };
-        if matches!(body.framing, Framing::Done) {
+        if body.framing.is_done() {
             body.finish();
         }
         body
@@ -60,7 +52,7 @@ impl H1Body {
     /// The body ended: the connection is reused if the whole exchange is
     /// behind it, and closed otherwise.
     fn finish(&mut self) {
-        self.framing = Framing::Done;
+        self.framing = BodyFraming::Done;
         if let Some(mut pooled) = self.conn.take() {
             if self.keep_alive && pooled.conn().in_step() {
                 pooled.give_back();
@@ -77,44 +69,23 @@ impl H1Body {
                 return Poll::Ready(None);
             };
             let conn = pooled.conn();
-            let buf = conn.read_buf();
-            match &mut self.framing {
-                Framing::Done => {
+            match self.framing.step(conn.read_buf())? {
+                Step::Frame(frame) => {
+                    if self.framing.is_done() {
+                        self.finish();
+                    }
+                    return Poll::Ready(Some(Ok(frame)));
+                }
+                Step::End => {
                     self.finish();
                     return Poll::Ready(None);
                 }
-                Framing::Length(left) if !buf.is_empty() => {
-                    let n = (buf.len() as u64).min(*left) as usize;
-                    let data = buf.split_to(n).freeze();
-                    *left -= n as u64;
-                    if *left == 0 {
-                        self.finish();
-                    }
-                    return Poll::Ready(Some(Ok(Frame::data(data))));
-                }
-                Framing::UntilClose if !buf.is_empty() => {
-                    let data = buf.split().freeze();
-                    return Poll::Ready(Some(Ok(Frame::data(data))));
-                }
-                Framing::Chunked(decoder) => match decoder.decode(buf)? {
-                    Decoded::Data(data) => return Poll::Ready(Some(Ok(Frame::data(data)))),
-                    Decoded::Trailers(trailers) => {
-                        // The trailers end the body: the connection is free.
-                        self.finish();
-                        return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
-                    }
-                    Decoded::Done => {
-                        self.finish();
-                        return Poll::Ready(None);
-                    }
-                    Decoded::NeedMore => {}
-                },
-                Framing::Length(_) | Framing::UntilClose => {}
+                Step::NeedMore => {}
             }
             // Nothing buffered: read more.
             let n = ready!(conn.poll_read(cx))?;
             if n == 0 {
-                if matches!(self.framing, Framing::UntilClose) {
+                if matches!(self.framing, BodyFraming::UntilClose) {
                     self.keep_alive = false;
                     self.finish();
                     return Poll::Ready(None);
@@ -139,7 +110,7 @@ impl Body for H1Body {
             Poll::Ready(Some(Err(err))) => {
                 // A broken body leaves the connection out of step: closed.
                 this.conn = None;
-                this.framing = Framing::Done;
+                this.framing = BodyFraming::Done;
                 Poll::Ready(Some(Err(Box::new(err))))
             }
             other => other.map_err(|err| -> BoxError { Box::new(err) }),
@@ -147,14 +118,10 @@ impl Body for H1Body {
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.framing, Framing::Done) || matches!(self.framing, Framing::Length(0))
+        self.framing.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self.framing {
-            Framing::Done => SizeHint::with_exact(0),
-            Framing::Length(n) => SizeHint::with_exact(n),
-            _ => SizeHint::default(),
-        }
+        self.framing.size_hint()
     }
 }

@@ -7,7 +7,7 @@
 //! never ends (dropped early, or the client broke off) never gives it back,
 //! and the connection closes after its response.
 use crate::l7::body::BoxError;
-use crate::l7::h1::chunked::{ChunkedDecoder, Decoded};
+use crate::l7::h1::body_framing::{BodyFraming, Step};
 use crate::pipeline::ListenerMetrics;
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
@@ -80,16 +80,9 @@ impl ReadSide {
 /// sends).
 pub type ReadSlot = Arc<Mutex<Option<(ReadSide, bool)>>>;
 
-#[derive(Debug)]
-enum Framing {
-    Length(u64),
-    Chunked(ChunkedDecoder),
-    Done,
-}
-
 pub struct H1RequestBody {
     read: Option<ReadSide>,
-    framing: Framing,
+    framing: BodyFraming,
     slot: ReadSlot,
 }
 
@@ -107,8 +100,8 @@ impl H1RequestBody {
     /// A body of `length` bytes, or chunked (`None`).
     pub fn new(read: ReadSide, length: Option<u64>, slot: ReadSlot) -> H1RequestBody {
         let framing = match length {
-            Some(n) => Framing::Length(n),
-            None => Framing::Chunked(ChunkedDecoder::default()),
+            Some(n) => BodyFraming::Length(n),
+            None => BodyFraming::chunked(),
         };
         H1RequestBody {
             read: Some(read),
@@ -118,7 +111,7 @@ impl H1RequestBody {
     }
 
     fn finish(&mut self) {
-        self.framing = Framing::Done;
+        self.framing = BodyFraming::Done;
         self.leave(true);
     }
 
@@ -136,31 +129,18 @@ impl H1RequestBody {
             let Some(read) = self.read.as_mut() else {
                 return Poll::Ready(None);
             };
-            match &mut self.framing {
-                Framing::Done => return Poll::Ready(None),
-                Framing::Length(left) if !read.buf.is_empty() => {
-                    let n = (read.buf.len() as u64).min(*left) as usize;
-                    let data = read.buf.split_to(n).freeze();
-                    *left -= n as u64;
-                    if *left == 0 {
+            match self.framing.step(&mut read.buf)? {
+                Step::Frame(frame) => {
+                    if self.framing.is_done() {
                         self.finish();
                     }
-                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                    return Poll::Ready(Some(Ok(frame)));
                 }
-                Framing::Length(_) => {}
-                Framing::Chunked(decoder) => match decoder.decode(&mut read.buf)? {
-                    Decoded::Data(data) => return Poll::Ready(Some(Ok(Frame::data(data)))),
-                    Decoded::Trailers(trailers) => {
-                        // The trailers end the body: the read side goes back.
-                        self.finish();
-                        return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
-                    }
-                    Decoded::Done => {
-                        self.finish();
-                        return Poll::Ready(None);
-                    }
-                    Decoded::NeedMore => {}
-                },
+                Step::End => {
+                    self.finish();
+                    return Poll::Ready(None);
+                }
+                Step::NeedMore => {}
             }
             if ready!(read.poll_read(cx))? == 0 {
                 self.read = None;
@@ -189,7 +169,7 @@ impl Body for H1RequestBody {
             Poll::Ready(Some(Err(err))) => {
                 // The connection is out of step now: it closes.
                 this.leave(false);
-                this.framing = Framing::Done;
+                this.framing = BodyFraming::Done;
                 Poll::Ready(Some(Err(Box::new(err))))
             }
             other => other.map_err(|err| -> BoxError { Box::new(err) }),
@@ -197,15 +177,11 @@ impl Body for H1RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.framing, Framing::Done | Framing::Length(0))
+        self.framing.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self.framing {
-            Framing::Length(n) => SizeHint::with_exact(n),
-            Framing::Done => SizeHint::with_exact(0),
-            Framing::Chunked(_) => SizeHint::default(),
-        }
+        self.framing.size_hint()
     }
 }
 
