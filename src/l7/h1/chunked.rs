@@ -228,6 +228,20 @@ mod tests {
     }
 
     #[test]
+    fn chunk_lines_are_lowercase_hex() {
+        for (size, line) in [
+            (0, &b"0\r\n"[..]),
+            (10, b"a\r\n"),
+            (16 * 1024, b"4000\r\n"),
+            (0x1f_ffff, b"1fffff\r\n"),
+        ] {
+            let mut out = Vec::new();
+            size_line(size, &mut out);
+            assert_eq!(out, line);
+        }
+    }
+
+    #[test]
     fn the_same_body_and_trailers_at_every_split() {
         let wire = b"5;ext=1\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\ngrpc-status: 0\r\nx-b: 2\r\n\r\nNEXT";
         for step in 1..wire.len() {

@@ -1,7 +1,72 @@
-//! Field rules both sides of our HTTP/1.1 share: `Content-Length` as RFC
-//! 9110 §8.6 reads it, connection tokens, and decimal lengths.
-use http::header::{HeaderName, CONTENT_LENGTH};
-use http::HeaderMap;
+//! Field rules both sides of our HTTP/1.1 share: heads' fields as slices
+//! of one buffer, `Content-Length` as RFC 9110 §8.6 reads it, connection
+//! tokens and persistence, field lines and decimal lengths written.
+use bytes::Bytes;
+use http::header::{HeaderName, CONNECTION, CONTENT_LENGTH};
+use http::{HeaderMap, HeaderValue, Version};
+
+/// More fields than this in a head is refused (hyper's and Envoy's limit).
+pub const MAX_HEADERS: usize = 100;
+
+/// Where `httparse` found each field in the read buffer, kept so that the
+/// fields can become slices of the head once it is split off and frozen:
+/// one allocation for the whole head, however many fields it has.
+pub struct FieldSpans {
+    spans: [(u32, u32, u32, u32); MAX_HEADERS],
+    count: usize,
+}
+
+impl FieldSpans {
+    /// `base` is the start of the buffer `fields` were parsed from.
+    pub fn of(fields: &[httparse::Header<'_>], base: *const u8) -> FieldSpans {
+        let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+        let base = base as usize;
+        for (span, field) in spans.iter_mut().zip(fields) {
+            let name = field.name.as_ptr() as usize - base;
+            let value = field.value.as_ptr() as usize - base;
+            *span = (
+                name as u32,
+                field.name.len() as u32,
+                value as u32,
+                field.value.len() as u32,
+            );
+        }
+        FieldSpans {
+            spans,
+            count: fields.len().min(MAX_HEADERS),
+        }
+    }
+
+    /// The fields, their values slices of `head`. `Err` names what was bad.
+    pub fn header_map(&self, head: &Bytes) -> Result<HeaderMap, &'static str> {
+        let mut headers = HeaderMap::with_capacity(self.count);
+        for &(name, name_len, value, value_len) in &self.spans[..self.count] {
+            let name = HeaderName::from_bytes(&head[name as usize..(name + name_len) as usize])
+                .map_err(|_| "header name")?;
+            let value = head.slice(value as usize..(value + value_len) as usize);
+            let value = HeaderValue::from_maybe_shared(value).map_err(|_| "header value")?;
+            headers.append(name, value);
+        }
+        Ok(headers)
+    }
+}
+
+/// Whether a message lets its connection carry another one: HTTP/1.1
+/// unless `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`.
+pub fn persists(version: Version, headers: &HeaderMap) -> bool {
+    match version {
+        Version::HTTP_10 => has_token(headers, CONNECTION, "keep-alive"),
+        _ => !has_token(headers, CONNECTION, "close"),
+    }
+}
+
+/// One `name: value` field line.
+pub fn write_field(dst: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    dst.extend_from_slice(name);
+    dst.extend_from_slice(b": ");
+    dst.extend_from_slice(value);
+    dst.extend_from_slice(b"\r\n");
+}
 
 /// The message's `Content-Length`: `Ok(None)` when absent; `Err` when
 /// malformed or when repeated values disagree (`5, 5` is one length).

@@ -104,35 +104,33 @@ impl H1Conn {
         );
         self.request_done = false;
         self.method = parts.method.clone();
-        let small = matches!(framing, RequestFraming::Length(n) if n <= COALESCE_BODY as u64);
         let mut early = false;
-        if framing == RequestFraming::None {
-            self.stream.write_all(&self.write_buf).await?;
-        } else if small {
-            let RequestFraming::Length(declared) = framing else {
-                unreachable!("small bodies have a length");
-            };
-            let mut sent = 0u64;
-            while let Some(frame) = body.frame().await {
-                if let Ok(data) = frame.map_err(ExchangeError::Body)?.into_data() {
-                    // Checked before it is kept: a body longer than its
-                    // length never reaches the buffer, nor the upstream.
-                    sent += data.len() as u64;
-                    if sent > declared {
-                        return Err(ExchangeError::BodyLength);
+        match framing {
+            RequestFraming::None => self.stream.write_all(&self.write_buf).await?,
+            RequestFraming::Length(declared) if declared <= COALESCE_BODY as u64 => {
+                let mut sent = 0u64;
+                while let Some(frame) = body.frame().await {
+                    if let Ok(data) = frame.map_err(ExchangeError::Body)?.into_data() {
+                        // Checked before it is kept: a body longer than its
+                        // length never reaches the buffer, nor the upstream.
+                        sent += data.len() as u64;
+                        if sent > declared {
+                            return Err(ExchangeError::BodyLength);
+                        }
+                        self.write_buf.extend_from_slice(&data);
                     }
-                    self.write_buf.extend_from_slice(&data);
                 }
+                if sent != declared {
+                    return Err(ExchangeError::BodyLength);
+                }
+                self.stream.write_all(&self.write_buf).await?;
             }
-            if sent != declared {
-                return Err(ExchangeError::BodyLength);
+            _ => {
+                let head = std::mem::take(&mut self.write_buf);
+                let written = self.write_watching(&head).await;
+                self.write_buf = head;
+                early = !written? || self.stream_body(&mut body, framing).await?;
             }
-            self.stream.write_all(&self.write_buf).await?;
-        } else {
-            let head = std::mem::take(&mut self.write_buf);
-            let written = self.write_watching(&head).await;
-            self.write_buf = head;
-            early = !written? || self.stream_body(&mut body, framing).await?;
         }
         // A server that answered before the whole body went out has the
         // rest of it unread: this connection cannot carry another request.
@@ -152,7 +150,7 @@ impl H1Conn {
     }
 
     /// Streams a body too large to coalesce. Stops early (returns true)
-    /// when the server starts answering first, as it may (e.g. 413).
+    /// when the server has answered in full first, as it may (e.g. 413).
     async fn stream_body(
         &mut self,
         body: &mut UpstreamBody,
@@ -210,7 +208,7 @@ impl H1Conn {
         }
     }
 
-    /// Writes `data` whole (true), unless the server starts answering
+    /// Writes `data` whole (true), unless the server has answered in full
     /// first (false): a server that will not read the rest of an upload
     /// must not leave us blocked on a full socket.
     async fn write_watching(&mut self, data: &[u8]) -> Result<bool, ExchangeError> {

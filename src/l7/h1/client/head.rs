@@ -7,12 +7,10 @@
 //! allocation however many fields it has.
 use crate::l7::h1::framing;
 use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, Method, StatusCode, Version};
 use http_body::SizeHint;
 
-/// More response fields than this is a protocol error (hyper's default).
-pub const MAX_HEADERS: usize = 100;
 /// A response head longer than this is a protocol error.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
@@ -110,19 +108,14 @@ pub fn encode_request(
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             continue;
         }
-        dst.extend_from_slice(name.as_str().as_bytes());
-        dst.extend_from_slice(b": ");
-        dst.extend_from_slice(value.as_bytes());
-        dst.extend_from_slice(b"\r\n");
+        framing::write_field(dst, name.as_str().as_bytes(), value.as_bytes());
     }
+    let mut digits = [0u8; 20];
     match framing {
         RequestFraming::Length(n) => {
-            dst.extend_from_slice(b"content-length: ");
-            let mut digits = [0u8; 20];
-            dst.extend_from_slice(framing::format_u64(n, &mut digits));
-            dst.extend_from_slice(b"\r\n");
+            framing::write_field(dst, b"content-length", framing::format_u64(n, &mut digits))
         }
-        RequestFraming::Chunked => dst.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        RequestFraming::Chunked => framing::write_field(dst, b"transfer-encoding", b"chunked"),
         RequestFraming::None => {}
     }
     dst.extend_from_slice(b"\r\n");
@@ -131,7 +124,7 @@ pub fn encode_request(
 /// Parses the response head at the start of `buf`. A complete head is
 /// split off `buf`; what follows (body bytes) stays.
 pub fn parse_response(buf: &mut BytesMut, request_method: &Method) -> Result<Parsed, HeadError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut fields = [httparse::EMPTY_HEADER; framing::MAX_HEADERS];
     let mut response = httparse::Response::new(&mut fields);
     let len = match response.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
@@ -162,37 +155,16 @@ pub fn parse_response(buf: &mut BytesMut, request_method: &Method) -> Result<Par
     } else {
         Version::HTTP_11
     };
-    // Field positions, so that the values can be slices of the frozen head.
-    let base = buf.as_ptr() as usize;
-    let count = response.headers.len();
-    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
-    for (span, field) in spans.iter_mut().zip(response.headers.iter()) {
-        let name = field.name.as_ptr() as usize - base;
-        let value = field.value.as_ptr() as usize - base;
-        *span = (
-            name as u32,
-            field.name.len() as u32,
-            value as u32,
-            field.value.len() as u32,
-        );
-    }
+    let spans = framing::FieldSpans::of(response.headers, buf.as_ptr());
     let head: Bytes = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(count);
-    for &(name, name_len, value, value_len) in &spans[..count] {
-        let name = &head[name as usize..(name + name_len) as usize];
-        let name = HeaderName::from_bytes(name).map_err(|_| HeadError::Malformed("header name"))?;
-        let value = head.slice(value as usize..(value + value_len) as usize);
-        let value = HeaderValue::from_maybe_shared(value)
-            .map_err(|_| HeadError::Malformed("header value"))?;
-        headers.append(name, value);
-    }
+    let mut headers = spans.header_map(&head).map_err(HeadError::Malformed)?;
     let (framing, framing_allows_reuse) = response_framing(status, request_method, &headers)?;
     if framing == ResponseFraming::Chunked {
         // The decoded length is not what a `Content-Length` beside the
         // chunks says (RFC 9112 §6.3): it must not reach the client.
         headers.remove(CONTENT_LENGTH);
     }
-    let keep_alive = framing_allows_reuse && connection_persists(version, &headers);
+    let keep_alive = framing_allows_reuse && framing::persists(version, &headers);
     Ok(Parsed::Head(ResponseHead {
         status,
         version,
@@ -240,16 +212,6 @@ fn response_framing(
         Some(n) => (ResponseFraming::Length(n), true),
         None => (ResponseFraming::UntilClose, false),
     })
-}
-
-/// HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with
-/// `Connection: keep-alive`.
-fn connection_persists(version: Version, headers: &HeaderMap) -> bool {
-    if version == Version::HTTP_10 {
-        framing::has_token(headers, CONNECTION, "keep-alive")
-    } else {
-        !framing::has_token(headers, CONNECTION, "close")
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Request heads as written, response heads and framings as read.
 use super::*;
+use http::HeaderValue;
 
 fn parse(wire: &[u8], method: Method) -> Result<(Parsed, Vec<u8>), HeadError> {
     let mut buf = BytesMut::from(wire);

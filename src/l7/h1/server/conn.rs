@@ -30,7 +30,7 @@ use tokio::net::tcp::OwnedReadHalf;
 
 /// How long a draining connection with nothing in flight stays open for
 /// its client's next request.
-pub const DRAIN_GRACE: Duration = Duration::from_millis(1000);
+const DRAIN_GRACE: Duration = Duration::from_millis(1000);
 /// A closing connection reads and drops what its client still sends for
 /// at most this long, and this much.
 const LINGER: Duration = Duration::from_secs(1);
@@ -93,13 +93,12 @@ pub async fn serve(
                 (DownstreamBody::Empty, None)
             }
             RequestFraming::Length(_) | RequestFraming::Chunked => {
-                if expects_continue
-                    && write
-                        .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                        .await
-                        .is_err()
-                {
-                    return;
+                if expects_continue {
+                    const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+                    if write.write_all(CONTINUE).await.is_err() {
+                        return;
+                    }
+                    metrics.bytes_sent.inc_by(CONTINUE.len() as u64);
                 }
                 let length = match framing {
                     RequestFraming::Length(n) => Some(n),

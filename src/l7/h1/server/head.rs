@@ -1,15 +1,15 @@
 //! The heads of one downstream HTTP/1.x exchange: the request head we read
 //! (`httparse`; the target and field values are slices of one buffer) and
 //! the response head we write, with each body's framing (RFC 9112 §6).
-use crate::l7::h1::framing::{content_length, format_u64, has_token};
+use crate::l7::h1::framing::{
+    content_length, format_u64, persists, write_field as field, FieldSpans, MAX_HEADERS,
+};
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
+use http::{HeaderMap, Method, StatusCode, Uri, Version};
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// More request fields than this is 431 (hyper's and Envoy's default).
-pub const MAX_HEADERS: usize = 100;
 /// A request head longer than this is 431 (Envoy's default is 60 KiB).
 pub const MAX_HEAD_BYTES: usize = 60 * 1024;
 
@@ -70,43 +70,19 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestE
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
     };
-    let base = buf.as_ptr() as usize;
     let path = request.path.unwrap_or_default();
-    let target = (path.as_ptr() as usize - base, path.len());
-    let count = request.headers.len();
-    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
-    for (span, field) in spans.iter_mut().zip(request.headers.iter()) {
-        let name = field.name.as_ptr() as usize - base;
-        let value = field.value.as_ptr() as usize - base;
-        *span = (
-            name as u32,
-            field.name.len() as u32,
-            value as u32,
-            field.value.len() as u32,
-        );
-    }
+    let target = (path.as_ptr() as usize - buf.as_ptr() as usize, path.len());
+    let spans = FieldSpans::of(request.headers, buf.as_ptr());
     let head: Bytes = buf.split_to(len).freeze();
     let uri = Uri::from_maybe_shared(head.slice(target.0..target.0 + target.1))
         .map_err(|_| RequestError::Malformed("request target"))?;
-    let mut headers = HeaderMap::with_capacity(count);
-    for &(name, name_len, value, value_len) in &spans[..count] {
-        let name = HeaderName::from_bytes(&head[name as usize..(name + name_len) as usize])
-            .map_err(|_| RequestError::Malformed("header name"))?;
-        let value = HeaderValue::from_maybe_shared(
-            head.slice(value as usize..(value + value_len) as usize),
-        )
-        .map_err(|_| RequestError::Malformed("header value"))?;
-        headers.append(name, value);
-    }
+    let mut headers = spans.header_map(&head).map_err(RequestError::Malformed)?;
     let framing = request_framing(&headers)?;
     if version == Version::HTTP_10 && framing == RequestFraming::Chunked {
         // HTTP/1.0 has no transfer codings (RFC 9112 §6.1): faulty framing.
         return Err(RequestError::Malformed("transfer-encoding on HTTP/1.0"));
     }
-    let keep_alive = match version {
-        Version::HTTP_10 => has_token(&headers, CONNECTION, "keep-alive"),
-        _ => !has_token(&headers, CONNECTION, "close"),
-    };
+    let keep_alive = persists(version, &headers);
     let expects_continue = version == Version::HTTP_11
         && headers
             .get(EXPECT)
@@ -137,18 +113,20 @@ fn request_framing(headers: &HeaderMap) -> Result<RequestFraming, RequestError> 
                 "both content-length and transfer-encoding",
             ));
         }
-        // Only `chunked` itself: a coding under it would reach the upstream
-        // unannounced once we decode the chunks (Envoy answers 501 there).
-        let mut codings = headers
-            .get_all(TRANSFER_ENCODING)
-            .iter()
-            .flat_map(|v| v.to_str().unwrap_or("?").split(','));
-        let only_chunked = codings.all(|coding| coding.trim().eq_ignore_ascii_case("chunked"));
-        let once = headers.get_all(TRANSFER_ENCODING).iter().count() == 1
-            && !headers[TRANSFER_ENCODING].as_bytes().contains(&b',');
-        return match only_chunked && once {
-            true => Ok(RequestFraming::Chunked),
-            false => Err(RequestError::Malformed(
+        // Only `chunked` itself, in one field: a coding under it would reach
+        // the upstream unannounced once we decode the chunks (Envoy answers
+        // 501 there).
+        let mut fields = headers.get_all(TRANSFER_ENCODING).iter();
+        return match (fields.next(), fields.next()) {
+            (Some(coding), None)
+                if coding
+                    .as_bytes()
+                    .trim_ascii()
+                    .eq_ignore_ascii_case(b"chunked") =>
+            {
+                Ok(RequestFraming::Chunked)
+            }
+            _ => Err(RequestError::Malformed(
                 "transfer-encoding other than chunked",
             )),
         };
@@ -245,13 +223,6 @@ pub fn encode_refusal(error: &RequestError, dst: &mut Vec<u8>) {
         dst,
     );
     debug_assert_eq!(framing, ResponseFraming::Length(0));
-}
-
-fn field(dst: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    dst.extend_from_slice(name);
-    dst.extend_from_slice(b": ");
-    dst.extend_from_slice(value);
-    dst.extend_from_slice(b"\r\n");
 }
 
 thread_local! {

@@ -1,5 +1,6 @@
 //! Request heads as read, response heads as written.
 use super::*;
+use http::HeaderValue;
 
 fn parse(wire: &[u8]) -> Result<Option<(RequestHead, Vec<u8>)>, RequestError> {
     let mut buf = BytesMut::from(wire);

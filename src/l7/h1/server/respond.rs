@@ -8,6 +8,7 @@
 use super::head::{self, ResponseFraming};
 use crate::l7::body::ResponseBody;
 use crate::l7::h1::chunked;
+use crate::l7::h1::framing::write_field;
 use crate::pipeline::ListenerMetrics;
 use bytes::Bytes;
 use http::{Method, Response, Version};
@@ -42,28 +43,37 @@ struct Writer<'a> {
     out: Vec<u8>,
     /// A large frame waiting behind `out`.
     large: Option<Bytes>,
+    /// Data frames go out as chunks.
+    chunked: bool,
 }
 
 impl Writer<'_> {
-    fn data(&mut self, data: Bytes, chunked: bool) {
-        if chunked {
+    /// Queues one data frame (with its chunk framing). Returns whether it
+    /// was large, and so waits, uncopied, for a flush of its own.
+    fn data(&mut self, data: Bytes) -> bool {
+        if self.chunked {
             chunked::size_line(data.len(), &mut self.out);
         }
-        if data.len() < COPY_BELOW {
-            self.out.extend_from_slice(&data);
-        } else {
+        if data.len() >= COPY_BELOW {
             self.large = Some(data);
+            return true;
         }
+        self.out.extend_from_slice(&data);
+        if self.chunked {
+            self.out.extend_from_slice(b"\r\n");
+        }
+        false
     }
 
     fn pending(&self) -> bool {
         !self.out.is_empty() || self.large.is_some()
     }
 
-    /// Writes everything queued (`out`, then the large frame).
-    async fn flush(&mut self, chunk_end: bool) -> io::Result<()> {
+    /// Writes everything queued (`out`, then the large frame and its
+    /// chunk's CRLF).
+    async fn flush(&mut self) -> io::Result<()> {
         let large = self.large.take().unwrap_or_default();
-        let tail: &[u8] = if chunk_end && !large.is_empty() {
+        let tail: &[u8] = if self.chunked && !large.is_empty() {
             b"\r\n"
         } else {
             b""
@@ -122,6 +132,7 @@ pub async fn write(
         metrics,
         out: Vec::with_capacity(512),
         large: None,
+        chunked: false,
     };
     let framing = head::encode_response(
         parts.status,
@@ -137,12 +148,12 @@ pub async fn write(
     };
     if framing == ResponseFraming::NoBody {
         drop(body);
-        return match writer.flush(false).await {
+        return match writer.flush().await {
             Ok(()) => keep,
             Err(_) => Ending::Close,
         };
     }
-    let chunked = framing == ResponseFraming::Chunked;
+    writer.chunked = framing == ResponseFraming::Chunked;
     let mut left = match framing {
         ResponseFraming::Length(n) => Some(n),
         _ => None,
@@ -154,7 +165,7 @@ pub async fn write(
         let frame = match polled {
             Poll::Ready(frame) => frame,
             Poll::Pending => {
-                if writer.pending() && writer.flush(chunked).await.is_err() {
+                if writer.pending() && writer.flush().await.is_err() {
                     return Ending::Close;
                 }
                 std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await
@@ -167,31 +178,26 @@ pub async fn write(
                     if let Some(left) = left.as_mut() {
                         if data.len() as u64 > *left {
                             // More than the declared length: cut.
-                            let _ = writer.flush(false).await;
+                            let _ = writer.flush().await;
                             return Ending::Broken;
                         }
                         *left -= data.len() as u64;
                     }
-                    let large = data.len() >= COPY_BELOW;
-                    writer.data(data, chunked);
-                    if chunked && !large {
-                        writer.out.extend_from_slice(b"\r\n");
-                    }
-                    if (large || writer.out.len() >= FLUSH_AT)
-                        && writer.flush(chunked).await.is_err()
-                    {
+                    let large = writer.data(data);
+                    if (large || writer.out.len() >= FLUSH_AT) && writer.flush().await.is_err() {
                         return Ending::Close;
                     }
                 }
                 // Trailers go out only in a chunked body's last chunk.
                 Err(frame) => {
-                    if let (true, Ok(trailers)) = (chunked, frame.into_trailers()) {
+                    if let (true, Ok(trailers)) = (writer.chunked, frame.into_trailers()) {
                         writer.out.extend_from_slice(b"0\r\n");
                         for (name, value) in &trailers {
-                            writer.out.extend_from_slice(name.as_str().as_bytes());
-                            writer.out.extend_from_slice(b": ");
-                            writer.out.extend_from_slice(value.as_bytes());
-                            writer.out.extend_from_slice(b"\r\n");
+                            write_field(
+                                &mut writer.out,
+                                name.as_str().as_bytes(),
+                                value.as_bytes(),
+                            );
                         }
                         writer.out.extend_from_slice(b"\r\n");
                         return finish(&mut writer, keep, false).await;
@@ -201,15 +207,16 @@ pub async fn write(
             Some(Err(_)) => {
                 // The upstream broke off (or the stream idle timeout cut it):
                 // what arrived is sent, and the connection ends unframed.
-                let _ = writer.flush(chunked).await;
+                let _ = writer.flush().await;
                 return Ending::Broken;
             }
             None => {
                 if left.is_some_and(|left| left > 0) {
-                    let _ = writer.flush(false).await;
+                    let _ = writer.flush().await;
                     return Ending::Broken;
                 }
-                return finish(&mut writer, keep, chunked).await;
+                let last_chunk = writer.chunked;
+                return finish(&mut writer, keep, last_chunk).await;
             }
         }
     }
@@ -219,7 +226,7 @@ async fn finish(writer: &mut Writer<'_>, keep: Ending, last_chunk: bool) -> Endi
     if last_chunk {
         writer.out.extend_from_slice(b"0\r\n\r\n");
     }
-    match writer.flush(false).await {
+    match writer.flush().await {
         Ok(()) => keep,
         Err(_) => Ending::Close,
     }
@@ -228,20 +235,6 @@ async fn finish(writer: &mut Writer<'_>, keep: Ending, last_chunk: bool) -> Endi
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chunk_lines_are_lowercase_hex() {
-        for (size, line) in [
-            (0, &b"0\r\n"[..]),
-            (10, b"a\r\n"),
-            (16 * 1024, b"4000\r\n"),
-            (0x1f_ffff, b"1fffff\r\n"),
-        ] {
-            let mut out = Vec::new();
-            chunked::size_line(size, &mut out);
-            assert_eq!(out, line);
-        }
-    }
 
     #[test]
     fn a_partial_write_resumes_where_it_stopped() {
