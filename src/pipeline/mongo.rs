@@ -13,6 +13,11 @@ use periscope_parsers::mongodb::{CommandKind, Compressor, MongoExchange, OpCode}
 use periscope_parsers::Exchange;
 use prometheus::{Histogram, IntCounter};
 use std::collections::HashMap;
+
+/// SipHash cost more than the rest of a lookup. Keys are names from
+/// traffic, but every map is capped (`CACHED_*`): no choice of keys can
+/// grow one into a flood, so a fast hash is safe.
+type FastHash = foldhash::fast::RandomState;
 use std::sync::{Arc, OnceLock};
 
 /// Bounds on one connection's cache; past them a level is simply cleared
@@ -40,13 +45,13 @@ pub struct MongoTelemetry {
 /// Per-connection memo of resolved handles.
 #[derive(Default)]
 pub struct MongoCache {
-    namespaces: HashMap<Box<str>, NamespaceHandles>,
+    namespaces: HashMap<Box<str>, NamespaceHandles, FastHash>,
     handshakes: Vec<(&'static str, IntCounter)>,
 }
 
 struct NamespaceHandles {
     label: Arc<str>,
-    collections: HashMap<Box<str>, CollectionHandles>,
+    collections: HashMap<Box<str>, CollectionHandles, FastHash>,
 }
 
 struct CollectionHandles {
@@ -226,7 +231,7 @@ impl MongoTelemetry {
                 Box::from(database),
                 NamespaceHandles {
                     label,
-                    collections: HashMap::new(),
+                    collections: HashMap::default(),
                 },
             );
         }
