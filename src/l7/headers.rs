@@ -4,7 +4,8 @@
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST, TE, TRANSFER_ENCODING, UPGRADE,
 };
-use std::cell::Cell;
+use bytes::Bytes;
+use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
@@ -15,16 +16,29 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Remove hop-by-hop headers, including any the `Connection` header names.
 /// `te: trailers` survives towards HTTP/2 upstreams: gRPC requires it.
+///
+/// Most messages carry none but `Connection` (nginx answers with
+/// `keep-alive`): one pass over the names decides, instead of a hashed
+/// removal per hop-by-hop name, and the names `Connection` lists are
+/// removed as `&str`, never allocated as `HeaderName`s.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_te_trailers: bool) {
-    let named: Vec<HeaderName> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
+    // Values cloned (reference counts) to remove while reading them; a
+    // repeated `Connection` field is rare enough for its `Vec`.
+    let mut values = headers.get_all(CONNECTION).iter();
+    let first = values.next().cloned();
+    let more: Vec<HeaderValue> = values.cloned().collect();
+    if let Some(first) = first {
+        for value in std::iter::once(&first).chain(&more) {
+            for name in value.to_str().unwrap_or("").split(',') {
+                let name = name.trim();
+                if !name.is_empty() {
+                    headers.remove(name);
+                }
+            }
+        }
     }
     let te_trailers = keep_te_trailers
         && headers
@@ -45,24 +59,57 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_te_trailers: bool) {
     }
 }
 
-/// Appends the peer to `x-forwarded-for`, formatted on the stack: the
-/// header value is the request's only allocation here.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    name == CONNECTION
+        || name == TE
+        || name == TRANSFER_ENCODING
+        || name == UPGRADE
+        || name == KEEP_ALIVE
+        || name == PROXY_CONNECTION
+}
+
+/// Appends the peer to `x-forwarded-for`. The value for a peer is formatted
+/// once and kept per thread (a connection's requests all come from one
+/// peer), so most requests share it instead of allocating their own.
 pub fn append_forwarded_for(headers: &mut HeaderMap, peer: IpAddr) {
-    use std::io::Write;
-    let mut ip = [0u8; 48];
-    let mut cursor = std::io::Cursor::new(&mut ip[..]);
-    if write!(cursor, "{peer}").is_err() {
+    let Some(ip) = peer_value(peer) else {
         return;
-    }
-    let len = cursor.position() as usize;
-    let ip = &ip[..len];
+    };
     let value = match headers.get(&X_FORWARDED_FOR) {
-        Some(existing) => HeaderValue::from_bytes(&[existing.as_bytes(), b", ", ip].concat()),
-        None => HeaderValue::from_bytes(ip),
+        Some(existing) => {
+            HeaderValue::from_bytes(&[existing.as_bytes(), b", ", ip.as_bytes()].concat())
+        }
+        None => Ok(ip),
     };
     if let Ok(value) = value {
         headers.insert(X_FORWARDED_FOR.clone(), value);
     }
+}
+
+thread_local! {
+    static LAST_PEER: RefCell<Option<(IpAddr, HeaderValue)>> = const { RefCell::new(None) };
+}
+
+/// `peer` as a header value; a clone (a reference count) of the last one
+/// this thread formatted when the peer is the same.
+fn peer_value(peer: IpAddr) -> Option<HeaderValue> {
+    LAST_PEER.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((ip, value)) = last.as_ref() {
+            if *ip == peer {
+                return Some(value.clone());
+            }
+        }
+        use std::io::Write;
+        let mut text = [0u8; 48];
+        let mut cursor = std::io::Cursor::new(&mut text[..]);
+        write!(cursor, "{peer}").ok()?;
+        let len = cursor.position() as usize;
+        // Shared from the start, so that clones only count references.
+        let value = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(&text[..len])).ok()?;
+        *last = Some((peer, value.clone()));
+        Some(value)
+    })
 }
 
 /// Periscope's listeners speak plain HTTP; a value set by a trusted hop in
@@ -149,6 +196,41 @@ mod tests {
         assert!(!headers.contains_key(CONNECTION));
         assert!(!headers.contains_key(TE));
         assert!(headers.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn every_connection_field_and_listed_name_goes() {
+        let mut headers = HeaderMap::new();
+        headers.append(CONNECTION, HeaderValue::from_static("keep-alive, x-a"));
+        headers.append(CONNECTION, HeaderValue::from_static(" X-B ,"));
+        headers.insert("x-a", HeaderValue::from_static("1"));
+        headers.insert("x-b", HeaderValue::from_static("1"));
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert("proxy-connection", HeaderValue::from_static("close"));
+        headers.insert(UPGRADE, HeaderValue::from_static("h2c"));
+        headers.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut headers, true);
+        let left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, ["x-kept"]);
+    }
+
+    #[test]
+    fn messages_without_hop_by_hop_fields_are_untouched() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-a", HeaderValue::from_static("1"));
+        headers.insert(HOST, HeaderValue::from_static("h"));
+        let before = headers.clone();
+        strip_hop_by_hop(&mut headers, false);
+        assert_eq!(headers, before);
+    }
+
+    #[test]
+    fn the_forwarded_for_value_follows_the_peer() {
+        for peer in ["10.1.2.3", "::1", "10.1.2.3", "192.168.0.1"] {
+            let mut headers = HeaderMap::new();
+            append_forwarded_for(&mut headers, peer.parse().expect("ip"));
+            assert_eq!(headers["x-forwarded-for"], peer);
+        }
     }
 
     #[test]

@@ -8,6 +8,9 @@ use http::{HeaderMap, HeaderValue, Version};
 /// More fields than this in a head is refused (hyper's and Envoy's limit).
 pub const MAX_HEADERS: usize = 100;
 
+/// Fields a proxied head may gain on its way through.
+const ADDED_FIELDS: usize = 4;
+
 /// Where `httparse` found each field in the read buffer, kept so that the
 /// fields can become slices of the head once it is split off and frozen:
 /// one allocation for the whole head, however many fields it has.
@@ -39,7 +42,9 @@ impl FieldSpans {
 
     /// The fields, their values slices of `head`. `Err` names what was bad.
     pub fn header_map(&self, head: &Bytes) -> Result<HeaderMap, &'static str> {
-        let mut headers = HeaderMap::with_capacity(self.count);
+        // Room for the fields the proxy adds (`x-forwarded-for`,
+        // `x-request-id`, `x-forwarded-proto`, ...) without growing the map.
+        let mut headers = HeaderMap::with_capacity(self.count + ADDED_FIELDS);
         for &(name, name_len, value, value_len) in &self.spans[..self.count] {
             let name = HeaderName::from_bytes(&head[name as usize..(name + name_len) as usize])
                 .map_err(|_| "header name")?;
