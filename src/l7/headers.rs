@@ -1,10 +1,10 @@
 //! Header rules every proxied request and response goes through: hop-by-hop
 //! headers removed (RFC 9110 §7.6.1), `x-forwarded-for` appended,
 //! `x-request-id` set when absent.
+use bytes::Bytes;
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST, TE, TRANSFER_ENCODING, UPGRADE,
 };
-use bytes::Bytes;
 use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 

@@ -4,6 +4,8 @@
 use bytes::Bytes;
 use http::header::{HeaderName, CONNECTION, CONTENT_LENGTH};
 use http::{HeaderMap, HeaderValue, Version};
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 /// More fields than this in a head is refused (hyper's and Envoy's limit).
 pub const MAX_HEADERS: usize = 100;
@@ -11,48 +13,65 @@ pub const MAX_HEADERS: usize = 100;
 /// Fields a proxied head may gain on its way through.
 const ADDED_FIELDS: usize = 4;
 
+/// `httparse`'s field array, left uninitialised: zeroing 100 fields (3 KiB)
+/// for every head cost more than parsing a small one.
+pub type Fields<'b> = [MaybeUninit<httparse::Header<'b>>; MAX_HEADERS];
+
+/// A field array for `httparse`'s `*_with_uninit_headers` parsers.
+pub fn fields<'b>() -> Fields<'b> {
+    [const { MaybeUninit::uninit() }; MAX_HEADERS]
+}
+
+thread_local! {
+    /// [`FieldSpans`]' storage: one per thread, reused by every head, so
+    /// no head zeroes, moves or allocates an array of spans.
+    static SPANS: RefCell<Vec<(u32, u32, u32, u32)>> =
+        RefCell::new(Vec::with_capacity(MAX_HEADERS));
+}
+
 /// Where `httparse` found each field in the read buffer, kept so that the
 /// fields can become slices of the head once it is split off and frozen:
-/// one allocation for the whole head, however many fields it has.
-pub struct FieldSpans {
-    spans: [(u32, u32, u32, u32); MAX_HEADERS],
-    count: usize,
-}
+/// one allocation for the whole head, however many fields it has. The
+/// spans live in this thread's scratch space until [`Self::header_map`].
+pub struct FieldSpans(());
 
 impl FieldSpans {
     /// `base` is the start of the buffer `fields` were parsed from.
     pub fn of(fields: &[httparse::Header<'_>], base: *const u8) -> FieldSpans {
-        let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
         let base = base as usize;
-        for (span, field) in spans.iter_mut().zip(fields) {
-            let name = field.name.as_ptr() as usize - base;
-            let value = field.value.as_ptr() as usize - base;
-            *span = (
-                name as u32,
-                field.name.len() as u32,
-                value as u32,
-                field.value.len() as u32,
-            );
-        }
-        FieldSpans {
-            spans,
-            count: fields.len().min(MAX_HEADERS),
-        }
+        SPANS.with_borrow_mut(|spans| {
+            spans.clear();
+            spans.extend(fields.iter().map(|field| {
+                let name = field.name.as_ptr() as usize - base;
+                let value = field.value.as_ptr() as usize - base;
+                (
+                    name as u32,
+                    field.name.len() as u32,
+                    value as u32,
+                    field.value.len() as u32,
+                )
+            }));
+        });
+        FieldSpans(())
     }
 
     /// The fields, their values slices of `head`. `Err` names what was bad.
-    pub fn header_map(&self, head: &Bytes) -> Result<HeaderMap, &'static str> {
-        // Room for the fields the proxy adds (`x-forwarded-for`,
-        // `x-request-id`, `x-forwarded-proto`, ...) without growing the map.
-        let mut headers = HeaderMap::with_capacity(self.count + ADDED_FIELDS);
-        for &(name, name_len, value, value_len) in &self.spans[..self.count] {
-            let name = HeaderName::from_bytes(&head[name as usize..(name + name_len) as usize])
-                .map_err(|_| "header name")?;
-            let value = head.slice(value as usize..(value + value_len) as usize);
-            let value = HeaderValue::from_maybe_shared(value).map_err(|_| "header value")?;
-            headers.append(name, value);
-        }
-        Ok(headers)
+    pub fn header_map(self, head: &Bytes) -> Result<HeaderMap, &'static str> {
+        SPANS.with_borrow(|spans| {
+            // Room for the fields the proxy adds (`x-forwarded-for`,
+            // `x-request-id`, `x-forwarded-proto`, ...) without growing it.
+            let mut headers = HeaderMap::with_capacity(spans.len() + ADDED_FIELDS);
+            for &(name, name_len, value, value_len) in spans {
+                let name = head
+                    .get(name as usize..(name + name_len) as usize)
+                    .ok_or("header name")?;
+                let name = HeaderName::from_bytes(name).map_err(|_| "header name")?;
+                let value = head.slice(value as usize..(value + value_len) as usize);
+                let value = HeaderValue::from_maybe_shared(value).map_err(|_| "header value")?;
+                headers.append(name, value);
+            }
+            Ok(headers)
+        })
     }
 }
 

@@ -2,7 +2,8 @@
 //! (`httparse`; the target and field values are slices of one buffer) and
 //! the response head we write, with each body's framing (RFC 9112 §6).
 use crate::l7::h1::framing::{
-    content_length, format_u64, persists, write_field as field, FieldSpans, MAX_HEADERS,
+    self as framing, content_length, format_u64, persists, write_field as field, FieldSpans,
+    MAX_HEADERS,
 };
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRANSFER_ENCODING};
@@ -52,9 +53,9 @@ pub struct RequestHead {
 /// Parses the request head at the start of `buf`: `None` until it is
 /// whole; a whole head is split off `buf` and body bytes stay.
 pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut request = httparse::Request::new(&mut fields);
-    let len = match request.parse(buf) {
+    let mut fields = framing::fields();
+    let mut request = httparse::Request::new(&mut []);
+    let len = match request.parse_with_uninit_headers(buf, &mut fields) {
         Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD_BYTES => len,
         Ok(httparse::Status::Complete(_)) => return Err(RequestError::TooLarge),
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
