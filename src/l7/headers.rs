@@ -22,16 +22,19 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// removal per hop-by-hop name, and the names `Connection` lists are
 /// removed as `&str`, never allocated as `HeaderName`s.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_te_trailers: bool) {
-    if !headers.keys().any(is_hop_by_hop) {
+    let present = headers
+        .keys()
+        .fold(0u8, |present, name| present | hop_by_hop_bit(name));
+    if present == 0 {
         return;
     }
-    // Values cloned (reference counts) to remove while reading them; a
-    // repeated `Connection` field is rare enough for its `Vec`.
-    let mut values = headers.get_all(CONNECTION).iter();
-    let first = values.next().cloned();
-    let more: Vec<HeaderValue> = values.cloned().collect();
-    if let Some(first) = first {
-        for value in std::iter::once(&first).chain(&more) {
+    if present & CONNECTION_BIT != 0 {
+        // Values cloned (reference counts) to remove while reading them; a
+        // repeated `Connection` field is rare enough for its `Vec`.
+        let mut values = headers.get_all(CONNECTION).iter();
+        let first = values.next().cloned();
+        let more: Vec<HeaderValue> = values.cloned().collect();
+        for value in first.iter().chain(&more) {
             for name in value.to_str().unwrap_or("").split(',') {
                 let name = name.trim();
                 if !name.is_empty() {
@@ -41,31 +44,39 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_te_trailers: bool) {
         }
     }
     let te_trailers = keep_te_trailers
+        && present & TE_BIT != 0
         && headers
             .get(TE)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    for name in [
-        &CONNECTION,
-        &KEEP_ALIVE,
-        &PROXY_CONNECTION,
-        &TRANSFER_ENCODING,
-        &UPGRADE,
-        &TE,
-    ] {
-        headers.remove(name);
+    for (bit, name) in HOP_BY_HOP {
+        if present & bit != 0 {
+            headers.remove(name);
+        }
     }
     if te_trailers {
         headers.insert(TE, HeaderValue::from_static("trailers"));
     }
 }
 
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    name == CONNECTION
-        || name == TE
-        || name == TRANSFER_ENCODING
-        || name == UPGRADE
-        || name == KEEP_ALIVE
-        || name == PROXY_CONNECTION
+const CONNECTION_BIT: u8 = 1;
+const TE_BIT: u8 = 2;
+
+/// The hop-by-hop fields (RFC 9110 §7.6.1, and two pre-standard ones),
+/// each with its bit in `strip_hop_by_hop`'s set of those present.
+static HOP_BY_HOP: [(u8, &HeaderName); 6] = [
+    (CONNECTION_BIT, &CONNECTION),
+    (TE_BIT, &TE),
+    (4, &TRANSFER_ENCODING),
+    (8, &UPGRADE),
+    (16, &KEEP_ALIVE),
+    (32, &PROXY_CONNECTION),
+];
+
+fn hop_by_hop_bit(name: &HeaderName) -> u8 {
+    HOP_BY_HOP
+        .iter()
+        .find(|(_, hop)| *hop == name)
+        .map_or(0, |(bit, _)| *bit)
 }
 
 /// Appends the peer to `x-forwarded-for`. The value for a peer is formatted
@@ -161,21 +172,24 @@ fn next_random() -> u64 {
     })
 }
 
-/// A UUID-v4-shaped id, as Envoy generates.
+/// A UUID-v4-shaped id, as Envoy generates: 16 random bytes, version and
+/// variant bits set, written two hex digits a byte.
 fn new_request_id() -> HeaderValue {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bits = (u128::from(next_random()) << 64) | u128::from(next_random());
-    let bits = (bits & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
-    let mut out = [0u8; 36];
-    let mut nibble = 0;
-    for (i, slot) in out.iter_mut().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            *slot = b'-';
-            continue;
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&next_random().to_be_bytes());
+    bytes[8..].copy_from_slice(&next_random().to_be_bytes());
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let mut out = [b'-'; 36];
+    let mut at = 0;
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            at += 1;
         }
-        let shift = 124 - 4 * nibble;
-        *slot = HEX[((bits >> shift) & 0xf) as usize];
-        nibble += 1;
+        out[at] = HEX[usize::from(byte >> 4)];
+        out[at + 1] = HEX[usize::from(byte & 0xf)];
+        at += 2;
     }
     HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("0"))
 }
@@ -256,6 +270,13 @@ mod tests {
         assert_ne!(a, b);
         let text = a.to_str().expect("ascii");
         assert_eq!(text.len(), 36);
-        assert_eq!(text.as_bytes()[14], b'4');
+        for (i, c) in text.bytes().enumerate() {
+            match i {
+                8 | 13 | 18 | 23 => assert_eq!(c, b'-', "{text}"),
+                14 => assert_eq!(c, b'4', "{text}"),
+                19 => assert!(b"89ab".contains(&c), "{text}"),
+                _ => assert!(c.is_ascii_hexdigit() && !c.is_ascii_uppercase(), "{text}"),
+            }
+        }
     }
 }
