@@ -162,7 +162,7 @@ pub fn parse_response(buf: &mut BytesMut, request_method: &Method) -> Result<Par
     };
     let spans = framing::FieldSpans::of(response.headers, buf.as_ptr());
     let head: Bytes = buf.split_to(len).freeze();
-    let mut headers = spans.header_map(&head).map_err(HeadError::Malformed)?;
+    let mut headers = spans.header_map(&head, 0).map_err(HeadError::Malformed)?;
     let (framing, framing_allows_reuse) = response_framing(status, request_method, &headers)?;
     if framing == ResponseFraming::Chunked {
         // The decoded length is not what a `Content-Length` beside the

@@ -77,7 +77,9 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestE
     let head: Bytes = buf.split_to(len).freeze();
     let uri = Uri::from_maybe_shared(head.slice(target.0..target.0 + target.1))
         .map_err(|_| RequestError::Malformed("request target"))?;
-    let mut headers = spans.header_map(&head).map_err(RequestError::Malformed)?;
+    let mut headers = spans
+        .header_map(&head, framing::REQUEST_ADDS)
+        .map_err(RequestError::Malformed)?;
     let framing = request_framing(&headers)?;
     if version == Version::HTTP_10 && framing == RequestFraming::Chunked {
         // HTTP/1.0 has no transfer codings (RFC 9112 §6.1): faulty framing.
