@@ -7,6 +7,7 @@ mod forward;
 mod grpc;
 mod h1;
 mod h2_pool;
+mod h2_streams;
 mod handler;
 mod headers;
 mod idle;
@@ -26,7 +27,8 @@ use crate::listener::DownstreamIo;
 use crate::pipeline::{Families, ListenerMetrics, Scope, SeriesBudget};
 use hyper::server::conn::http2;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use h2_streams::{StreamInbox, WithStreams};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use periscope_parsers::{ErrorReason, Protocol};
 use router::Router;
 use std::net::SocketAddr;
@@ -41,7 +43,6 @@ pub struct HttpListener {
     router: Router,
     /// Requests no route matched.
     no_route_scope: Arc<Scope>,
-    http2: http2::Builder<TokioExecutor>,
 }
 
 impl HttpListener {
@@ -61,8 +62,6 @@ impl HttpListener {
         };
         let router = build::build_router(config, clusters, &scopes)
             .map_err(|e| format!("listener {}: {e}", config.name))?;
-        let mut http2 = http2::Builder::new(TokioExecutor::new());
-        http2.timer(TokioTimer::new());
         Ok(HttpListener {
             dynamodb_body_bytes: config.dynamodb_body_bytes,
             stream_idle_timeout: config.stream_idle_timeout,
@@ -70,7 +69,6 @@ impl HttpListener {
             no_route_scope: scopes.scope(&config.name, "", ""),
             metrics,
             router,
-            http2,
         })
     }
 
@@ -88,13 +86,18 @@ impl HttpListener {
         if protocol != Protocol::Http2 {
             return h1::serve(self, io, peer, drain, activity).await;
         }
-        // One task per stream already holds each request's future.
+        // The stream (polled by this task, `h2_streams`) holds each
+        // request's future.
         let (listener, requests) = (self.clone(), activity.clone());
         let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let request = request.map(|body| h1::DownstreamBody::H2 { body });
             handler::handle(listener.clone(), peer, requests.begin(), request)
         });
-        let connection = self.http2.serve_connection(TokioIo::new(io), service);
+        let inbox = StreamInbox::default();
+        let connection = http2::Builder::new(inbox.clone())
+            .timer(TokioTimer::new())
+            .serve_connection(TokioIo::new(io), service);
+        let connection = WithStreams::new(connection, inbox);
         self.drive(connection, peer, drain, activity).await
     }
 
@@ -135,7 +138,7 @@ trait GracefulConnection: std::future::Future<Output = hyper::Result<()>> {
     fn shut_down_gracefully(self: std::pin::Pin<&mut Self>);
 }
 
-impl<I, S, B> GracefulConnection for http2::Connection<I, S, TokioExecutor>
+impl<I, S, B> GracefulConnection for WithStreams<http2::Connection<I, S, StreamInbox>>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
@@ -143,10 +146,10 @@ where
     B: hyper::body::Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    TokioExecutor: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
+    StreamInbox: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
 {
     fn shut_down_gracefully(self: std::pin::Pin<&mut Self>) {
-        self.graceful_shutdown();
+        self.get_mut().connection().graceful_shutdown();
     }
 }
 
