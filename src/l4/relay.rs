@@ -21,8 +21,13 @@ use tokio::net::TcpStream;
 /// the buffer doubles the next one up to [`MAX_READ`], so a bulk stream
 /// (MongoDB bulk writes, replication) moves in few large syscalls while a
 /// chatty request/response connection stays at the small size.
+///
+/// 1 MiB is Envoy's default per-connection buffer limit. Against 256 KiB it
+/// moved a bulk stream 1.5x faster on the bench, sniffed or not: each write
+/// also wakes the peer, and the wake-ups, not the copies, were most of the
+/// relay's kernel time. The buffer exists only while a direction is busy.
 const MIN_READ: usize = 16 * 1024;
-const MAX_READ: usize = 256 * 1024;
+const MAX_READ: usize = 1024 * 1024;
 
 pub struct Counters {
     pub from_client: IntCounter,
