@@ -236,7 +236,10 @@ pin_project! {
     pub struct ResponseBody {
         #[pin]
         source: Source,
-        recorder: Option<Recorder>,
+        // Boxed: a response is moved several times on its way out (out of
+        // the forwarding future, into hyper's stream), and the recorder is
+        // most of its size.
+        recorder: Option<Box<Recorder>>,
         idle: Option<StreamIdle>,
     }
 
@@ -270,7 +273,7 @@ impl ResponseBody {
         ResponseBody {
             source: Source::Upstream { body },
             idle: StreamIdle::new(recorder.stream_idle()),
-            recorder: Some(recorder),
+            recorder: Some(Box::new(recorder)),
         }
     }
 
@@ -278,7 +281,7 @@ impl ResponseBody {
         let body = if body.is_empty() { None } else { Some(body) };
         ResponseBody {
             source: Source::Local { body },
-            recorder,
+            recorder: recorder.map(Box::new),
             idle: None,
         }
     }
