@@ -18,7 +18,6 @@ use crate::l7::handler;
 use crate::l7::idle::ConnectionActivity;
 use crate::l7::HttpListener;
 use crate::listener::DownstreamIo;
-use crate::pipeline::ListenerMetrics;
 use periscope_parsers::{ErrorReason, Protocol};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedReadHalf;
 
 /// How long a draining connection with nothing in flight stays open for
 /// its client's next request.
@@ -81,110 +80,76 @@ pub async fn serve(
             }
             Next::Closed => return,
         };
-        // Boxed: a request's state (the handler's future, then the response
-        // writer's) is most of a connection's, and only a request in flight
-        // should hold it: an idle connection keeps none of it.
-        let exchange = Box::pin(exchange(
-            &listener,
-            peer,
-            &drain,
-            &activity,
-            (&mut write, &metrics),
-            side,
-            head,
-        ));
-        match exchange.await {
-            After::KeepAlive(side) => read = Some(side),
-            After::Close(Some(side)) => return linger(side, write).await,
-            After::Close(None) => return,
-        }
-    }
-}
-
-/// What is left of the connection after one exchange.
-enum After {
-    /// The next request may come: the read side, whole.
-    KeepAlive(ReadSide),
-    /// The connection ends; lingering first when input may be left unread.
-    Close(Option<ReadSide>),
-}
-
-/// One request: handed to the handler (its body read from `side` as the
-/// upstream pulls it), and its response written.
-async fn exchange(
-    listener: &Arc<HttpListener>,
-    peer: SocketAddr,
-    drain: &Drain,
-    activity: &Arc<ConnectionActivity>,
-    (write, metrics): (&mut OwnedWriteHalf, &Arc<ListenerMetrics>),
-    side: ReadSide,
-    head: RequestHead,
-) -> After {
-    let mut read = None;
-    let RequestHead {
-        parts,
-        framing,
-        keep_alive,
-        expects_continue,
-    } = head;
-    let request_line = (parts.method.clone(), parts.version);
-    let (body, slot) = match framing {
-        RequestFraming::Empty => {
-            read = Some(side);
-            (DownstreamBody::Empty, None)
-        }
-        RequestFraming::Length(_) | RequestFraming::Chunked => {
-            if expects_continue {
-                const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
-                if write.write_all(CONTINUE).await.is_err() {
-                    return After::Close(None);
-                }
-                metrics.bytes_sent.inc_by(CONTINUE.len() as u64);
+        let RequestHead {
+            parts,
+            framing,
+            keep_alive,
+            expects_continue,
+        } = head;
+        let request_line = (parts.method.clone(), parts.version);
+        let (body, slot) = match framing {
+            RequestFraming::Empty => {
+                read = Some(side);
+                (DownstreamBody::Empty, None)
             }
-            let length = match framing {
-                RequestFraming::Length(n) => Some(n),
-                _ => None,
-            };
-            let slot: ReadSlot = Arc::new(Mutex::new(None));
-            let body = H1RequestBody::new(side, length, slot.clone());
-            (DownstreamBody::Http1 { body }, Some(slot))
+            RequestFraming::Length(_) | RequestFraming::Chunked => {
+                if expects_continue {
+                    const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+                    if write.write_all(CONTINUE).await.is_err() {
+                        return;
+                    }
+                    metrics.bytes_sent.inc_by(CONTINUE.len() as u64);
+                }
+                let length = match framing {
+                    RequestFraming::Length(n) => Some(n),
+                    _ => None,
+                };
+                let slot: ReadSlot = Arc::new(Mutex::new(None));
+                let body = H1RequestBody::new(side, length, slot.clone());
+                (DownstreamBody::Http1 { body }, Some(slot))
+            }
+        };
+        let request = http::Request::from_parts(parts, body);
+        // Boxed: the handler's future is several KiB, and only a request
+        // in flight should hold it (an idle connection then holds none).
+        let handling = Box::pin(handler::handle(
+            listener.clone(),
+            peer,
+            activity.begin(),
+            request,
+        ));
+        let response = match read.as_mut() {
+            // A bodiless request with nothing pipelined behind it: the client
+            // closing ends it, as hyper did.
+            Some(side) if side.buf.is_empty() => tokio::select! {
+                response = handling => response,
+                () = client_gone(&mut side.half) => return,
+            },
+            _ => handling.await,
+        };
+        let Ok(response) = response;
+        let mut unfinished = None;
+        if let Some(slot) = slot {
+            // Read whole: the connection may go on; unfinished: it closes.
+            match slot.lock().ok().and_then(|mut slot| slot.take()) {
+                Some((side, true)) => read = Some(side),
+                Some((side, false)) => unfinished = Some(side),
+                None => {}
+            }
         }
-    };
-    let request = http::Request::from_parts(parts, body);
-    let handling = handler::handle(listener.clone(), peer, activity.begin(), request);
-    tokio::pin!(handling);
-    let response = match read.as_mut() {
-        // A bodiless request with nothing pipelined behind it: the client
-        // closing ends it, as hyper did.
-        Some(side) if side.buf.is_empty() => tokio::select! {
-            response = &mut handling => response,
-            () = client_gone(&mut side.half) => return After::Close(None),
-        },
-        _ => handling.await,
-    };
-    let Ok(response) = response;
-    let mut unfinished = None;
-    if let Some(slot) = slot {
-        // Read whole: the connection may go on; unfinished: it closes.
-        match slot.lock().ok().and_then(|mut slot| slot.take()) {
-            Some((side, true)) => read = Some(side),
-            Some((side, false)) => unfinished = Some(side),
-            None => {}
+        // A drain that began while the request was handled closes too.
+        if drain.is_signaled() {
+            activity.start_draining();
         }
-    }
-    // A drain that began while the request was handled closes too.
-    if drain.is_signaled() {
-        activity.start_draining();
-    }
-    let close = !keep_alive || read.is_none() || activity.is_draining();
-    let (method, version) = (&request_line.0, request_line.1);
-    let ending = respond::write(write, metrics, response, (method, version), close).await;
-    if close || ending != Ending::KeepAlive {
-        return After::Close(read.take().or(unfinished));
-    }
-    match read {
-        Some(side) => After::KeepAlive(side),
-        None => After::Close(unfinished),
+        let close = !keep_alive || read.is_none() || activity.is_draining();
+        let (method, version) = (&request_line.0, request_line.1);
+        let ending = respond::write(&mut write, &metrics, response, (method, version), close).await;
+        if close || ending != Ending::KeepAlive {
+            if let Some(side) = read.take().or(unfinished) {
+                linger(side, write).await;
+            }
+            return;
+        }
     }
 }
 
