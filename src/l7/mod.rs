@@ -112,15 +112,7 @@ impl HttpListener {
     ) {
         tokio::pin!(connection);
         tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(err) = result {
-                    if let Some(reason) = parse_error_reason(&err) {
-                        self.metrics.parse_error(Protocol::Http2, reason);
-                    }
-                    tracing::debug!(listener = self.metrics.name(), %peer, "http connection ended: {err}");
-                }
-                return;
-            }
+            result = connection.as_mut() => return self.ended(result, peer),
             _ = drain.signaled() => {}
             () = activity.idle_for(self.http_idle_timeout) => {
                 // Nothing in flight for the idle timeout: close the way a
@@ -129,7 +121,19 @@ impl HttpListener {
             }
         }
         connection.as_mut().shut_down_gracefully();
-        let _ = connection.await;
+        let result = connection.await;
+        self.ended(result, peer);
+    }
+
+    /// A connection that broke the protocol is counted and logged, however
+    /// it came to end.
+    fn ended(&self, result: hyper::Result<()>, peer: SocketAddr) {
+        if let Err(err) = result {
+            if let Some(reason) = parse_error_reason(&err) {
+                self.metrics.parse_error(Protocol::Http2, reason);
+            }
+            tracing::debug!(listener = self.metrics.name(), %peer, "http connection ended: {err}");
+        }
     }
 }
 
@@ -149,7 +153,9 @@ where
     StreamInbox: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
 {
     fn shut_down_gracefully(self: std::pin::Pin<&mut Self>) {
-        self.get_mut().connection().graceful_shutdown();
+        if let Some(connection) = self.get_mut().connection() {
+            connection.graceful_shutdown();
+        }
     }
 }
 
