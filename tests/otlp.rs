@@ -191,14 +191,22 @@ fn mongodb_operations_are_client_spans() {
     assert_eq!(summary.trim(), r#"{"found": true, "duplicate": true}"#);
 
     // Handshakes and heartbeats (hello, endSessions) are not operations.
-    let spans = otlp.wait_spans(3);
+    let spans = otlp.wait_spans(4);
     let names: Vec<_> = spans
         .iter()
         .map(|s| s["name"].as_str().unwrap_or(""))
         .collect();
     let mut sorted = names.clone();
     sorted.sort();
-    assert_eq!(sorted, ["find orders", "insert orders", "insert orders"]);
+    assert_eq!(
+        sorted,
+        [
+            "find orders",
+            "insert orders",
+            "insert orders",
+            "insert orders"
+        ]
+    );
     for s in &spans {
         assert_eq!(s["kind"], "CLIENT", "{s}");
         assert_eq!(s["parent_span_id"], "");
@@ -224,6 +232,13 @@ fn mongodb_operations_are_client_spans() {
     assert_eq!(failed.len(), 1, "{}", pretty(&spans));
     assert_eq!(attr(failed[0], "db.response.status_code"), "11000");
     assert!(inserts.iter().any(|s| s["status_code"] == "UNSET"));
+    // Only the three-document insert is a batch.
+    let batches: Vec<_> = inserts
+        .iter()
+        .map(|s| attr(s, "db.operation.batch.size").clone())
+        .filter(|size| !size.is_null())
+        .collect();
+    assert_eq!(batches, [json!(3)], "{}", pretty(&spans));
 }
 
 /// gRPC calls of every shape, proxied (L7) and sniffed on a `tcp`

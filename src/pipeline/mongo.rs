@@ -64,6 +64,7 @@ struct OperationHandles {
     status: Status,
     duration: Histogram,
     documents: Histogram,
+    request_documents: Histogram,
     reply_size: Histogram,
     /// Which capped labels fell into `_OTHER`; counted on every observation.
     overflowed: Overflowed,
@@ -126,6 +127,11 @@ impl MongoTelemetry {
         };
         let handles = self.operation(cache, mongo, status);
         handles.duration.observe(exchange.duration_seconds());
+        if mongo.request_documents > 0 {
+            handles
+                .request_documents
+                .observe(mongo.request_documents as f64);
+        }
         if mongo.reply.is_some() {
             let documents = mongo.reply.as_ref().map_or(0, |r| r.documents);
             handles.documents.observe(documents as f64);
@@ -321,6 +327,7 @@ impl MongoTelemetry {
             status,
             duration,
             documents: mongo.reply_documents.with_label_values(&per_operation),
+            request_documents: mongo.request_documents.with_label_values(&per_operation),
             reply_size: mongo.reply_size.with_label_values(&per_operation),
             overflowed: Overflowed {
                 collection: collection == OTHER,

@@ -26,6 +26,7 @@ pub const DB_LABELS: [&str; 8] = [
 pub struct MongoFamilies {
     pub operation_duration: HistogramVec,
     pub reply_documents: HistogramVec,
+    pub request_documents: HistogramVec,
     pub reply_size: HistogramVec,
     pub handshake_commands: IntCounterVec,
     pub messages: IntCounterVec,
@@ -61,6 +62,13 @@ impl MongoFamilies {
                 &DOCUMENT_BUCKETS,
                 &per_operation,
             ),
+            request_documents: histogram(
+                "periscope_mongodb_request_documents",
+                "Documents a MongoDB write sent (inserted documents, update and delete statements), \
+                 per operation that sent any.",
+                &DOCUMENT_BUCKETS,
+                &per_operation,
+            ),
             reply_size: histogram(
                 "periscope_mongodb_reply_size_bytes",
                 "Size on the wire of the replies to one MongoDB operation.",
@@ -90,10 +98,11 @@ impl MongoFamilies {
         }
     }
 
-    pub fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 7] {
+    pub fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 8] {
         [
             Box::new(self.operation_duration.clone()),
             Box::new(self.reply_documents.clone()),
+            Box::new(self.request_documents.clone()),
             Box::new(self.reply_size.clone()),
             Box::new(self.handshake_commands.clone()),
             Box::new(self.messages.clone()),

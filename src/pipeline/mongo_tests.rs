@@ -86,7 +86,11 @@ fn operations_are_counted_exactly_by_command_collection_and_status() {
         &mut cache,
         operation("find", "orders", ok_reply(7)),
     );
+    let mut batch = operation("insert", "orders", ok_reply(0));
+    batch.request_documents = 50;
+    record(&telemetry, &mut cache, batch);
     let mut duplicate = operation("insert", "orders", ok_reply(0));
+    duplicate.request_documents = 1;
     if let Some(reply) = duplicate.reply.as_mut() {
         reply.write_errors = 1;
         reply.first_write_error_code = Some(11000);
@@ -97,7 +101,7 @@ fn operations_are_counted_exactly_by_command_collection_and_status() {
             "db", "mongo", "mongodb", command, "orders", "shop", status, error,
         ]
     };
-    assert_eq!(duration_count(&families, labels("insert", "", "")), 3);
+    assert_eq!(duration_count(&families, labels("insert", "", "")), 4);
     assert_eq!(duration_count(&families, labels("find", "", "")), 1);
     assert_eq!(
         duration_count(&families, labels("insert", "11000", "11000")),
@@ -109,6 +113,17 @@ fn operations_are_counted_exactly_by_command_collection_and_status() {
         .with_label_values(&["db", "find", "orders"]);
     assert_eq!(documents.get_sample_count(), 1);
     assert_eq!(documents.get_sample_sum(), 7.0);
+    // Only operations that sent documents are observed: the batch of 50 and
+    // the duplicate key's one, not the three inserts built without any.
+    let sent = |command| {
+        let h = families
+            .mongo
+            .request_documents
+            .with_label_values(&["db", command, "orders"]);
+        (h.get_sample_count(), h.get_sample_sum())
+    };
+    assert_eq!(sent("insert"), (2, 51.0));
+    assert_eq!(sent("find"), (0, 0.0));
 }
 
 #[test]

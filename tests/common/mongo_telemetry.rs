@@ -19,6 +19,8 @@ pub const COMPRESSED: &str = "periscope_mongodb_compressed_messages_total";
 pub const CURSORS: &str = "periscope_mongodb_cursors_total";
 pub const REPLY_DOCUMENTS_SUM: &str = "periscope_mongodb_reply_documents_sum";
 pub const REPLY_DOCUMENTS_COUNT: &str = "periscope_mongodb_reply_documents_count";
+pub const REQUEST_DOCUMENTS_SUM: &str = "periscope_mongodb_request_documents_sum";
+pub const REQUEST_DOCUMENTS_COUNT: &str = "periscope_mongodb_request_documents_count";
 pub const REPLY_SIZE_COUNT: &str = "periscope_mongodb_reply_size_bytes_count";
 pub const REPLY_SIZE_SUM: &str = "periscope_mongodb_reply_size_bytes_sum";
 
@@ -78,7 +80,8 @@ pub fn no_handshake_operations(px: &Periscope, listener: &str) {
 }
 
 /// Documents returned (the histogram's `_sum`) and replies (`_count`) per
-/// command and collection, and one reply size observation per reply. The
+/// command and collection, one reply size observation per reply, and the
+/// documents each write sent (one observation per write that sent any). The
 /// bytes are compared when the traffic is uncompressed: the driver knows
 /// only the inflated size, Periscope counts what crossed the wire.
 pub fn replies_match(px: &Periscope, listener: &str, account: &Account) {
@@ -92,6 +95,12 @@ pub fn replies_match(px: &Periscope, listener: &str, account: &Account) {
         scrape.assert_value(REPLY_DOCUMENTS_SUM, &labels, replies.documents as f64);
         scrape.assert_value(REPLY_DOCUMENTS_COUNT, &labels, replies.count as f64);
         scrape.assert_value(REPLY_SIZE_COUNT, &labels, replies.count as f64);
+        scrape.assert_value(REQUEST_DOCUMENTS_COUNT, &labels, replies.writes as f64);
+        scrape.assert_value(
+            REQUEST_DOCUMENTS_SUM,
+            &labels,
+            replies.sent_documents as f64,
+        );
         if account.compressor.is_empty() {
             scrape.assert_value(REPLY_SIZE_SUM, &labels, replies.bytes as f64);
         }

@@ -24,6 +24,10 @@ pub struct Operation {
     pub documents: u64,
     /// Sizes of the reply messages, uncompressed.
     pub reply_bytes: u64,
+    /// Commands of the group that carried documents or statements.
+    pub writes: u64,
+    /// Documents and update / delete statements those commands carried.
+    pub sent_documents: u64,
 }
 
 /// What the driver did, as `workload.py` prints it.
@@ -72,7 +76,8 @@ impl Account {
     }
 
     /// Operations grouped by (command, collection), the labels of the
-    /// reply histograms: count, documents and reply bytes summed.
+    /// document histograms: count, documents both ways and reply bytes
+    /// summed.
     pub fn by_command_and_collection(&self) -> BTreeMap<(String, String), Replies> {
         let mut out: BTreeMap<_, Replies> = BTreeMap::new();
         for o in &self.operations {
@@ -82,6 +87,8 @@ impl Account {
             e.count += o.count;
             e.documents += o.documents;
             e.bytes += o.reply_bytes;
+            e.writes += o.writes;
+            e.sent_documents += o.sent_documents;
         }
         out
     }
@@ -93,6 +100,8 @@ pub struct Replies {
     pub count: u64,
     pub documents: u64,
     pub bytes: u64,
+    pub writes: u64,
+    pub sent_documents: u64,
 }
 
 /// A scenario of `workload.py`, optionally with wire compression.

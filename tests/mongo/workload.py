@@ -19,7 +19,9 @@ Rust test can compare Periscope's telemetry with it line by line:
 write error's code for ok:1 replies carrying writeErrors, the command's
 `code` for ok:0 replies (or "" when the server gave none, see
 `failed_without_code`). `documents` sums cursor.firstBatch / nextBatch
-lengths, `reply_bytes` the sizes of the (uncompressed) reply messages.
+lengths, `reply_bytes` the sizes of the (uncompressed) reply messages,
+`sent_documents` the documents and statements writes carried and `writes`
+how many of the commands carried any.
 Handshake and heartbeat commands are listed apart, never as operations.
 `connections` counts pooled connections opened (each begins with a
 handshake), `heartbeats` the monitor's checks (the first is the monitor
@@ -49,6 +51,13 @@ def collection_of(command_name, command):
         return command.get("collection", "")
     value = command.get(command_name)
     return value if isinstance(value, str) else ""
+
+
+def sent_documents(command):
+    """Documents and statements a write carries. pymongo's monitoring puts
+    an OP_MSG's document sequence back into the command it reports."""
+    return sum(len(command.get(field) or [])
+               for field in ("documents", "updates", "deletes"))
 
 
 def status_of(reply):
@@ -86,10 +95,11 @@ class Account:
     def command_started(self, event):
         self.pending[event.request_id] = (
             event.command_name, event.database_name,
-            collection_of(event.command_name, event.command))
+            collection_of(event.command_name, event.command),
+            sent_documents(event.command))
 
     def command_finished(self, event, reply):
-        name, db, coll = self.pending.pop(event.request_id)
+        name, db, coll, sent = self.pending.pop(event.request_id)
         if name in HANDSHAKE:
             self.handshake[name] += 1
             return
@@ -100,8 +110,12 @@ class Account:
         op = self.ops.setdefault(key, {"command": name, "db": db,
                                        "collection": coll, "status": status,
                                        "count": 0, "documents": 0,
-                                       "reply_bytes": 0})
+                                       "reply_bytes": 0, "writes": 0,
+                                       "sent_documents": 0})
         op["count"] += 1
+        if sent:
+            op["writes"] += 1
+            op["sent_documents"] += sent
         op["reply_bytes"] += reply_bytes(reply)
         cursor = reply.get("cursor") or {}
         batch = cursor.get("firstBatch", cursor.get("nextBatch"))

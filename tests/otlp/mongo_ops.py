@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Three MongoDB operations for the telemetry-export tests, through a URI:
+"""Four MongoDB operations for the telemetry-export tests, through a URI:
 insert {_id: 1} into shop.orders, find it, insert it again (a duplicate
-key: the server answers with writeErrors). Prints a JSON summary.
+key: the server answers with writeErrors), insert three more in one batch.
+Prints a JSON summary.
 
     mongo_ops.py URI
 """
@@ -22,6 +23,7 @@ def main():
         orders.insert_one({"_id": 1, "item": "again"})
     except DuplicateKeyError:
         duplicate = True
+    orders.insert_many([{"_id": i} for i in (2, 3, 4)])
     client.close()
     print(json.dumps({"found": found is not None, "duplicate": duplicate}))
 

@@ -230,6 +230,13 @@ impl MongoExchange {
         if let Some(collection) = &self.collection {
             attrs.push(("db.collection.name", AttrValue::Str(collection.clone())));
         }
+        // The conventions count a batch only from two operations on.
+        if self.request_documents >= 2 {
+            attrs.push((
+                "db.operation.batch.size",
+                AttrValue::Int(i64::try_from(self.request_documents).unwrap_or(i64::MAX)),
+            ));
+        }
         if let Some(code) = self.status_code() {
             attrs.push(("db.response.status_code", AttrValue::Str(code.to_string())));
             attrs.push(("error.type", AttrValue::Str(code.to_string())));

@@ -3,6 +3,7 @@
 //! real pymongo captures (`captures.rs`), and broken or hostile input
 //! (`errors.rs`). Every conversation also goes through the split invariant.
 
+mod attributes;
 mod builder;
 mod captures;
 mod errors;
