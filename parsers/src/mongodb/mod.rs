@@ -49,6 +49,7 @@ mod names;
 mod raw;
 mod reply;
 mod route;
+mod sequence;
 mod state;
 mod wire;
 
