@@ -176,3 +176,45 @@ fn raw_response_parser_handles_chunked_and_empty_bodies() {
     assert_eq!(got, [(204, &b""[..]), (200, b"abcde"), (400, b"")]);
     assert_eq!(r[2].header("connection"), Some("close"));
 }
+
+/// The benchmark report: medians, ratios, and requests per proxy
+/// CPU-second (a rate divided by the cores its proxy used), from a few
+/// synthetic result lines.
+#[test]
+fn bench_report_divides_rates_by_the_proxy_cores_used() {
+    let dir = std::env::temp_dir().join(format!("bench-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let results = dir.join("results.jsonl");
+    let line = |proxy: &str, rps: f64, cpu: Option<f64>| {
+        let cpu = cpu.map_or(String::new(), |c| format!(", \"proxy_cpu\": {c}"));
+        format!("{{\"workload\": \"http1_small\", \"proxy\": \"{proxy}\", \"round\": 1, \"rps\": {rps}{cpu}}}\n")
+    };
+    let lines = [
+        line("direct", 90000.0, None),
+        line("periscope", 80000.0, Some(0.8)),
+        line("haproxy", 75000.0, Some(1.0)),
+    ];
+    std::fs::write(&results, lines.concat()).expect("results written");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bench/report.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&results)
+        .arg("--markdown")
+        .output()
+        .expect("report.py runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let row = |label: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("no {label} row in\n{text}"))
+            .to_owned()
+    };
+    // 80000 / 0.8 = 100000 against 75000 / 1.0.
+    assert!(
+        row("HTTP/1.1 small, req per proxy CPU-second").ends_with("| 1.33 |"),
+        "{text}"
+    );
+    assert!(row("HTTP/1.1 small, req/s").ends_with("| 1.07 |"), "{text}");
+}

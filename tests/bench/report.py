@@ -11,6 +11,9 @@ proxy is faster, for latency and memory below 1 means it is better.
 The cpu column is the median number of cores the proxy used while measured:
 ~1.00 in a closed-loop cell means it saturated its one core, as it should;
 much less means the load side was the limit or something else took the core.
+The "req per proxy CPU-second" rows divide each cell's rate by the cores
+its proxy used: the efficiency comparison, fair also when a proxy did not
+saturate its core (direct has no proxy and no such row).
 The other column is the worst (max over rounds) number of cores used by
 processes that are not the benchmark's while a cell ran: ~0 on a quiet machine.
 --markdown prints one compact table (the README's) instead.
@@ -28,6 +31,9 @@ METRICS = [
     ("grpc", "rps", "gRPC unary 16x16, req/s", 1, True),
     ("latency", "p50_ms", "latency @2k req/s, p50 ms", 1, False),
     ("latency", "p99_ms", "latency @2k req/s, p99 ms", 1, False),
+    ("http1_small", "rps_per_cpu", "HTTP/1.1 small, req per proxy CPU-second", 1, True),
+    ("h2c", "rps_per_cpu", "h2c 16x16, req per proxy CPU-second", 1, True),
+    ("grpc", "rps_per_cpu", "gRPC unary, req per proxy CPU-second", 1, True),
     ("tcp_opaque", "mib_s", "L4 relay, sniffing off, MiB/s", 1, True),
     ("tcp_mongo", "mib_s", "L4 relay, MongoDB sniffed, MiB/s", 1, True),
     ("idle_mem", "kib_per_conn", "idle connection, KiB each", 1, False),
@@ -70,6 +76,12 @@ def load(path):
                 other[(r["workload"], r["proxy"])].append(r["other_cpu"])
             if "proxy_cpu" in r:
                 cpu[(r["workload"], r["proxy"])].append(r["proxy_cpu"])
+                # What a proxy serves per core-second it burns: the issue's
+                # "the same per proxy CPU-second", fair when a proxy did not
+                # saturate its core.
+                if r.get("rps") and r["proxy_cpu"] > 0:
+                    rows[(r["workload"], "rps_per_cpu", r["proxy"])].append(
+                        r["rps"] / r["proxy_cpu"])
             loads.append(r.get("load1", 0))
     return rows, errors, sniffed, loads, cpu, other
 
