@@ -3,7 +3,8 @@
 //! `healthy_threshold` passing checks; an HTTP check path answering 503
 //! takes its endpoint out while a slow download on it finishes; TCP checks
 //! (connect, send/receive); gRPC checks against the greeter's
-//! grpc.health.v1; consecutive 5xx and L4 connect failures eject, within
+//! grpc.health.v1; only 200 passing an HTTP check unless configured;
+//! consecutive 5xx and L4 connect failures eject, within
 //! `max_ejection_percent`, for `base_ejection_time`.
 mod common;
 
@@ -209,6 +210,34 @@ fn a_failing_health_path_takes_the_endpoint_out_without_cutting_requests_in_flig
     nginx.set_healthy(true);
     wait_state(&px, "flap", nginx.h1, "healthy");
     assert_eq!(client.get(&px.url("flap", "/")).status, 200);
+}
+
+/// As in Envoy, 200 alone passes an HTTP check unless `expected_statuses`
+/// says otherwise: a 204 fails by default and passes where it is listed.
+#[test]
+fn an_http_check_expects_200_unless_told_otherwise() {
+    let nginx = Nginx::start();
+    let check = |expected: &str| {
+        format!(
+            "    protocol: http1\n{}    health_check: {{ interval: 200ms, timeout: 500ms, \
+             unhealthy_threshold: 1, healthy_threshold: 1, \
+             http: {{ path: /status/204{expected} }} }}\n",
+            endpoints(&[nginx.h1])
+        )
+    };
+    let px = Periscope::start(|| {
+        config(&[
+            ("strict", "http", check("")),
+            (
+                "lenient",
+                "http",
+                check(", expected_statuses: [ { start: 200, end: 300 } ]"),
+            ),
+        ])
+    });
+    let out = wait_state(&px, "strict", nginx.h1, "unhealthy");
+    assert_eq!(out["reason"], "http status 204", "{out}");
+    wait_state(&px, "lenient", nginx.h1, "healthy");
 }
 
 #[test]

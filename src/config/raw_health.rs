@@ -46,7 +46,7 @@ pub struct RawHttpCheck {
     /// The `Host` header; Envoy's default, the cluster name, when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// Half-open ranges `[start, end)` as in Envoy; default 200-399.
+    /// Half-open ranges `[start, end)` as in Envoy; default 200 alone.
     #[serde(default = "default_expected_statuses")]
     pub expected_statuses: Vec<RawStatusRange>,
 }
@@ -158,10 +158,12 @@ fn default_unhealthy_threshold() -> u64 {
 fn default_healthy_threshold() -> u64 {
     DEFAULT_HEALTHY_THRESHOLD
 }
+/// Envoy's default: 200 alone is healthy. A redirect or a 204 from a
+/// health endpoint usually means the path is wrong, not that all is well.
 fn default_expected_statuses() -> Vec<RawStatusRange> {
     vec![RawStatusRange {
         start: 200,
-        end: 400,
+        end: 201,
     }]
 }
 fn default_od_interval() -> String {

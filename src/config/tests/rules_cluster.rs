@@ -291,7 +291,7 @@ fn health_check_and_outlier_defaults_are_envoy_s_and_show_in_the_dump() {
         HealthCheckKind::Http {
             path: "/healthz".into(),
             host: None,
-            expected: vec![(200, 400)],
+            expected: vec![(200, 201)],
         }
     );
     let od = cl.outlier_detection.expect("outlier detection");
@@ -306,7 +306,7 @@ fn health_check_and_outlier_defaults_are_envoy_s_and_show_in_the_dump() {
     assert_eq!(dumped["health_check"]["interval"], "5s");
     assert_eq!(
         dumped["health_check"]["http"]["expected_statuses"][0]["end"],
-        400
+        201
     );
     assert_eq!(dumped["outlier_detection"]["base_ejection_time"], "30s");
     assert_eq!(dumped["healthy_panic_threshold"], 50);
