@@ -399,3 +399,49 @@ fn consecutive_failures_eject_within_max_percent_for_base_ejection_time() {
     }
     assert_eq!(endpoint(&px, "relay", closed)["connect_failures"], failures);
 }
+
+/// Envoy's success-rate detector, on by default: of five nginx upstreams
+/// one answers its health path with 503 while the others answer 200; over
+/// an interval with enough requests it falls far below its peers and is
+/// ejected for it, and only it.
+#[test]
+fn the_endpoint_far_below_its_peers_success_rate_is_ejected() {
+    let upstreams: Vec<Nginx> = (0..5).map(|_| Nginx::start()).collect();
+    let addresses: Vec<SocketAddr> = upstreams.iter().map(|n| n.h1).collect();
+    upstreams[3].set_healthy(false);
+    let outlier = "    outlier_detection: { consecutive_5xx: 1000, interval: 300ms, \
+                   success_rate_request_volume: 10, max_ejection_percent: 20 }\n";
+    let px = Periscope::start(|| {
+        config(&[(
+            "rates",
+            "http",
+            format!("    protocol: http1\n{}{outlier}", endpoints(&addresses)),
+        )])
+    });
+    let client = HyperClient::http1();
+    let deadline = std::time::Instant::now() + SETTLE;
+    while endpoint(&px, "rates", addresses[3])["state"] != "ejected" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ejected: {}",
+            endpoint(&px, "rates", addresses[3])
+        );
+        for _ in 0..50 {
+            client.get(&px.url("rates", "/health"));
+        }
+    }
+    let out = endpoint(&px, "rates", addresses[3]);
+    assert_eq!(out["reason"], "success_rate", "{out}");
+    // The four left all succeed: none of them is below the others.
+    for _ in 0..100 {
+        assert_eq!(client.get(&px.url("rates", "/health")).status, 200);
+    }
+    for address in [0, 1, 2, 4].map(|i| addresses[i]) {
+        assert_eq!(endpoint(&px, "rates", address)["state"], "healthy");
+    }
+    px.wait_metric(
+        "periscope_outlier_ejections_total",
+        &[("cluster", "rates"), ("reason", "success_rate")],
+        1.0,
+    );
+}

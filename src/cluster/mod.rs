@@ -11,6 +11,7 @@ mod endpoint;
 mod hash_key;
 pub mod health;
 mod outlier;
+mod outlier_stats;
 mod rotation;
 
 pub use balancer::{Balancer, Member};

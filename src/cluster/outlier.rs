@@ -1,13 +1,18 @@
-//! Passive outlier detection: Envoy's consecutive-failure detectors.
+//! Passive outlier detection: Envoy's consecutive-failure detectors, and
+//! its success-rate and failure-percentage ones (`outlier_stats.rs`).
 //!
 //! Every upstream result (an L7 response or failure, an L4 connect) bumps
-//! or clears three per-endpoint atomic counters; that is the whole cost
-//! on the request path. Only the result that reaches a threshold takes
-//! the cluster's rotation lock to eject. A task per cluster wakes every
-//! `interval` to end ejections whose time is up and to decay the
-//! ejection-time multiplier of endpoints that stayed in rotation.
+//! or clears three per-endpoint atomic counters, and adds to the
+//! interval's two; that is the whole cost on the request path. Only the
+//! result that reaches a threshold takes the cluster's rotation lock to
+//! eject. A task per cluster wakes every `interval` to end ejections whose
+//! time is up, to decay the ejection-time multiplier of endpoints that
+//! stayed in rotation, and to judge the interval's success rates.
 use super::health::state::{Change, EJECTED};
 use super::health::{stopped, Stop};
+use super::outlier_stats::{
+    failure_percentage_outliers, success_rate_outliers, IntervalCounts, Volume,
+};
 use super::{random_below, Cluster, Endpoint};
 use crate::config::OutlierConfig;
 use crate::pipeline::UpstreamFailure;
@@ -21,6 +26,7 @@ pub struct OutlierCounters {
     errors_5xx: AtomicU32,
     gateway: AtomicU32,
     local_origin: AtomicU32,
+    interval: IntervalCounts,
 }
 
 /// One upstream result, as the detectors see it.
@@ -53,13 +59,17 @@ pub enum EjectReason {
     Consecutive5xx,
     ConsecutiveGatewayFailure,
     ConsecutiveLocalOriginFailure,
+    SuccessRate,
+    FailurePercentage,
 }
 
 impl EjectReason {
-    pub const ALL: [EjectReason; 3] = [
+    pub const ALL: [EjectReason; 5] = [
         EjectReason::Consecutive5xx,
         EjectReason::ConsecutiveGatewayFailure,
         EjectReason::ConsecutiveLocalOriginFailure,
+        EjectReason::SuccessRate,
+        EjectReason::FailurePercentage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +77,8 @@ impl EjectReason {
             EjectReason::Consecutive5xx => "consecutive_5xx",
             EjectReason::ConsecutiveGatewayFailure => "consecutive_gateway_failure",
             EjectReason::ConsecutiveLocalOriginFailure => "consecutive_local_origin_failure",
+            EjectReason::SuccessRate => "success_rate",
+            EjectReason::FailurePercentage => "failure_percentage",
         }
     }
 }
@@ -113,6 +125,9 @@ impl Cluster {
             (&counters.errors_5xx, EjectReason::Consecutive5xx),
         ];
         let [c5xx, gateway, local] = classify(observed);
+        if judges_intervals(config) {
+            counters.interval.record(c5xx == Some(true));
+        }
         let mut reached = None;
         for ((counter, reason), bump) in slots.into_iter().zip([local, gateway, c5xx]) {
             match bump {
@@ -204,7 +219,46 @@ impl Cluster {
                 self.uneject(endpoint, "ejection time elapsed");
             }
         }
+        if let Some(config) = &self.outlier {
+            if judges_intervals(config) {
+                self.judge_interval(config);
+            }
+        }
     }
+
+    /// Success rate and failure percentage over the interval just ended,
+    /// among the endpoints in rotation (an ejected one gets no traffic).
+    fn judge_interval(&self, config: &OutlierConfig) {
+        let (endpoints, volumes): (Vec<&Endpoint>, Vec<Volume>) = (self.endpoints.iter())
+            .map(|e| (e, e.outlier.interval.take()))
+            .filter(|(e, _)| !e.health.has(EJECTED))
+            .unzip();
+        let detectors = [
+            (
+                EjectReason::SuccessRate,
+                config.success_rate.enforcing,
+                success_rate_outliers(&config.success_rate, &volumes),
+            ),
+            (
+                EjectReason::FailurePercentage,
+                config.failure_percentage.enforcing,
+                failure_percentage_outliers(&config.failure_percentage, &volumes),
+            ),
+        ];
+        for (reason, enforcing, outliers) in detectors {
+            for i in outliers {
+                if enforced(enforcing) {
+                    self.eject(endpoints[i], reason, config);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a statistical detector can eject: only then are intervals
+/// counted.
+fn judges_intervals(config: &OutlierConfig) -> bool {
+    config.success_rate.enforcing > 0 || config.failure_percentage.enforcing > 0
 }
 
 impl OutlierCounters {
@@ -217,6 +271,7 @@ impl OutlierCounters {
 
 fn limits(config: &OutlierConfig, reason: EjectReason) -> (u32, u8) {
     match reason {
+        EjectReason::SuccessRate | EjectReason::FailurePercentage => (u32::MAX, 0),
         EjectReason::Consecutive5xx => (config.consecutive_5xx, config.enforcing_consecutive_5xx),
         EjectReason::ConsecutiveGatewayFailure => (
             config.consecutive_gateway_failure,

@@ -3,7 +3,10 @@
 //! threshold that puts ejected endpoints back when too many are out.
 use super::*;
 use crate::cluster::HashSource;
-use crate::config::{ClusterConfig, EndpointConfig, LbPolicy, UpstreamProtocol};
+use crate::config::{
+    ClusterConfig, EndpointConfig, FailurePercentageDetector, LbPolicy, SuccessRateDetector,
+    UpstreamProtocol,
+};
 use crate::pipeline::Families;
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -21,6 +24,18 @@ fn config(base: Duration) -> OutlierConfig {
         max_ejection_time: Duration::from_secs(300),
         max_ejection_percent: 10,
         successful_active_health_check_uneject_host: true,
+        success_rate: SuccessRateDetector {
+            minimum_hosts: 5,
+            request_volume: 100,
+            stdev_factor: 1900,
+            enforcing: 0,
+        },
+        failure_percentage: FailurePercentageDetector {
+            minimum_hosts: 5,
+            request_volume: 50,
+            threshold: 85,
+            enforcing: 0,
+        },
     }
 }
 
@@ -177,4 +192,74 @@ fn without_outlier_detection_nothing_is_counted() {
         c.observe(&c.endpoints[0], Observed::ConnectFailure);
     }
     assert!(ejected(&c).is_empty());
+}
+
+/// A cluster whose statistical detectors are on and whose consecutive
+/// ones stay out of the way.
+fn statistical(success_rate: u8, failure_percentage: u8) -> Cluster {
+    let mut od = config(Duration::from_secs(30));
+    od.consecutive_5xx = 1000;
+    od.consecutive_local_origin_failure = 1000;
+    od.max_ejection_percent = 50;
+    od.success_rate.request_volume = 10;
+    od.success_rate.enforcing = success_rate;
+    od.failure_percentage.request_volume = 10;
+    od.failure_percentage.enforcing = failure_percentage;
+    cluster(6, od, 0)
+}
+
+/// Ten results per endpoint: `failing` of them answer 500 (or, for the
+/// last endpoint, fail to connect).
+fn one_interval(c: &Cluster, failing: &[(usize, usize)]) {
+    for e in &c.endpoints {
+        let failures = failing
+            .iter()
+            .find(|(i, _)| *i == e.index)
+            .map_or(0, |f| f.1);
+        for n in 0..10 {
+            let failed = match (n < failures, e.index) {
+                (false, _) => Observed::Status(200),
+                (true, 5) => Observed::ConnectFailure,
+                (true, _) => Observed::Status(500),
+            };
+            c.observe(e, failed);
+        }
+    }
+}
+
+#[test]
+fn the_success_rate_detector_ejects_the_endpoint_far_below_its_peers() {
+    let c = statistical(100, 0);
+    one_interval(&c, &[(2, 10), (4, 1)]);
+    c.sweep();
+    assert_eq!(ejected(&c), [2]);
+    let snapshot = c.endpoints[2].health.snapshot();
+    assert_eq!(snapshot.reason.as_deref(), Some("success_rate"));
+    // The next interval starts from zero: nothing is judged twice.
+    c.sweep();
+    assert_eq!(ejected(&c), [2]);
+}
+
+#[test]
+fn the_failure_percentage_detector_is_off_by_default_and_counts_local_failures() {
+    let c = statistical(0, 0);
+    one_interval(&c, &[(0, 9), (5, 9)]);
+    c.sweep();
+    assert!(ejected(&c).is_empty(), "enforcing_failure_percentage is 0");
+
+    let c = statistical(0, 100);
+    one_interval(&c, &[(0, 9), (5, 9), (3, 8)]);
+    c.sweep();
+    assert_eq!(ejected(&c), [0, 5]);
+    let reason = c.endpoints[5].health.snapshot().reason;
+    assert_eq!(reason.as_deref(), Some("failure_percentage"));
+}
+
+#[test]
+fn statistical_ejections_stay_within_max_ejection_percent() {
+    let c = statistical(0, 100);
+    // Four of six fail: 50% allows three.
+    one_interval(&c, &[(0, 10), (1, 10), (2, 10), (3, 10)]);
+    c.sweep();
+    assert_eq!(ejected(&c).len(), 3);
 }

@@ -49,7 +49,8 @@ impl HealthCheckKind {
     }
 }
 
-/// Envoy's outlier detection, the consecutive-failure detectors.
+/// Envoy's outlier detection: the consecutive-failure detectors, and the
+/// success-rate and failure-percentage ones reviewed every `interval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutlierConfig {
     pub consecutive_5xx: u32,
@@ -65,4 +66,29 @@ pub struct OutlierConfig {
     pub max_ejection_time: Duration,
     pub max_ejection_percent: u8,
     pub successful_active_health_check_uneject_host: bool,
+    pub success_rate: SuccessRateDetector,
+    pub failure_percentage: FailurePercentageDetector,
+}
+
+/// Ejects an endpoint whose success rate over the last interval falls
+/// below the mean of its peers' by `stdev_factor / 1000` standard
+/// deviations (Envoy's `success_rate_*` fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SuccessRateDetector {
+    /// Endpoints with enough requests needed before any is judged.
+    pub minimum_hosts: u32,
+    /// Requests in the interval for an endpoint to count.
+    pub request_volume: u32,
+    pub stdev_factor: u32,
+    pub enforcing: u8,
+}
+
+/// Ejects an endpoint whose failures over the last interval reach
+/// `threshold` percent of its requests (Envoy's `failure_percentage_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailurePercentageDetector {
+    pub minimum_hosts: u32,
+    pub request_volume: u32,
+    pub threshold: u8,
+    pub enforcing: u8,
 }

@@ -123,6 +123,24 @@ pub struct RawOutlierDetection {
     /// A passing active health check returns an ejected endpoint at once.
     #[serde(default = "yes")]
     pub successful_active_health_check_uneject_host: bool,
+    #[serde(default = "five")]
+    pub success_rate_minimum_hosts: u64,
+    #[serde(default = "hundred")]
+    pub success_rate_request_volume: u64,
+    /// Standard deviations below the mean, in thousandths.
+    #[serde(default = "default_stdev_factor")]
+    pub success_rate_stdev_factor: u64,
+    #[serde(default = "hundred")]
+    pub enforcing_success_rate: u64,
+    #[serde(default = "default_failure_percentage_threshold")]
+    pub failure_percentage_threshold: u64,
+    /// Envoy's default 0: computed, never ejects.
+    #[serde(default)]
+    pub enforcing_failure_percentage: u64,
+    #[serde(default = "five")]
+    pub failure_percentage_minimum_hosts: u64,
+    #[serde(default = "default_failure_percentage_volume")]
+    pub failure_percentage_request_volume: u64,
 }
 
 impl Default for RawOutlierDetection {
@@ -139,6 +157,14 @@ impl Default for RawOutlierDetection {
             max_ejection_time: default_max_ejection_time(),
             max_ejection_percent: 10,
             successful_active_health_check_uneject_host: true,
+            success_rate_minimum_hosts: 5,
+            success_rate_request_volume: 100,
+            success_rate_stdev_factor: default_stdev_factor(),
+            enforcing_success_rate: 100,
+            failure_percentage_threshold: default_failure_percentage_threshold(),
+            enforcing_failure_percentage: 0,
+            failure_percentage_minimum_hosts: 5,
+            failure_percentage_request_volume: default_failure_percentage_volume(),
         }
     }
 }
@@ -174,6 +200,15 @@ fn default_base_ejection_time() -> String {
 }
 fn default_max_ejection_time() -> String {
     "300s".to_owned()
+}
+fn default_stdev_factor() -> u64 {
+    1900
+}
+fn default_failure_percentage_threshold() -> u64 {
+    85
+}
+fn default_failure_percentage_volume() -> u64 {
+    50
 }
 fn five() -> u64 {
     5

@@ -7,7 +7,10 @@
 use super::raw::{RawGrpcCheck, RawHealthCheck, RawHttpCheck, RawOutlierDetection, RawPayload};
 use super::validate::{positive_duration, Issues};
 use super::values::{check_authority, check_header_value, parse_duration};
-use super::{HealthCheckConfig, HealthCheckKind, OutlierConfig};
+use super::{
+    FailurePercentageDetector, HealthCheckConfig, HealthCheckKind, OutlierConfig,
+    SuccessRateDetector,
+};
 
 /// Upper bound of the check thresholds: beyond it a flap would take hours
 /// to register at any sensible interval; almost surely a typo.
@@ -211,6 +214,33 @@ pub(crate) fn outlier(v: &mut Issues, p: &str, raw: &RawOutlierDetection) -> Opt
         raw.enforcing_consecutive_local_origin_failure,
     );
     let max_percent = percent("max_ejection_percent", raw.max_ejection_percent);
+    let enforcing_success_rate = percent("enforcing_success_rate", raw.enforcing_success_rate);
+    let failure_threshold = percent(
+        "failure_percentage_threshold",
+        raw.failure_percentage_threshold,
+    );
+    let enforcing_failure = percent(
+        "enforcing_failure_percentage",
+        raw.enforcing_failure_percentage,
+    );
+    let mut count = |field: &str, value: u64| v.check(format!("{p}.{field}"), volume(value));
+    let success_hosts = count("success_rate_minimum_hosts", raw.success_rate_minimum_hosts);
+    let success_volume = count(
+        "success_rate_request_volume",
+        raw.success_rate_request_volume,
+    );
+    let failure_hosts = count(
+        "failure_percentage_minimum_hosts",
+        raw.failure_percentage_minimum_hosts,
+    );
+    let failure_volume = count(
+        "failure_percentage_request_volume",
+        raw.failure_percentage_request_volume,
+    );
+    let stdev_factor = v.check(
+        format!("{p}.success_rate_stdev_factor"),
+        stdev_factor(raw.success_rate_stdev_factor),
+    );
     let mut duration =
         |field: &str, text: &str| v.check(format!("{p}.{field}"), positive_duration(text));
     let interval = duration("interval", &raw.interval);
@@ -229,7 +259,39 @@ pub(crate) fn outlier(v: &mut Issues, p: &str, raw: &RawOutlierDetection) -> Opt
         max_ejection_percent: max_percent?,
         successful_active_health_check_uneject_host: raw
             .successful_active_health_check_uneject_host,
+        success_rate: SuccessRateDetector {
+            minimum_hosts: success_hosts?,
+            request_volume: success_volume?,
+            stdev_factor: stdev_factor?,
+            enforcing: enforcing_success_rate?,
+        },
+        failure_percentage: FailurePercentageDetector {
+            minimum_hosts: failure_hosts?,
+            request_volume: failure_volume?,
+            threshold: failure_threshold?,
+            enforcing: enforcing_failure?,
+        },
     })
+}
+
+/// Hosts or requests a statistical detector needs before it judges.
+fn volume(value: u64) -> Result<u32, String> {
+    if (1..=1_000_000).contains(&value) {
+        Ok(value as u32)
+    } else {
+        Err(format!("must be between 1 and 1000000, got {value}"))
+    }
+}
+
+/// Thousandths of a standard deviation: Envoy's 1900 is 1.9.
+fn stdev_factor(value: u64) -> Result<u32, String> {
+    if (1..=100_000).contains(&value) {
+        Ok(value as u32)
+    } else {
+        Err(format!(
+            "must be between 1 and 100000 (thousandths of a standard deviation), got {value}"
+        ))
+    }
 }
 
 pub(crate) fn percent_value(value: u64) -> Result<u8, String> {

@@ -1,7 +1,10 @@
 //! Cluster load balancing in the config: policies, weighted endpoints,
 //! ring sizes and hash policies, with exact message, line, column and path.
 use super::{assert_problem, cluster, load, problems};
-use crate::config::{EndpointConfig, HashPolicy, HealthCheckKind, LbPolicy, RingHashConfig};
+use crate::config::{
+    EndpointConfig, FailurePercentageDetector, HashPolicy, HealthCheckKind, LbPolicy,
+    RingHashConfig, SuccessRateDetector,
+};
 use std::time::Duration;
 
 #[test]
@@ -301,6 +304,24 @@ fn health_check_and_outlier_defaults_are_envoy_s_and_show_in_the_dump() {
     assert_eq!(od.base_ejection_time, Duration::from_secs(30));
     assert_eq!(od.max_ejection_time, Duration::from_secs(300));
     assert_eq!(od.max_ejection_percent, 10);
+    assert_eq!(
+        od.success_rate,
+        SuccessRateDetector {
+            minimum_hosts: 5,
+            request_volume: 100,
+            stdev_factor: 1900,
+            enforcing: 100,
+        }
+    );
+    assert_eq!(
+        od.failure_percentage,
+        FailurePercentageDetector {
+            minimum_hosts: 5,
+            request_volume: 50,
+            threshold: 85,
+            enforcing: 0,
+        }
+    );
     assert_eq!(cl.healthy_panic_threshold, 50);
     let dumped = &c.effective["clusters"][0];
     assert_eq!(dumped["health_check"]["interval"], "5s");
@@ -397,12 +418,18 @@ fn outlier_detection_errors_name_the_field() {
                   consecutive_5xx: 0
                   max_ejection_percent: 150
                   base_ejection_time: soon
+                  success_rate_stdev_factor: 0
+                  failure_percentage_threshold: 101
+                  success_rate_request_volume: 0
             "#
         ),
         [
             "t.yaml:6:24: clusters[0].outlier_detection.consecutive_5xx: must be between 1 and 1000, got 0",
             "t.yaml:7:29: clusters[0].outlier_detection.max_ejection_percent: a percentage must be between 0 and 100, got 150",
             "t.yaml:8:27: clusters[0].outlier_detection.base_ejection_time: invalid duration \"soon\": expected a number with a unit (ms, s, m, h), e.g. 250ms, 5s, 1m30s",
+            "t.yaml:9:34: clusters[0].outlier_detection.success_rate_stdev_factor: must be between 1 and 100000 (thousandths of a standard deviation), got 0",
+            "t.yaml:10:37: clusters[0].outlier_detection.failure_percentage_threshold: a percentage must be between 0 and 100, got 101",
+            "t.yaml:11:36: clusters[0].outlier_detection.success_rate_request_volume: must be between 1 and 1000000, got 0",
         ]
     );
     assert_problem(
