@@ -21,6 +21,16 @@ const CHAINS: usize = 4;
 /// How far past a chain's target its first document is looked for.
 /// Documents longer than this are few per sequence: one chain is enough.
 const SEARCH_WINDOW: usize = 2048;
+/// Places looked at per window (bytes equal to the name's first byte)
+/// before giving up: a document full of look-alikes must not cost more
+/// than the walk it was to speed up.
+const SEARCH_BUDGET: usize = 64;
+/// Documents walked from the start before chaining: they must cover at
+/// most 1/[`PROBE_SHARE`] of the sequence, so that there are enough small
+/// documents for chains to pay (a few big ones are walked at once). Each
+/// is a step no chain overlaps, so they are few.
+const PROBE: usize = 2;
+const PROBE_SHARE: usize = 16;
 /// The first element's type, name and NUL, as far as is compared.
 const MAX_SIGNATURE: usize = 24;
 
@@ -73,18 +83,35 @@ fn next_document(input: &[u8], at: usize, len: i32, limit: usize) -> Option<usiz
 /// Counts in [`CHAINS`] walks at once, or `None` when a guess was wrong
 /// (the caller then walks from the start, which also finds any error).
 ///
+/// The first [`PROBE`] documents are walked alone: when they reach the
+/// end that is the count, and when they cover much of the sequence the
+/// documents are too big for chains to pay.
+///
 /// Documents of one bulk write share their first element's type and name
 /// (drivers put `_id` first). Chain `i` starts at the first place after
 /// `i/CHAINS` of the sequence where that signature sits in a document that
 /// is followed by the signature again (a nested document rarely is). Each
 /// chain must then land exactly where the next one started: chain 0
-/// starts at the true start, so if it lands on chain 1's start, chain 1
+/// continues the true walk, so if it lands on chain 1's start, chain 1
 /// walks true documents, and so on; the count is the reference walk's.
 fn in_chains(input: &[u8]) -> Option<u64> {
+    let mut probed = 0usize;
+    let mut n = 0u64;
+    while n < PROBE as u64 && probed < input.len() {
+        let prefix = input.get(probed..)?.first_chunk::<4>()?;
+        probed = next_document(input, probed, i32::from_le_bytes(*prefix), input.len())?;
+        n += 1;
+    }
+    if probed == input.len() {
+        return Some(n);
+    }
+    if probed > input.len() / PROBE_SHARE {
+        return None;
+    }
     let signature = signature(input)?;
-    let mut starts = [0usize; CHAINS];
+    let mut starts = [probed; CHAINS];
     for (i, start) in starts.iter_mut().enumerate().skip(1) {
-        *start = document_start_after(input, signature, i * input.len() / CHAINS)?;
+        *start = document_start_after(input, signature, input.len() / CHAINS * i)?;
     }
     if starts.windows(2).any(|pair| pair[0] >= pair[1]) {
         return None;
@@ -92,7 +119,6 @@ fn in_chains(input: &[u8]) -> Option<u64> {
     let mut ends = [input.len(); CHAINS];
     ends[..CHAINS - 1].copy_from_slice(&starts[1..]);
     let mut at = starts;
-    let mut n = 0u64;
     loop {
         let mut walking = false;
         for chain in 0..CHAINS {
@@ -128,8 +154,9 @@ fn signature(input: &[u8]) -> Option<&[u8]> {
 fn document_start_after(input: &[u8], signature: &[u8], from: usize) -> Option<usize> {
     let window_end = input.len().min(from.checked_add(SEARCH_WINDOW)?);
     let mut search = from.checked_add(4)?;
+    let mut budget = SEARCH_BUDGET;
     while search < window_end {
-        let hit = search + find(input.get(search..window_end)?, signature)?;
+        let hit = search + find(input.get(search..window_end)?, signature, &mut budget)?;
         let start = hit - 4;
         let len = i32::from_le_bytes(*input.get(start..)?.first_chunk::<4>()?);
         if let Some(end) = next_document(input, start, len, input.len()) {
@@ -147,15 +174,17 @@ fn document_start_after(input: &[u8], signature: &[u8], from: usize) -> Option<u
 }
 
 /// The first place `needle` (a type byte, then a name) occurs in
-/// `haystack`. memchr finds the name's first byte; `memmem::Finder` would
-/// spend longer being built than searching these short windows.
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+/// `haystack`, looking at most at `budget` places (each consumed). memchr
+/// finds the name's first byte; `memmem::Finder` would spend longer being
+/// built than searching these short windows.
+fn find(haystack: &[u8], needle: &[u8], budget: &mut usize) -> Option<usize> {
     let name = *needle.get(1)?;
     let mut from = 1;
     while let Some(at) = haystack
         .get(from..)
         .and_then(|rest| memchr::memchr(name, rest))
     {
+        *budget = budget.checked_sub(1)?;
         let hit = from + at - 1;
         if haystack[hit..].starts_with(needle) {
             return Some(hit);
@@ -212,7 +241,26 @@ mod tests {
         for needle in [&b"\x10_id\0"[..], b"\x07_id\0", b"\x10_i", b"\x10_x", b"_"] {
             let plain = haystack.windows(needle.len()).position(|w| w == needle);
             let plain = plain.filter(|_| needle.len() >= 2);
-            assert_eq!(find(haystack, needle), plain, "{needle:?}");
+            assert_eq!(find(haystack, needle, &mut 100), plain, "{needle:?}");
         }
+    }
+
+    /// What the chains cost stays tied to what the walk costs: big
+    /// documents are counted by the first walk alone, a window of
+    /// look-alikes is given up on, and the search budget is spent.
+    #[test]
+    fn hostile_or_big_documents_never_reach_the_search() {
+        let mut huge = Vec::new();
+        bson::doc! { "_id": 1, "blob": "_".repeat(8192) }
+            .to_writer(&mut huge)
+            .expect("serialisable");
+        assert_eq!(in_chains(&huge), Some(1));
+        // Sixteen big documents: the first two cover an eighth.
+        let big: Vec<u8> = huge.iter().copied().cycle().take(huge.len() * 16).collect();
+        assert_eq!(in_chains(&big), None);
+        assert_eq!(count_documents(&big).ok().map(|r| r.1), Some(16));
+        let mut budget = 3;
+        assert_eq!(find(&[b'_'; 100], b"\x10_id\0", &mut budget), None);
+        assert_eq!(budget, 0);
     }
 }
