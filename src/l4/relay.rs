@@ -170,6 +170,10 @@ async fn pump(
             let _ = writer.shutdown().await;
             return Ok(());
         }
+        // Before the write, never after: once the bytes leave, the answer
+        // can come back and be fed by the other direction's pump (same
+        // task, while this write waits), and a reply seen before its
+        // request cannot be paired.
         feed(tap, dir, &buffer);
         counter.inc_by(n as u64);
         writer.write_all(&buffer).await?;
