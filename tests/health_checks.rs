@@ -445,3 +445,37 @@ fn the_endpoint_far_below_its_peers_success_rate_is_ejected() {
         1.0,
     );
 }
+
+/// Envoy's `unhealthy_interval`: once out, an endpoint is checked at its
+/// own pace. With checks 200 ms apart while healthy and 60 s apart once
+/// out, a recovered nginx is not checked again for the rest of the test.
+#[test]
+fn an_endpoint_out_of_rotation_is_checked_at_the_unhealthy_interval() {
+    let nginx = Nginx::start();
+    let check = "{ interval: 200ms, unhealthy_interval: 60s, timeout: 500ms, \
+                 unhealthy_threshold: 1, healthy_threshold: 1, http: { path: /health } }";
+    let px = Periscope::start(|| {
+        config(&[(
+            "slow",
+            "http",
+            format!(
+                "    protocol: http1\n{}    health_check: {check}\n",
+                endpoints(&[nginx.h1])
+            ),
+        )])
+    });
+    wait_state(&px, "slow", nginx.h1, "healthy");
+    nginx.set_healthy(false);
+    wait_state(&px, "slow", nginx.h1, "unhealthy");
+    let checks = |px: &Periscope| {
+        px.metric(
+            "periscope_health_checks_total",
+            &[("cluster", "slow"), ("result", "failure")],
+        )
+    };
+    let failures = checks(&px);
+    nginx.set_healthy(true);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(endpoint(&px, "slow", nginx.h1)["state"], "unhealthy");
+    assert_eq!(checks(&px), failures, "checked again within 2 s");
+}

@@ -5,6 +5,12 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheckConfig {
     pub interval: Duration,
+    /// Between checks of an endpoint the checks took out (Envoy's).
+    pub unhealthy_interval: Duration,
+    /// The first check after the checks took an endpoint out.
+    pub unhealthy_edge_interval: Duration,
+    /// The first check after the checks brought an endpoint back.
+    pub healthy_edge_interval: Duration,
     /// Up to this much is added, at random, to each interval.
     pub interval_jitter: Duration,
     pub timeout: Duration,
@@ -13,6 +19,20 @@ pub struct HealthCheckConfig {
     /// Passed checks in a row that bring an unhealthy endpoint back.
     pub healthy_threshold: u32,
     pub kind: HealthCheckKind,
+}
+
+impl HealthCheckConfig {
+    /// The wait before the next check (jitter apart): `changed` is the
+    /// state the last check moved the endpoint to (`true` healthy), if it
+    /// moved it, and `healthy` the state it is in.
+    pub fn next_interval(&self, changed: Option<bool>, healthy: bool) -> Duration {
+        match (changed, healthy) {
+            (Some(true), _) => self.healthy_edge_interval,
+            (Some(false), _) => self.unhealthy_edge_interval,
+            (None, true) => self.interval,
+            (None, false) => self.unhealthy_interval,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

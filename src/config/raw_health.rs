@@ -23,6 +23,17 @@ pub struct RawHealthCheck {
     pub interval_jitter: String,
     #[serde(default = "default_hc_timeout")]
     pub timeout: String,
+    /// Between checks of an endpoint out of rotation; default `interval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_interval: Option<String>,
+    /// The first check after an endpoint is taken out; default
+    /// `unhealthy_interval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_edge_interval: Option<String>,
+    /// The first check after an endpoint is brought back; default
+    /// `interval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_edge_interval: Option<String>,
     #[serde(default = "default_unhealthy_threshold")]
     pub unhealthy_threshold: u64,
     #[serde(default = "default_healthy_threshold")]

@@ -29,6 +29,15 @@ pub(crate) fn health_check(
         parse_duration(&raw.interval_jitter),
     );
     let timeout = v.check(format!("{p}.timeout"), positive_duration(&raw.timeout));
+    let mut optional = |field: &str, text: &Option<String>| match text {
+        Some(text) => v
+            .check(format!("{p}.{field}"), positive_duration(text))
+            .map(Some),
+        None => Some(None),
+    };
+    let unhealthy_interval = optional("unhealthy_interval", &raw.unhealthy_interval);
+    let unhealthy_edge = optional("unhealthy_edge_interval", &raw.unhealthy_edge_interval);
+    let healthy_edge = optional("healthy_edge_interval", &raw.healthy_edge_interval);
     let unhealthy = v.check(
         format!("{p}.unhealthy_threshold"),
         threshold(raw.unhealthy_threshold),
@@ -78,8 +87,13 @@ pub(crate) fn health_check(
         );
         return None;
     }
+    let interval = interval?;
+    let unhealthy_interval = unhealthy_interval?.unwrap_or(interval);
     Some(HealthCheckConfig {
-        interval: interval?,
+        interval,
+        unhealthy_interval,
+        unhealthy_edge_interval: unhealthy_edge?.unwrap_or(unhealthy_interval),
+        healthy_edge_interval: healthy_edge?.unwrap_or(interval),
         interval_jitter: jitter?,
         timeout: timeout?,
         unhealthy_threshold: unhealthy?,

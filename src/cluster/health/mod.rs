@@ -143,8 +143,10 @@ async fn check_loop(
                 result.unwrap_or(CheckResult::Timeout)
             }
         };
-        cluster.health_checked(index, &result, &mut streak, &config);
-        wait = config.interval + jitter(&config);
+        let changed = cluster.health_checked(index, &result, &mut streak, &config);
+        let healthy =
+            (cluster.endpoints.get(index)).is_some_and(|e| !e.health.has(FAILED_ACTIVE_HC));
+        wait = config.next_interval(changed, healthy) + jitter(&config);
     }
 }
 
@@ -188,16 +190,16 @@ async fn connect(address: &str) -> Result<tokio::net::TcpStream, CheckResult> {
 }
 
 impl Cluster {
+    /// Records one check's result; returns the state it moved the
+    /// endpoint to (`true` healthy), if it moved it.
     fn health_checked(
         &self,
         index: usize,
         result: &CheckResult,
         streak: &mut Streak,
         config: &HealthCheckConfig,
-    ) {
-        let Some(endpoint) = self.endpoints.get(index) else {
-            return;
-        };
+    ) -> Option<bool> {
+        let endpoint = self.endpoints.get(index)?;
         let passed = *result == CheckResult::Success;
         let counter = match passed {
             true => &endpoint.health.checks_passed,
@@ -208,9 +210,11 @@ impl Cluster {
             c.inc();
         }
         let healthy = !endpoint.health.has(FAILED_ACTIVE_HC);
+        let mut changed = None;
         if let Some(now_healthy) = streak.record(passed, healthy, config) {
             let mut rotation = self.rotation.lock();
             if endpoint.health.set(FAILED_ACTIVE_HC, !now_healthy) {
+                changed = Some(now_healthy);
                 let reason = result.reason();
                 endpoint.health.detail().checks = state::Change::now(reason.clone());
                 if now_healthy {
@@ -228,6 +232,7 @@ impl Cluster {
         if passed && uneject && in_rotation_by_checks && endpoint.health.has(state::EJECTED) {
             self.uneject(endpoint, "active health check passed");
         }
+        changed
     }
 }
 

@@ -7,6 +7,9 @@ use tokio::net::TcpListener;
 fn config(healthy: u32, unhealthy: u32) -> HealthCheckConfig {
     HealthCheckConfig {
         interval: Duration::from_secs(5),
+        unhealthy_interval: Duration::from_secs(5),
+        unhealthy_edge_interval: Duration::from_secs(5),
+        healthy_edge_interval: Duration::from_secs(5),
         interval_jitter: Duration::ZERO,
         timeout: Duration::from_secs(1),
         unhealthy_threshold: unhealthy,

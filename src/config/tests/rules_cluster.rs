@@ -289,6 +289,13 @@ fn health_check_and_outlier_defaults_are_envoy_s_and_show_in_the_dump() {
     assert_eq!(hc.timeout, Duration::from_secs(1));
     assert_eq!((hc.unhealthy_threshold, hc.healthy_threshold), (3, 2));
     assert_eq!(hc.interval_jitter, Duration::ZERO);
+    let secs = Duration::from_secs;
+    let intervals = [
+        hc.unhealthy_interval,
+        hc.unhealthy_edge_interval,
+        hc.healthy_edge_interval,
+    ];
+    assert_eq!(intervals, [secs(5), secs(5), secs(5)]);
     assert_eq!(
         hc.kind,
         HealthCheckKind::Http {
@@ -441,5 +448,47 @@ fn outlier_detection_errors_name_the_field() {
             health_check: { tcp: { receive: [ { text: "+OK" } ] } }
         "#,
         "t.yaml:5:37: clusters[0].health_check.tcp.receive: receive needs send: a server that speaks first is not awaited",
+    );
+}
+
+/// Envoy's per-state check intervals: each edge defaults to the interval of
+/// the state it enters, and the next wait follows the endpoint's state.
+#[test]
+fn health_check_intervals_follow_the_endpoint_s_state() {
+    let c = load(
+        r#"
+        listeners: [ { name: l, address: 127.0.0.1:1, cluster: c } ]
+        clusters:
+          - name: c
+            endpoints: ["h:1"]
+            health_check:
+              interval: 10s
+              unhealthy_interval: 30s
+              healthy_edge_interval: 1s
+              http: { path: /healthz }
+        "#,
+    )
+    .expect("valid");
+    let hc = cluster(&c, "c")
+        .and_then(|cl| cl.health_check.clone())
+        .expect("health check");
+    let secs = Duration::from_secs;
+    assert_eq!(hc.next_interval(None, true), secs(10));
+    assert_eq!(hc.next_interval(None, false), secs(30));
+    assert_eq!(
+        hc.next_interval(Some(false), false),
+        secs(30),
+        "edge = unhealthy_interval"
+    );
+    assert_eq!(hc.next_interval(Some(true), true), secs(1));
+    assert_problem(
+        r#"
+        listeners: [ { name: l, address: 127.0.0.1:1, cluster: c } ]
+        clusters:
+          - name: c
+            endpoints: ["h:1"]
+            health_check: { unhealthy_edge_interval: 0s, http: { path: /healthz } }
+        "#,
+        "t.yaml:5:46: clusters[0].health_check.unhealthy_edge_interval: duration \"0s\" must be greater than 0",
     );
 }
