@@ -11,7 +11,7 @@ proxy is faster, for latency and memory below 1 means it is better.
 The cpu column is the median number of cores the proxy used while measured:
 ~1.00 in a closed-loop cell means it saturated its one core, as it should;
 much less means the load side was the limit or something else took the core.
-The "req per proxy CPU-second" rows divide each cell's rate by the cores
+The "per proxy CPU-second" rows divide each cell's rate by the cores
 its proxy used: the efficiency comparison, fair also when a proxy did not
 saturate its core (direct has no proxy and no such row).
 The other column is the worst (max over rounds) number of cores used by
@@ -36,6 +36,8 @@ METRICS = [
     ("grpc", "rps_per_cpu", "gRPC unary, req per proxy CPU-second", 1, True),
     ("tcp_opaque", "mib_s", "L4 relay, sniffing off, MiB/s", 1, True),
     ("tcp_mongo", "mib_s", "L4 relay, MongoDB sniffed, MiB/s", 1, True),
+    ("tcp_opaque", "mib_s_per_cpu", "L4 relay, sniffing off, MiB per proxy CPU-second", 1, True),
+    ("tcp_mongo", "mib_s_per_cpu", "L4 relay, MongoDB sniffed, MiB per proxy CPU-second", 1, True),
     ("idle_mem", "kib_per_conn", "idle connection, KiB each", 1, False),
     ("http1_small", "rss_peak_kib", "RSS under HTTP/1.1 small load, MiB", 1 / 1024, False),
     ("http1_64k", "rss_peak_kib", "RSS under HTTP/1.1 64 KiB load, MiB", 1 / 1024, False),
@@ -79,9 +81,10 @@ def load(path):
                 # What a proxy serves per core-second it burns: the issue's
                 # "the same per proxy CPU-second", fair when a proxy did not
                 # saturate its core.
-                if r.get("rps") and r["proxy_cpu"] > 0:
-                    rows[(r["workload"], "rps_per_cpu", r["proxy"])].append(
-                        r["rps"] / r["proxy_cpu"])
+                for rate in ("rps", "mib_s"):
+                    if r.get(rate) and r["proxy_cpu"] > 0:
+                        rows[(r["workload"], rate + "_per_cpu", r["proxy"])].append(
+                            r[rate] / r["proxy_cpu"])
             loads.append(r.get("load1", 0))
     return rows, errors, sniffed, loads, cpu, other
 
