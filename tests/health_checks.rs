@@ -237,6 +237,12 @@ fn an_http_check_expects_200_unless_told_otherwise() {
     });
     let out = wait_state(&px, "strict", nginx.h1, "unhealthy");
     assert_eq!(out["reason"], "http status 204", "{out}");
+    // Endpoints start in rotation: a passed check must be seen, not assumed.
+    px.wait_metric_at_least(
+        "periscope_health_checks_total",
+        &[("cluster", "lenient"), ("result", "success")],
+        1.0,
+    );
     wait_state(&px, "lenient", nginx.h1, "healthy");
 }
 
@@ -432,6 +438,14 @@ fn the_endpoint_far_below_its_peers_success_rate_is_ejected() {
     }
     let out = endpoint(&px, "rates", addresses[3]);
     assert_eq!(out["reason"], "success_rate", "{out}");
+    // The flag is set a moment before the balancer's rotation is rebuilt
+    // (under the same lock); the gauge follows the rebuild.
+    let bad = addresses[3].to_string();
+    px.wait_metric(
+        "periscope_endpoint_healthy",
+        &[("cluster", "rates"), ("endpoint", bad.as_str())],
+        0.0,
+    );
     // The four left all succeed: none of them is below the others.
     for _ in 0..100 {
         assert_eq!(client.get(&px.url("rates", "/health")).status, 200);

@@ -204,7 +204,7 @@ fn mongodb_operations_are_client_spans() {
             "find orders",
             "insert orders",
             "insert orders",
-            "insert orders"
+            "update orders"
         ]
     );
     for s in &spans {
@@ -232,13 +232,24 @@ fn mongodb_operations_are_client_spans() {
     assert_eq!(failed.len(), 1, "{}", pretty(&spans));
     assert_eq!(attr(failed[0], "db.response.status_code"), "11000");
     assert!(inserts.iter().any(|s| s["status_code"] == "UNSET"));
-    // Only the three-document insert is a batch.
-    let batches: Vec<_> = inserts
+    // The two update statements sent together are a batch; the inserts
+    // and the find are not.
+    let batches: Vec<_> = spans
         .iter()
-        .map(|s| attr(s, "db.operation.batch.size").clone())
-        .filter(|size| !size.is_null())
+        .map(|s| {
+            (
+                s["name"].clone(),
+                attr(s, "db.operation.batch.size").clone(),
+            )
+        })
+        .filter(|(_, size)| !size.is_null())
         .collect();
-    assert_eq!(batches, [json!(3)], "{}", pretty(&spans));
+    assert_eq!(
+        batches,
+        [(json!("update orders"), json!(2))],
+        "{}",
+        pretty(&spans)
+    );
 }
 
 /// gRPC calls of every shape, proxied (L7) and sniffed on a `tcp`

@@ -8,31 +8,28 @@
 //! timeout, reset), as Envoy counts them without
 //! `split_external_local_origin_errors`.
 use crate::config::{FailurePercentageDetector, SuccessRateDetector};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// One endpoint's requests and failures in the current interval.
+/// One endpoint's requests (low 32 bits) and failures (high 32 bits) in
+/// the current interval, in one word so that taking them is exact.
 #[derive(Default)]
-pub struct IntervalCounts {
-    requests: AtomicU32,
-    failures: AtomicU32,
-}
+pub struct IntervalCounts(AtomicU64);
 
 impl IntervalCounts {
     pub fn record(&self, failed: bool) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        if failed {
-            self.failures.fetch_add(1, Ordering::Relaxed);
-        }
+        self.0
+            .fetch_add(1 | u64::from(failed) << 32, Ordering::Relaxed);
     }
 
-    /// The interval's counts, leaving zero for the next one. A result
-    /// landing between the two swaps is at worst judged an interval late.
+    /// The interval's counts, leaving zero for the next one. Over 2^32
+    /// requests an interval would wrap: at a million a second that is an
+    /// interval of 70 minutes.
     pub fn take(&self) -> Volume {
-        let requests = self.requests.swap(0, Ordering::Relaxed);
-        let failures = self.failures.swap(0, Ordering::Relaxed);
+        let both = self.0.swap(0, Ordering::Relaxed);
+        let requests = both as u32;
         Volume {
             requests,
-            failures: failures.min(requests),
+            failures: ((both >> 32) as u32).min(requests),
         }
     }
 }
@@ -68,6 +65,11 @@ pub fn success_rate_outliers(config: &SuccessRateDetector, volumes: &[Volume]) -
         .map(|(_, rate)| (rate - mean).powi(2))
         .sum::<f64>()
         / n;
+    // Equal rates have no outlier; rounding could put the mean a hair
+    // above all of them and eject every one.
+    if variance < 1e-9 {
+        return Vec::new();
+    }
     let limit = mean - f64::from(config.stdev_factor) / 1000.0 * variance.sqrt();
     counted
         .into_iter()
@@ -140,6 +142,16 @@ mod tests {
             volume(100, 5),
         ];
         assert!(success_rate_outliers(&SUCCESS_RATE, &volumes).is_empty());
+    }
+
+    #[test]
+    fn equal_rates_have_no_outlier_whatever_the_factor() {
+        let volumes = [volume(102, 4); 10];
+        let lenient = SuccessRateDetector {
+            stdev_factor: 0,
+            ..SUCCESS_RATE
+        };
+        assert!(success_rate_outliers(&lenient, &volumes).is_empty());
     }
 
     #[test]

@@ -145,7 +145,7 @@ pub struct RawOutlierDetection {
     pub enforcing_success_rate: u64,
     #[serde(default = "default_failure_percentage_threshold")]
     pub failure_percentage_threshold: u64,
-    /// Envoy's default 0: computed, never ejects.
+    /// Envoy's default 0: off (nothing is counted for it).
     #[serde(default)]
     pub enforcing_failure_percentage: u64,
     #[serde(default = "five")]

@@ -288,22 +288,23 @@ pub(crate) fn outlier(v: &mut Issues, p: &str, raw: &RawOutlierDetection) -> Opt
     })
 }
 
-/// Hosts or requests a statistical detector needs before it judges.
+/// Hosts or requests a statistical detector needs before it judges; 0 as
+/// in Envoy (no minimum; a request volume of 0 counts from one request).
 fn volume(value: u64) -> Result<u32, String> {
-    if (1..=1_000_000).contains(&value) {
+    if value <= 1_000_000 {
         Ok(value as u32)
     } else {
-        Err(format!("must be between 1 and 1000000, got {value}"))
+        Err(format!("must be between 0 and 1000000, got {value}"))
     }
 }
 
 /// Thousandths of a standard deviation: Envoy's 1900 is 1.9.
 fn stdev_factor(value: u64) -> Result<u32, String> {
-    if (1..=100_000).contains(&value) {
+    if value <= 100_000 {
         Ok(value as u32)
     } else {
         Err(format!(
-            "must be between 1 and 100000 (thousandths of a standard deviation), got {value}"
+            "must be between 0 and 100000 (thousandths of a standard deviation), got {value}"
         ))
     }
 }

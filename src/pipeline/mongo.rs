@@ -12,6 +12,7 @@ use crate::config::LabelLimits;
 use periscope_parsers::mongodb::{CommandKind, Compressor, MongoExchange, OpCode};
 use periscope_parsers::Exchange;
 use prometheus::{Histogram, IntCounter};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 /// SipHash cost more than the rest of a lookup. Keys are names from
@@ -64,7 +65,11 @@ struct OperationHandles {
     status: Status,
     duration: Histogram,
     documents: Histogram,
-    request_documents: Histogram,
+    /// Created by the first operation that sends documents: reads never
+    /// export an empty series.
+    request_documents: OnceCell<Histogram>,
+    /// The collection label, for creating `request_documents` late.
+    collection: Arc<str>,
     reply_size: Histogram,
     /// Which capped labels fell into `_OTHER`; counted on every observation.
     overflowed: Overflowed,
@@ -128,9 +133,14 @@ impl MongoTelemetry {
         let handles = self.operation(cache, mongo, status);
         handles.duration.observe(exchange.duration_seconds());
         if mongo.request_documents > 0 {
-            handles
-                .request_documents
-                .observe(mongo.request_documents as f64);
+            let sent = handles.request_documents.get_or_init(|| {
+                let labels = [self.listener.as_str(), handles.command, &handles.collection];
+                self.families
+                    .mongo
+                    .request_documents
+                    .with_label_values(&labels)
+            });
+            sent.observe(mongo.request_documents as f64);
         }
         if mongo.reply.is_some() {
             let documents = mongo.reply.as_ref().map_or(0, |r| r.documents);
@@ -327,7 +337,8 @@ impl MongoTelemetry {
             status,
             duration,
             documents: mongo.reply_documents.with_label_values(&per_operation),
-            request_documents: mongo.request_documents.with_label_values(&per_operation),
+            request_documents: OnceCell::new(),
+            collection: Arc::from(collection),
             reply_size: mongo.reply_size.with_label_values(&per_operation),
             overflowed: Overflowed {
                 collection: collection == OTHER,

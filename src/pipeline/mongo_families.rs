@@ -64,8 +64,8 @@ impl MongoFamilies {
             ),
             request_documents: histogram(
                 "periscope_mongodb_request_documents",
-                "Documents a MongoDB write sent (inserted documents, update and delete statements), \
-                 per operation that sent any.",
+                "Documents a MongoDB write sent (inserted documents, update and delete statements, \
+                 bulkWrite operations), per operation that sent any.",
                 &DOCUMENT_BUCKETS,
                 &per_operation,
             ),

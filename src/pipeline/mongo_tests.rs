@@ -113,6 +113,13 @@ fn operations_are_counted_exactly_by_command_collection_and_status() {
         .with_label_values(&["db", "find", "orders"]);
     assert_eq!(documents.get_sample_count(), 1);
     assert_eq!(documents.get_sample_sum(), 7.0);
+    // Reads export no empty series of documents sent.
+    let rendered = families.render();
+    let find_series = rendered
+        .lines()
+        .filter(|l| l.starts_with("periscope_mongodb_request_documents"))
+        .any(|l| l.contains("db_operation_name=\"find\""));
+    assert!(!find_series, "{rendered}");
     // Only operations that sent documents are observed: the batch of 50 and
     // the duplicate key's one, not the three inserts built without any.
     let sent = |command| {

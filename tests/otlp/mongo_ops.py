@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Four MongoDB operations for the telemetry-export tests, through a URI:
 insert {_id: 1} into shop.orders, find it, insert it again (a duplicate
-key: the server answers with writeErrors), insert three more in one batch.
+key: the server answers with writeErrors), then two updates in one command
+(a batch of two statements).
 Prints a JSON summary.
 
     mongo_ops.py URI
@@ -9,7 +10,7 @@ Prints a JSON summary.
 import json
 import sys
 
-from pymongo import MongoClient
+from pymongo import MongoClient, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 
@@ -23,7 +24,8 @@ def main():
         orders.insert_one({"_id": 1, "item": "again"})
     except DuplicateKeyError:
         duplicate = True
-    orders.insert_many([{"_id": i} for i in (2, 3, 4)])
+    orders.bulk_write([UpdateOne({"_id": 1}, {"$set": {"n": 1}}),
+                       UpdateOne({"_id": 1}, {"$set": {"m": 2}})])
     client.close()
     print(json.dumps({"found": found is not None, "duplicate": duplicate}))
 

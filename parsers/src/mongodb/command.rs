@@ -19,7 +19,7 @@ pub struct Request {
     pub session: SessionInfo,
     pub query_text: Option<String>,
     /// Documents sent: kind-1 sequences, or the body's `documents` /
-    /// `updates` / `deletes` array, or legacy OP_INSERT documents.
+    /// `updates` / `deletes` / `ops` array, or legacy OP_INSERT documents.
     pub documents: u64,
     /// The cursor a `getMore` / `killCursors` is about, to attribute it to
     /// the cursor's collection when the request does not say.
@@ -42,7 +42,7 @@ pub fn read(doc: &RawDocument, query_text: bool) -> Result<Request, ErrorReason>
         }
         match key {
             b"$db" | b"collection" | b"lsid" | b"txnNumber" | b"startTransaction"
-            | b"autocommit" | b"documents" | b"updates" | b"deletes" | b"cursors" => {}
+            | b"autocommit" | b"documents" | b"updates" | b"deletes" | b"ops" | b"cursors" => {}
             _ => continue,
         }
         let command = first.map_or("", |(name, _)| name);
@@ -58,7 +58,7 @@ pub fn read(doc: &RawDocument, query_text: bool) -> Result<Request, ErrorReason>
             (b"txnNumber", v) => req.session.txn_number = as_i64(v),
             (b"startTransaction", Value::Boolean(b)) => req.session.start_transaction = b,
             (b"autocommit", Value::Boolean(b)) => req.session.autocommit = Some(b),
-            (b"documents" | b"updates" | b"deletes", Value::Array(a)) => {
+            (b"documents" | b"updates" | b"deletes" | b"ops", Value::Array(a)) => {
                 req.documents = req.documents.saturating_add(count(a)?);
             }
             (b"cursors", Value::Array(a)) if command == "killCursors" => {

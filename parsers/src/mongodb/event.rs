@@ -191,8 +191,8 @@ pub struct MongoExchange {
     /// `MAX_MESSAGE`; only when the parser was built with query text on.
     pub query_text: Option<String>,
     /// Documents the request carried: OP_MSG kind-1 sequences
-    /// (`documents` / `updates` / `deletes`, ...) plus the body's arrays of
-    /// those names, or OP_INSERT's documents. Counted, never decoded.
+    /// (`documents` / `updates` / `deletes` / `ops`) plus the body's arrays
+    /// of those names, or OP_INSERT's documents. Counted, never decoded.
     pub request_documents: u64,
 }
 
@@ -230,8 +230,11 @@ impl MongoExchange {
         if let Some(collection) = &self.collection {
             attrs.push(("db.collection.name", AttrValue::Str(collection.clone())));
         }
-        // The conventions count a batch only from two operations on.
-        if self.request_documents >= 2 {
+        // A batch, in the conventions, is two or more operations sent
+        // together: update or delete statements, bulkWrite's ops. The
+        // documents of one insert are operands of one operation.
+        let inserts = self.command == "insert" || self.op_code == OpCode::Insert;
+        if self.request_documents >= 2 && !inserts {
             attrs.push((
                 "db.operation.batch.size",
                 AttrValue::Int(i64::try_from(self.request_documents).unwrap_or(i64::MAX)),

@@ -100,8 +100,8 @@ pub fn header_bytes(h: &Header) -> [u8; HEADER_LEN] {
 pub struct Msg<'a> {
     pub flags: u32,
     pub body: &'a RawDocument,
-    /// Documents in all kind-1 sections (`documents`, `updates`,
-    /// `deletes`, bulkWrite's `ops`, ...).
+    /// Entries of the kind-1 sections a write sends (`documents`,
+    /// `updates`, `deletes`, bulkWrite's `ops`; see [`counts_as_sent`]).
     pub sequence_documents: u64,
     /// The trailing CRC-32C when `checksumPresent` is set.
     pub checksum: Option<u32>,
@@ -183,6 +183,13 @@ fn cstring(input: &[u8]) -> Res<'_, &[u8]> {
     Ok((rest, s))
 }
 
+/// The sequences whose entries a write sends: documents to insert, update
+/// and delete statements, `bulkWrite` operations (not its `nsInfo`, the
+/// namespaces they name).
+pub(super) fn counts_as_sent(name: &[u8]) -> bool {
+    matches!(name, b"documents" | b"updates" | b"deletes" | b"ops")
+}
+
 pub(super) fn fail(input: &[u8]) -> nom::Err<nom::error::Error<&[u8]>> {
     nom::Err::Error(nom::error::Error::new(input, nom::error::ErrorKind::Verify))
 }
@@ -219,9 +226,11 @@ fn msg(input: &[u8]) -> Result<Msg<'_>, nom::Err<nom::error::Error<&[u8]>>> {
                     return Err(fail(rest));
                 }
                 let (after, section) = take(size as usize)(after_kind)?;
-                let (docs, _identifier) = cstring(section.get(4..).unwrap_or_default())?;
+                let (docs, identifier) = cstring(section.get(4..).unwrap_or_default())?;
                 let (_, n) = count_documents(docs)?;
-                sequence_documents = sequence_documents.saturating_add(n);
+                if counts_as_sent(identifier) {
+                    sequence_documents = sequence_documents.saturating_add(n);
+                }
                 rest = after;
             }
             _ => return Err(fail(rest)),

@@ -425,18 +425,18 @@ fn outlier_detection_errors_name_the_field() {
                   consecutive_5xx: 0
                   max_ejection_percent: 150
                   base_ejection_time: soon
-                  success_rate_stdev_factor: 0
+                  success_rate_stdev_factor: 100001
                   failure_percentage_threshold: 101
-                  success_rate_request_volume: 0
+                  success_rate_request_volume: 2000000
             "#
         ),
         [
             "t.yaml:6:24: clusters[0].outlier_detection.consecutive_5xx: must be between 1 and 1000, got 0",
             "t.yaml:7:29: clusters[0].outlier_detection.max_ejection_percent: a percentage must be between 0 and 100, got 150",
             "t.yaml:8:27: clusters[0].outlier_detection.base_ejection_time: invalid duration \"soon\": expected a number with a unit (ms, s, m, h), e.g. 250ms, 5s, 1m30s",
-            "t.yaml:9:34: clusters[0].outlier_detection.success_rate_stdev_factor: must be between 1 and 100000 (thousandths of a standard deviation), got 0",
+            "t.yaml:9:34: clusters[0].outlier_detection.success_rate_stdev_factor: must be between 0 and 100000 (thousandths of a standard deviation), got 100001",
             "t.yaml:10:37: clusters[0].outlier_detection.failure_percentage_threshold: a percentage must be between 0 and 100, got 101",
-            "t.yaml:11:36: clusters[0].outlier_detection.success_rate_request_volume: must be between 1 and 1000000, got 0",
+            "t.yaml:11:36: clusters[0].outlier_detection.success_rate_request_volume: must be between 0 and 1000000, got 2000000",
         ]
     );
     assert_problem(
