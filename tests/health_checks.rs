@@ -40,6 +40,14 @@ fn config(clusters: &[(&str, &str, String)]) -> String {
     format!("{}{listeners}{yaml}", admin_block())
 }
 
+/// An HTTP/1.1 cluster of `addresses` with this `health_check` block.
+fn checked_http1(addresses: &[SocketAddr], check: &str) -> String {
+    format!(
+        "    protocol: http1\n{}    health_check: {check}\n",
+        endpoints(addresses)
+    )
+}
+
 fn endpoints(addresses: &[SocketAddr]) -> String {
     let list: Vec<String> = addresses.iter().map(|a| format!("\"{a}\"")).collect();
     format!("    endpoints: [{}]\n", list.join(", "))
@@ -218,12 +226,11 @@ fn a_failing_health_path_takes_the_endpoint_out_without_cutting_requests_in_flig
 fn an_http_check_expects_200_unless_told_otherwise() {
     let nginx = Nginx::start();
     let check = |expected: &str| {
-        format!(
-            "    protocol: http1\n{}    health_check: {{ interval: 200ms, timeout: 500ms, \
-             unhealthy_threshold: 1, healthy_threshold: 1, \
-             http: {{ path: /status/204{expected} }} }}\n",
-            endpoints(&[nginx.h1])
-        )
+        let check = format!(
+            "{{ interval: 200ms, timeout: 500ms, unhealthy_threshold: 1, \
+             healthy_threshold: 1, http: {{ path: /status/204{expected} }} }}"
+        );
+        checked_http1(&[nginx.h1], &check)
     };
     let px = Periscope::start(|| {
         config(&[
@@ -468,16 +475,7 @@ fn an_endpoint_out_of_rotation_is_checked_at_the_unhealthy_interval() {
     let nginx = Nginx::start();
     let check = "{ interval: 200ms, unhealthy_interval: 60s, timeout: 500ms, \
                  unhealthy_threshold: 1, healthy_threshold: 1, http: { path: /health } }";
-    let px = Periscope::start(|| {
-        config(&[(
-            "slow",
-            "http",
-            format!(
-                "    protocol: http1\n{}    health_check: {check}\n",
-                endpoints(&[nginx.h1])
-            ),
-        )])
-    });
+    let px = Periscope::start(|| config(&[("slow", "http", checked_http1(&[nginx.h1], check))]));
     wait_state(&px, "slow", nginx.h1, "healthy");
     nginx.set_healthy(false);
     wait_state(&px, "slow", nginx.h1, "unhealthy");
