@@ -189,7 +189,7 @@ clusters:
     let uri = format!("mongodb://{}/", px.addr("db"));
     let summary = Python::run("otlp/mongo_ops.py", &[&uri]);
     assert_eq!(summary.trim(), r#"{"found": true, "duplicate": true}"#);
-    let ops = json_lines(&tcp_log, 3);
+    let ops = json_lines(&tcp_log, 4);
     let described: Vec<_> = ops
         .iter()
         .map(|l| {
@@ -221,7 +221,8 @@ clusters:
         vec![
             op("insert", Value::Null),
             op("find", Value::Null),
-            op("insert", json!("11000"))
+            op("insert", json!("11000")),
+            op("update", Value::Null)
         ]
     );
     assert_eq!(ops[0]["upstream"], mongo.addr.to_string());
@@ -237,8 +238,8 @@ clusters:
     );
     conn.shutdown_write();
     assert!(conn.is_closed_by_peer(Duration::from_secs(5)));
-    let all = json_lines(&tcp_log, 4);
-    let tcp = &all[3];
+    let all = json_lines(&tcp_log, 5);
+    let tcp = &all[4];
     assert_shape(tcp);
     for (key, expected) in [
         ("kind", json!("tcp")),
