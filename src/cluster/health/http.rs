@@ -1,48 +1,108 @@
-//! HTTP health check: `GET path` over a fresh HTTP/1.1 connection; the
-//! status decides. The body is not read: the connection is closed as soon
-//! as the head has arrived.
+//! HTTP health check: `GET path` over HTTP/1.1; the status decides. As in
+//! Envoy (`reuse_connection`, on by default), one connection serves an
+//! endpoint's checks for as long as it stays open: the body is read (up to
+//! [`MAX_REUSED_BODY`]) so that the next check can follow on it. A failure,
+//! a timeout, `Connection: close` or a larger body drops it, and the next
+//! check connects afresh.
 use super::{connect, CheckResult};
 use bytes::Bytes;
 use http::{header, Request};
-use http_body_util::Empty;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use tokio::task::JoinHandle;
 
 pub const USER_AGENT: &str = "periscope-health-check";
 
-pub async fn check(address: &str, path: &str, host: &str, expected: &[(u16, u16)]) -> CheckResult {
-    let stream = match connect(address).await {
-        Ok(stream) => stream,
+/// A health answer's body larger than this is not read: the connection is
+/// closed instead of kept.
+const MAX_REUSED_BODY: usize = 64 * 1024;
+
+/// The connection an endpoint's HTTP checks keep between them.
+pub type KeptConnection = Option<Conn>;
+
+/// One check connection: its sender and the task driving it, stopped
+/// when this is dropped (a check cancelled by its timeout included).
+pub struct Conn {
+    sender: SendRequest<Empty<Bytes>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn check(
+    kept: &mut KeptConnection,
+    address: &str,
+    path: &str,
+    host: &str,
+    expected: &[(u16, u16)],
+) -> CheckResult {
+    // A kept connection the server has closed in the meantime (its idle
+    // timeout) fails to carry the request: the check is then made on a
+    // fresh one, not counted as a failure.
+    if let Some(mut conn) = kept.take() {
+        if conn.sender.ready().await.is_ok() {
+            if let Ok(result) = exchange(conn, kept, path, host, expected).await {
+                return result;
+            }
+        }
+    }
+    let conn = match open(address).await {
+        Ok(conn) => conn,
         Err(failed) => return failed,
     };
-    let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
-    {
-        Ok(pair) => pair,
-        Err(e) => return CheckResult::NetworkFailure(format!("http handshake: {e}")),
-    };
+    exchange(conn, kept, path, host, expected)
+        .await
+        .unwrap_or_else(|e| CheckResult::NetworkFailure(format!("http: {e}")))
+}
+
+/// One request on `conn`, or the error that kept it from an answer. The
+/// connection goes back to `kept` when the answer was whole and the
+/// server keeps it open.
+async fn exchange(
+    mut conn: Conn,
+    kept: &mut KeptConnection,
+    path: &str,
+    host: &str,
+    expected: &[(u16, u16)],
+) -> Result<CheckResult, hyper::Error> {
     let request = Request::get(path)
         .header(header::HOST, host)
         .header(header::USER_AGENT, USER_AGENT)
-        .header(header::CONNECTION, "close")
         .body(Empty::<Bytes>::new());
     let request = match request {
         Ok(request) => request,
-        Err(e) => return CheckResult::Failure(format!("cannot build the request: {e}")),
+        Err(e) => {
+            return Ok(CheckResult::Failure(format!(
+                "cannot build the request: {e}"
+            )))
+        }
     };
-    // The connection must be polled for the request to make progress. It
-    // may finish in the same poll that delivers the response (the server
-    // closes after it), so its end is not a failure by itself.
-    let mut sent = std::pin::pin!(sender.send_request(request));
-    let response = tokio::select! {
-        response = &mut sent => response,
-        closed = conn => match closed {
-            Ok(()) => sent.await,
-            Err(e) => return CheckResult::NetworkFailure(format!("http: {e}")),
-        },
-    };
-    match response {
-        Ok(response) => status_result(response.status().as_u16(), expected),
-        Err(e) => CheckResult::NetworkFailure(format!("http: {e}")),
+    let response = conn.sender.send_request(request).await?;
+    let result = status_result(response.status().as_u16(), expected);
+    let closing = (response.headers().get_all(header::CONNECTION).iter())
+        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+    let body = Limited::new(response.into_body(), MAX_REUSED_BODY);
+    if !closing && body.collect().await.is_ok() {
+        *kept = Some(conn);
     }
+    Ok(result)
+}
+
+/// A fresh HTTP/1.1 connection, driven by its own task.
+async fn open(address: &str) -> Result<Conn, CheckResult> {
+    let stream = connect(address).await?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| CheckResult::NetworkFailure(format!("http handshake: {e}")))?;
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(Conn { sender, task })
 }
 
 pub fn status_result(status: u16, expected: &[(u16, u16)]) -> CheckResult {

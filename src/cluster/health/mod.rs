@@ -127,6 +127,7 @@ async fn check_loop(
     mut stop: Stop,
 ) {
     let mut streak = Streak::default();
+    let mut kept = http::KeptConnection::None;
     // Spread the first probes of many endpoints over the jitter.
     let mut wait = jitter(&config);
     loop {
@@ -139,7 +140,7 @@ async fn check_loop(
         };
         let result = tokio::select! {
             _ = stopped(&mut stop) => return,
-            result = tokio::time::timeout(config.timeout, probe(&cluster, index, &config.kind)) => {
+            result = tokio::time::timeout(config.timeout, probe(&cluster, index, &config.kind, &mut kept)) => {
                 result.unwrap_or(CheckResult::Timeout)
             }
         };
@@ -150,7 +151,12 @@ async fn check_loop(
     }
 }
 
-async fn probe(cluster: &Cluster, index: usize, kind: &HealthCheckKind) -> CheckResult {
+async fn probe(
+    cluster: &Cluster,
+    index: usize,
+    kind: &HealthCheckKind,
+    kept: &mut http::KeptConnection,
+) -> CheckResult {
     let Some(endpoint) = cluster.endpoints.get(index) else {
         return CheckResult::NetworkFailure("no such endpoint".to_owned());
     };
@@ -162,6 +168,7 @@ async fn probe(cluster: &Cluster, index: usize, kind: &HealthCheckKind) -> Check
             expected,
         } => {
             http::check(
+                kept,
                 address,
                 path,
                 host.as_deref().unwrap_or(&cluster.name),

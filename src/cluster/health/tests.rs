@@ -134,3 +134,38 @@ async fn a_closed_port_is_a_network_failure() {
         "{result:?}"
     );
 }
+
+/// A kept HTTP check connection the server closes between checks: the
+/// next check moves to a fresh connection and passes. Each connection
+/// answers one request with keep-alive, then closes (an idle timeout).
+#[tokio::test]
+async fn http_check_moves_off_a_kept_connection_the_server_closed() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("addr").to_string();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::Relaxed);
+            let mut buf = [0u8; 1024];
+            let mut head = Vec::new();
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n";
+            let _ = socket.write_all(answer).await;
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    });
+    let mut kept = http::KeptConnection::None;
+    for _ in 0..3 {
+        let result = http::check(&mut kept, &address, "/health", "h", &[(200, 201)]).await;
+        assert_eq!(result, CheckResult::Success);
+        assert!(kept.is_some(), "kept after a whole keep-alive answer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(accepted.load(Ordering::Relaxed), 3);
+}
