@@ -492,31 +492,6 @@ fn an_endpoint_out_of_rotation_is_checked_at_the_unhealthy_interval() {
     assert_eq!(checks(&px), failures, "checked again within 2 s");
 }
 
-/// nginx's count of connections it has handled so far, read on a fresh
-/// connection of our own (which it counts too). While nginx reloads, an
-/// old worker may close the reading's connection: it is tried again.
-fn handled(nginx: &Nginx) -> u64 {
-    let url = format!("http://{}/stub_status", nginx.h1);
-    let stub = (0..20)
-        .find_map(|_| {
-            let got =
-                HyperClient::http1().try_send(http::Method::GET, &url, &[], Default::default());
-            if got.is_err() {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            got.ok()
-        })
-        .expect("stub_status answers")
-        .body_text();
-    // "Active connections: 1 \nserver accepts handled requests\n 5 5 9 \n..."
-    let counts = stub.lines().nth(2).unwrap_or_default();
-    counts
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no handled count in {stub:?}"))
-}
-
 /// As Envoy's `reuse_connection` (on by default): an endpoint's HTTP
 /// checks follow one another on one kept connection. Twenty checks 50 ms
 /// apart open one connection. (A kept connection the server closes is
@@ -537,7 +512,7 @@ fn http_checks_reuse_one_connection() {
         &[("cluster", "kept"), ("result", "success")],
         1.0,
     );
-    let before = handled(&nginx);
+    let before = nginx.handled_connections();
     let first = passed(&px);
     px.wait_metric_at_least(
         "periscope_health_checks_total",
@@ -545,5 +520,9 @@ fn http_checks_reuse_one_connection() {
         first + 20.0,
     );
     // Only our own stub_status reading is new.
-    assert_eq!(handled(&nginx) - before, 1, "checks opened connections");
+    assert_eq!(
+        nginx.handled_connections() - before,
+        1,
+        "checks opened connections"
+    );
 }

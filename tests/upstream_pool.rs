@@ -20,21 +20,6 @@ fn config(nginx: &Nginx, breakers: &str) -> String {
     one_route(&[nginx.h1], "timeout: 20s", &breakers)
 }
 
-/// nginx's count of connections it has handled so far, read on a fresh
-/// connection of our own (which it counts too).
-fn handled(nginx: &Nginx) -> u64 {
-    let stub = HyperClient::http1()
-        .get(&format!("http://{}/stub_status", nginx.h1))
-        .body_text();
-    // "Active connections: 1 \nserver accepts handled requests\n 5 5 9 \n..."
-    let counts = stub.lines().nth(2).unwrap_or_default();
-    counts
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no handled count in {stub:?}"))
-}
-
 /// Upstream connections nginx accepted between two `handled` readings.
 fn opened_between(before: u64, after: u64) -> u64 {
     // The second reading's own connection is counted in `after`.
@@ -64,13 +49,13 @@ fn concurrently(px: &Periscope, n: usize, path: &str) -> Vec<(u16, bool, usize)>
 fn sequential_requests_share_one_upstream_connection() {
     let nginx = Nginx::start();
     let px = Periscope::start(|| config(&nginx, ""));
-    let before = handled(&nginx);
+    let before = nginx.handled_connections();
     for _ in 0..10 {
         // A new client connection each time: reuse is upstream-side.
         let response = HyperClient::http1().get(&px.url("edge", "/bytes/1k"));
         assert_eq!((response.status.as_u16(), response.body.len()), (200, 1024));
     }
-    assert_eq!(opened_between(before, handled(&nginx)), 1);
+    assert_eq!(opened_between(before, nginx.handled_connections()), 1);
     px.wait_endpoint_stat("web", nginx.h1, "connections", 1);
     px.wait_endpoint_stat("web", nginx.h1, "requests", 10);
     // Envoy's upstream_cx_active / upstream_rq_active / pending: the idle
@@ -89,13 +74,13 @@ fn sequential_requests_share_one_upstream_connection() {
 fn past_max_connections_requests_wait_and_are_served() {
     let nginx = Nginx::start();
     let px = Periscope::start(|| config(&nginx, "{ max_connections: 2 }"));
-    let before = handled(&nginx);
+    let before = nginx.handled_connections();
     let answers = concurrently(&px, 6, "/slow/64k");
     assert!(
         answers.iter().all(|a| *a == (200, false, 64 * 1024)),
         "{answers:?}"
     );
-    assert_eq!(opened_between(before, handled(&nginx)), 2);
+    assert_eq!(opened_between(before, nginx.handled_connections()), 2);
     px.wait_endpoint_stat("web", nginx.h1, "connections", 2);
     px.wait_metric(
         "periscope_upstream_connections_active",

@@ -128,6 +128,22 @@ impl Nginx {
         self.process.pid()
     }
 
+    /// nginx's count of connections it has handled so far, read from
+    /// `/stub_status` on a fresh connection of our own (which it counts
+    /// too).
+    pub fn handled_connections(&self) -> u64 {
+        let stub = super::HyperClient::http1()
+            .get(&self.url("/stub_status"))
+            .body_text();
+        // "Active connections: 1 \nserver accepts handled requests\n 5 5 9 \n..."
+        let counts = stub.lines().nth(2).unwrap_or_default();
+        counts
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no handled count in {stub:?}"))
+    }
+
     /// Makes `/health` answer 200 (`true`) or 503.
     pub fn set_healthy(&self, healthy: bool) {
         let path = self.dir.join("html/health");
