@@ -306,7 +306,7 @@ impl MongoTelemetry {
     fn create(
         &self,
         command: &'static str,
-        collection: &str,
+        collection: &Arc<str>,
         namespace: &str,
         status: Status,
     ) -> OperationHandles {
@@ -338,10 +338,10 @@ impl MongoTelemetry {
             duration,
             documents: mongo.reply_documents.with_label_values(&per_operation),
             request_documents: OnceCell::new(),
-            collection: Arc::from(collection),
+            collection: collection.clone(),
             reply_size: mongo.reply_size.with_label_values(&per_operation),
             overflowed: Overflowed {
-                collection: collection == OTHER,
+                collection: &**collection == OTHER,
                 namespace: namespace == OTHER,
                 status: &*status_label == OTHER,
             },

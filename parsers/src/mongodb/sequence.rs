@@ -55,26 +55,24 @@ fn walk(input: &[u8]) -> IResult<&[u8], u64> {
     let mut n = 0u64;
     let mut at = 0usize;
     let mut ahead = 0u8;
-    while let Some(prefix) = input.get(at..).and_then(|rest| rest.first_chunk::<4>()) {
+    while at < input.len() {
         ahead ^= input.get(at + AHEAD).copied().unwrap_or(0)
             ^ input.get(at + AHEAD + 64).copied().unwrap_or(0);
-        match next_document(input, at, i32::from_le_bytes(*prefix), input.len()) {
+        match document_end(input, at, input.len()) {
             Some(end) => at = end,
             None => return Err(fail(&input[at..])),
         }
         n += 1;
     }
     std::hint::black_box(ahead);
-    if at != input.len() {
-        return Err(fail(&input[at..]));
-    }
     Ok((&input[at..], n))
 }
 
-/// Where the document at `at`, whose length field reads `len`, ends: it
-/// must be at least 5 bytes, end by `limit` and end with a NUL.
+/// Where the document at `at` ends: its length field must be there, say at
+/// least 5 bytes, end by `limit`, and the document end with a NUL.
 #[inline(always)]
-fn next_document(input: &[u8], at: usize, len: i32, limit: usize) -> Option<usize> {
+fn document_end(input: &[u8], at: usize, limit: usize) -> Option<usize> {
+    let len = i32::from_le_bytes(*input.get(at..)?.first_chunk::<4>()?);
     let len = usize::try_from(len).ok().filter(|&l| l >= 5)?;
     let end = at.checked_add(len).filter(|&end| end <= limit)?;
     (input.get(end - 1) == Some(&0)).then_some(end)
@@ -98,8 +96,7 @@ fn in_chains(input: &[u8]) -> Option<u64> {
     let mut probed = 0usize;
     let mut n = 0u64;
     while n < PROBE as u64 && probed < input.len() {
-        let prefix = input.get(probed..)?.first_chunk::<4>()?;
-        probed = next_document(input, probed, i32::from_le_bytes(*prefix), input.len())?;
+        probed = document_end(input, probed, input.len())?;
         n += 1;
     }
     if probed == input.len() {
@@ -123,9 +120,7 @@ fn in_chains(input: &[u8]) -> Option<u64> {
         let mut walking = false;
         for chain in 0..CHAINS {
             if at[chain] < ends[chain] {
-                let prefix = input.get(at[chain]..)?.first_chunk::<4>()?;
-                at[chain] =
-                    next_document(input, at[chain], i32::from_le_bytes(*prefix), ends[chain])?;
+                at[chain] = document_end(input, at[chain], ends[chain])?;
                 n += 1;
                 walking = true;
             }
@@ -158,8 +153,7 @@ fn document_start_after(input: &[u8], signature: &[u8], from: usize) -> Option<u
     while search < window_end {
         let hit = search + find(input.get(search..window_end)?, signature, &mut budget)?;
         let start = hit - 4;
-        let len = i32::from_le_bytes(*input.get(start..)?.first_chunk::<4>()?);
-        if let Some(end) = next_document(input, start, len, input.len()) {
+        if let Some(end) = document_end(input, start, input.len()) {
             let followed = end == input.len()
                 || input
                     .get(end + 4..)
