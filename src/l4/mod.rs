@@ -1,4 +1,5 @@
 //! The L4 path: relay bytes to a cluster endpoint, sniff them on the way.
+mod buffers;
 mod relay;
 mod tap;
 

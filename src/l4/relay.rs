@@ -6,6 +6,7 @@
 //! ends too. An error in either direction ends the whole connection, and so
 //! does the idle timeout (Envoy's tcp_proxy `idle_timeout`): no byte either
 //! way for that long.
+use super::buffers;
 use super::tap::Tap;
 use crate::pipeline::clock;
 use periscope_parsers::Direction;
@@ -134,8 +135,8 @@ fn feed(tap: &Mutex<Tap>, dir: Direction, bytes: &[u8]) {
 
 /// Copies one direction until its end of stream. The buffer exists only
 /// while the socket has bytes to read: it is taken when the socket becomes
-/// readable and released when a read finds nothing more, so an idle
-/// connection holds no relay buffer at all.
+/// readable and handed back to the worker's pool when a read finds nothing
+/// more, so an idle connection holds no relay buffer at all.
 async fn pump(
     reader: &ReadHalf<'_>,
     writer: &mut WriteHalf<'_>,
@@ -149,13 +150,13 @@ async fn pump(
     loop {
         reader.readable().await?;
         if buffer.capacity() < read_size {
-            buffer = Vec::with_capacity(read_size);
+            buffer = buffers::take(read_size);
         }
         // Into the spare capacity: nothing is zeroed first.
         let n = match reader.try_read_buf(&mut buffer) {
             Ok(n) => n,
             Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
-                buffer = Vec::new();
+                buffers::give_back(std::mem::take(&mut buffer), MAX_READ);
                 read_size = MIN_READ;
                 continue;
             }
