@@ -10,7 +10,8 @@
 #              (git-ignored): pymongo (client) and nx-27017 (MongoDB wire
 #              server on SQLite) for tests/mongodb*.rs; grpcio and
 #              grpcio-tools for the gRPC greeter of tests/grpc*.rs; boto3,
-#              the aws CLI and moto (DynamoDB server) for tests/dynamodb*.rs
+#              the aws CLI and moto (DynamoDB server) for tests/dynamodb*.rs;
+#              websockets (echo server and client) for tests/websocket.rs
 #   NPM_PKGS   Node peers, in .runtime/node (git-ignored): mongosh, dynalite
 #   cargo-fuzz only when fuzz/run-all.sh exists (the fuzz smoke run needs it)
 # Runs as root (CI and dev machines are root); otherwise uses sudo.
@@ -42,6 +43,7 @@ PIP_REQS=(
   "boto3==1.44.5"                  # DynamoDB client for tests/dynamodb*.rs
   "awscli==1.46.3"                 # the aws CLI, a second DynamoDB client (same botocore)
   "moto[server]==5.2.5"            # DynamoDB server with the full API (Transact*)
+  "websockets==17.4"               # WebSocket server and client for tests/websocket.rs
 )
 
 # Node packages, pinned, installed with npm into .runtime/node.

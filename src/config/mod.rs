@@ -9,6 +9,7 @@ pub mod error;
 pub mod model;
 mod model_dns;
 mod model_health;
+mod model_upgrade;
 mod parse;
 pub mod raw;
 mod raw_cluster;
@@ -23,6 +24,7 @@ mod validate_health;
 mod validate_retry;
 mod validate_route;
 mod validate_telemetry;
+mod validate_upgrade;
 mod values;
 
 #[cfg(test)]
@@ -36,6 +38,7 @@ pub use error::{ConfigError, ConfigProblem};
 pub use model::*;
 pub use model_dns::*;
 pub use model_health::*;
+pub use model_upgrade::*;
 pub use validate_telemetry::check_endpoint as check_otlp_endpoint;
 
 use raw::{RawAdmin, RawCluster, RawConfig, RawListener};
@@ -125,6 +128,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             tcp_idle_timeout: raw::DEFAULT_TCP_IDLE_TIMEOUT.to_owned(),
             http_idle_timeout: raw::DEFAULT_HTTP_IDLE_TIMEOUT.to_owned(),
             stream_idle_timeout: raw::DEFAULT_STREAM_IDLE_TIMEOUT.to_owned(),
+            upgrade_configs: Vec::new(),
         }],
         clusters: vec![RawCluster {
             name: "upstream".to_owned(),

@@ -66,6 +66,8 @@ pub struct ListenerConfig {
     pub http_idle_timeout: Option<Duration>,
     /// HTTP stream idle timeout (no body byte either way); `None` = never.
     pub stream_idle_timeout: Option<Duration>,
+    /// HTTP/1.1 upgrade types listed for the listener.
+    pub upgrade_configs: Vec<super::UpgradeConfig>,
 }
 
 /// Largest DynamoDB body prefix a listener may keep: DynamoDB's own request
@@ -112,6 +114,8 @@ pub struct RouteConfig {
     /// Whole-request timeout (until response headers); `None` = no timeout.
     pub timeout: Option<Duration>,
     pub retry_policy: Option<RetryPolicyConfig>,
+    /// The route's own upgrade settings (empty: the listener's apply).
+    pub upgrade_configs: Vec<super::UpgradeConfig>,
     pub request_headers_to_add: Vec<(String, String)>,
     pub request_headers_to_remove: Vec<String>,
     pub response_headers_to_add: Vec<(String, String)>,

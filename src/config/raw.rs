@@ -114,6 +114,10 @@ pub struct RawListener {
     /// long (Envoy's `stream_idle_timeout`, 5m); `0s` = never.
     #[serde(default = "default_stream_idle_timeout")]
     pub stream_idle_timeout: String,
+    /// HTTP/1.1 upgrades (WebSocket) the listener relays; none unless
+    /// listed, and an `Upgrade` request of another type gets 403 (Envoy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upgrade_configs: Vec<super::raw_route::RawUpgradeConfig>,
 }
 
 pub const DEFAULT_HTTP_IDLE_TIMEOUT: &str = "1h";

@@ -90,6 +90,23 @@ pub struct RawRouteAction {
     /// Absent = no retries (Envoy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<super::raw_retry::RawRetryPolicy>,
+    /// Turns the listener's upgrade types on or off for this route.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upgrade_configs: Vec<RawUpgradeConfig>,
+}
+
+/// Envoy's `upgrade_configs` entry: a protocol an HTTP/1.1 request may
+/// switch to with `Upgrade` (`websocket`, or any other token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpgradeConfig {
+    pub upgrade_type: String,
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
+}
+
+fn default_enabled() -> bool {
+    true
 }
 
 pub const DEFAULT_ROUTE_TIMEOUT: &str = "15s";

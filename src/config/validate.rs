@@ -209,6 +209,12 @@ fn listener(
         );
     }
     let virtual_hosts = virtual_hosts(v, &p, &raw.virtual_hosts, known);
+    let upgrade_configs = super::validate_upgrade::upgrade_configs(
+        v,
+        &format!("{p}.upgrade_configs"),
+        &raw.upgrade_configs,
+    );
+    super::validate_upgrade::route_types_listed(v, &p, raw);
     let limits = &raw.label_limits;
     let mut limit = |field: &str, value: u64| {
         v.check(
@@ -263,6 +269,7 @@ fn listener(
         tcp_idle_timeout: tcp_idle_timeout?,
         http_idle_timeout: http_idle_timeout?,
         stream_idle_timeout: stream_idle_timeout?,
+        upgrade_configs: upgrade_configs?,
     })
 }
 

@@ -153,6 +153,14 @@ fn route(v: &mut Issues, p: &str, raw: &RawRoute, known: &KnownClusters) -> Opti
         &format!("{p}.response_headers_to_remove"),
         &raw.response_headers_to_remove,
     );
+    let upgrade_configs = match &raw.route {
+        Some(r) => super::validate_upgrade::upgrade_configs(
+            v,
+            &format!("{p}.route.upgrade_configs"),
+            &r.upgrade_configs,
+        ),
+        None => Some(Vec::new()),
+    };
     let (action, timeout, retry_policy) = action?;
     Some(RouteConfig {
         name: name.map(|()| raw.name.clone())?,
@@ -161,6 +169,7 @@ fn route(v: &mut Issues, p: &str, raw: &RawRoute, known: &KnownClusters) -> Opti
         action,
         timeout,
         retry_policy,
+        upgrade_configs: upgrade_configs?,
         request_headers_to_add: request_add?,
         request_headers_to_remove: request_remove?,
         response_headers_to_add: response_add?,

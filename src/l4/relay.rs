@@ -49,12 +49,14 @@ impl std::fmt::Display for IdleTimeout {
 impl std::error::Error for IdleTimeout {}
 
 /// Relay until both directions have ended. `prefix` holds client bytes
-/// already read by detection; they go upstream first.
+/// already read (by detection, or behind an upgrade request); they go
+/// upstream first. Without a tap the bytes are relayed unread (upgraded
+/// HTTP connections).
 pub async fn relay(
-    mut client: TcpStream,
+    client: &mut TcpStream,
     prefix: &[u8],
-    mut upstream: TcpStream,
-    tap: Tap,
+    upstream: &mut TcpStream,
+    tap: Option<Tap>,
     counters: &Counters,
     idle_timeout: Option<Duration>,
 ) -> std::io::Result<()> {
@@ -105,7 +107,9 @@ pub async fn relay(
         }
     }
     if let Ok(mut tap) = tap.lock() {
-        tap.close();
+        if let Some(tap) = tap.as_mut() {
+            tap.close();
+        }
     }
     outcome
 }
@@ -127,9 +131,11 @@ async fn idle_watch(last_read: &AtomicU64, timeout: Option<Duration>) {
     }
 }
 
-fn feed(tap: &Mutex<Tap>, dir: Direction, bytes: &[u8]) {
+fn feed(tap: &Mutex<Option<Tap>>, dir: Direction, bytes: &[u8]) {
     if let Ok(mut tap) = tap.lock() {
-        tap.feed(dir, bytes);
+        if let Some(tap) = tap.as_mut() {
+            tap.feed(dir, bytes);
+        }
     }
 }
 
@@ -141,7 +147,7 @@ async fn pump(
     reader: &ReadHalf<'_>,
     writer: &mut WriteHalf<'_>,
     dir: Direction,
-    tap: &Mutex<Tap>,
+    tap: &Mutex<Option<Tap>>,
     counter: &IntCounter,
     last_read: &AtomicU64,
 ) -> std::io::Result<()> {
@@ -165,7 +171,9 @@ async fn pump(
         last_read.store(clock::now().0, Ordering::Relaxed);
         if n == 0 {
             if let Ok(mut tap) = tap.lock() {
-                tap.end_of_stream(dir);
+                if let Some(tap) = tap.as_mut() {
+                    tap.end_of_stream(dir);
+                }
             }
             // The peer may already be gone; nothing left to tell it.
             let _ = writer.shutdown().await;

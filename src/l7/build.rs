@@ -58,13 +58,14 @@ pub fn build_router(
                 action: RouteAction::Cluster(cluster.clone()),
                 timeout: None,
                 retry_policy: None,
+                upgrade_configs: Vec::new(),
                 request_headers_to_add: Vec::new(),
                 request_headers_to_remove: Vec::new(),
                 response_headers_to_add: Vec::new(),
                 response_headers_to_remove: Vec::new(),
             };
             let vhost = VirtualHost {
-                routes: vec![build_route(&listener.name, &route, clusters, scopes)?],
+                routes: vec![build_route(listener, &route, clusters, scopes)?],
             };
             router.add(vhost, &[DomainRule::Any]);
         }
@@ -74,7 +75,7 @@ pub fn build_router(
         let routes = vhost
             .routes
             .iter()
-            .map(|route| build_route(&listener.name, route, clusters, scopes))
+            .map(|route| build_route(listener, route, clusters, scopes))
             .collect::<Result<Vec<_>, _>>()?;
         let domains: Vec<DomainRule<'_>> = vhost
             .domains
@@ -91,7 +92,7 @@ pub fn build_router(
 }
 
 fn build_route(
-    listener: &str,
+    listener: &ListenerConfig,
     config: &RouteConfig,
     clusters: &HttpClusters,
     scopes: &Scopes<'_>,
@@ -131,6 +132,7 @@ fn build_route(
         action,
         timeout: config.timeout,
         retry: config.retry_policy.clone(),
+        upgrades: super::upgrade::RouteUpgrades::new(listener, config),
         request_edits: edits(
             &config.request_headers_to_add,
             &config.request_headers_to_remove,
@@ -141,7 +143,7 @@ fn build_route(
             &config.response_headers_to_remove,
         )
         .map_err(|e| context(&e))?,
-        scope: scopes.scope(listener, &config.name, cluster_label),
+        scope: scopes.scope(&listener.name, &config.name, cluster_label),
     })
 }
 

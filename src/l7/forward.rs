@@ -13,6 +13,7 @@ use crate::cluster::{HashSource, Observed, Picked};
 use crate::pipeline::export::L7Export;
 use crate::pipeline::UpstreamFailure;
 use bytes::Bytes;
+use http::header::UPGRADE;
 use http::{HeaderValue, Request, Response, StatusCode, Uri};
 use periscope_parsers::grpc::GrpcStatus;
 use periscope_parsers::Outcome;
@@ -39,6 +40,9 @@ pub async fn forward(
         Ok(body) => body,
         Err(_) => return client_gone(recorder),
     };
+    // The handler refused upgrades the route does not allow: one still
+    // here goes on (HTTP/1.1 both sides) with its two hop-by-hop fields.
+    let upgrade = super::upgrade::requested(parts.version, &parts.headers).cloned();
     let version = cluster.upstream_version(parts.version);
     // Needed for h2's `:authority`, or as `Host` when an h2 client sent
     // none; an HTTP/1.1 request's own `Host` is forwarded as it is.
@@ -49,6 +53,9 @@ pub async fn forward(
         };
     parts.version = version;
     headers::strip_hop_by_hop(&mut parts.headers, version == http::Version::HTTP_2);
+    if let Some(value) = upgrade {
+        headers::keep_upgrade(&mut parts.headers, value);
+    }
     if version == http::Version::HTTP_2 {
         // HTTP/2 carries the host in `:authority` (RFC 9113 §8.3.1), which
         // our h2 connections take from the URI.
@@ -133,7 +140,15 @@ pub async fn forward(
                 };
                 if !may_retry(route, &body, attempt, retries, deadline) {
                     let (mut parts, body) = response.into_parts();
+                    let switched_to = match parts.status {
+                        StatusCode::SWITCHING_PROTOCOLS => parts.headers.get(UPGRADE).cloned(),
+                        _ => None,
+                    };
                     headers::strip_hop_by_hop(&mut parts.headers, false);
+                    if let Some(value) = switched_to {
+                        // The client's server writes `Connection: upgrade`.
+                        parts.headers.insert(UPGRADE, value);
+                    }
                     recorder.response_head(&parts);
                     return Response::from_parts(parts, ResponseBody::upstream(body, recorder));
                 }

@@ -5,6 +5,7 @@ use super::grpc;
 use super::h1::DownstreamBody;
 use super::recorder::Recorder;
 use super::route::Action;
+use super::upgrade::{self, UpgradeResult};
 use super::HttpListener;
 use crate::pipeline::clock;
 use crate::pipeline::export::L7Export;
@@ -49,6 +50,19 @@ pub async fn handle(
         _ => None,
     };
     L7Export::routed(&mut recorder.export, &route.name, cluster_name);
+    let upgrade = upgrade::requested(parts.version, &parts.headers).cloned();
+    if let Some(value) = &upgrade {
+        let relayable = match &route.action {
+            Action::Forward(cluster) => {
+                cluster.upstream_version(parts.version) == http::Version::HTTP_11
+            }
+            _ => false,
+        };
+        if !relayable || !route.upgrades.allows(value) {
+            listener.upgrades.count(value, UpgradeResult::Refused);
+            return Ok(local_reply(recorder, StatusCode::FORBIDDEN, Bytes::new()));
+        }
+    }
     let mut response = match &route.action {
         Action::Direct { status, body } => local_reply(recorder, *status, body.clone()),
         Action::Redirect {
@@ -82,6 +96,13 @@ pub async fn handle(
             .await
         }
     };
+    if let Some(value) = &upgrade {
+        let result = match response.status() {
+            StatusCode::SWITCHING_PROTOCOLS => UpgradeResult::Upgraded,
+            _ => UpgradeResult::Declined,
+        };
+        listener.upgrades.count(value, result);
+    }
     route.response_edits.apply(response.headers_mut());
     Ok(response)
 }

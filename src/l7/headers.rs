@@ -58,6 +58,13 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_te_trailers: bool) {
     }
 }
 
+/// Puts back the two fields an allowed upgrade needs on the next hop,
+/// after [`strip_hop_by_hop`] took them with the rest.
+pub fn keep_upgrade(headers: &mut HeaderMap, upgrade: HeaderValue) {
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, upgrade);
+}
+
 const CONNECTION_BIT: u8 = 1;
 const TE_BIT: u8 = 2;
 

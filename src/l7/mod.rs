@@ -15,6 +15,7 @@ mod recorder;
 mod retry;
 mod route;
 mod router;
+mod upgrade;
 mod upstream;
 mod upstream_body;
 
@@ -43,6 +44,7 @@ pub struct HttpListener {
     router: Router,
     /// Requests no route matched.
     no_route_scope: Arc<Scope>,
+    upgrades: upgrade::UpgradeMetrics,
 }
 
 impl HttpListener {
@@ -67,6 +69,7 @@ impl HttpListener {
             stream_idle_timeout: config.stream_idle_timeout,
             http_idle_timeout: config.http_idle_timeout,
             no_route_scope: scopes.scope(&config.name, "", ""),
+            upgrades: upgrade::UpgradeMetrics::new(families, config),
             metrics,
             router,
         })

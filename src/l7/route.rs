@@ -47,6 +47,7 @@ pub struct Route {
     pub action: Action,
     pub timeout: Option<Duration>,
     pub retry: Option<crate::config::RetryPolicyConfig>,
+    pub upgrades: super::upgrade::RouteUpgrades,
     pub request_edits: HeaderEdits,
     pub response_edits: HeaderEdits,
     pub scope: Arc<Scope>,

@@ -165,13 +165,19 @@ impl Listener {
         self.relay_tcp(stream, peer, &sniffed.prefix, tap).await;
     }
 
-    async fn relay_tcp(&self, client: TcpStream, peer: SocketAddr, prefix: &[u8], mut tap: Tap) {
+    async fn relay_tcp(
+        &self,
+        mut client: TcpStream,
+        peer: SocketAddr,
+        prefix: &[u8],
+        mut tap: Tap,
+    ) {
         let Some(cluster) = &self.cluster else {
             tracing::debug!(listener = %self.name, "non-HTTP connection but no cluster: closing");
             return;
         };
         // `_active` counts the connection on its endpoint until the relay ends.
-        let (upstream, _active) = match cluster.connect_tcp(peer.ip()).await {
+        let (mut upstream, _active) = match cluster.connect_tcp(peer.ip()).await {
             Ok((upstream, picked)) => {
                 tap.set_upstream(&picked.endpoint.address, &cluster.name);
                 (upstream, picked)
@@ -187,7 +193,15 @@ impl Listener {
             idle_timeouts: self.metrics.idle_timeouts.clone(),
         };
         let idle = self.tcp_idle_timeout;
-        if let Err(err) = l4::relay(client, prefix, upstream, tap, &counters, idle).await {
+        let relayed = l4::relay(
+            &mut client,
+            prefix,
+            &mut upstream,
+            Some(tap),
+            &counters,
+            idle,
+        );
+        if let Err(err) = relayed.await {
             tracing::debug!(listener = %self.name, "relay ended: {err}");
         }
     }

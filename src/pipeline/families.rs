@@ -45,6 +45,8 @@ pub struct Families {
     pub upstream_retries: IntCounterVec,
     pub idle_timeouts: IntCounterVec,
     pub breaker_overflow: IntCounterVec,
+    pub http_upgrades: IntCounterVec,
+    pub http_upgrades_active: IntGaugeVec,
     pub mongo: super::mongo_families::MongoFamilies,
     pub grpc: super::grpc_families::GrpcFamilies,
     pub dynamo: super::dynamo_families::DynamoFamilies,
@@ -125,7 +127,7 @@ impl Families {
             ),
             idle_timeouts: counter(
                 "periscope_downstream_idle_timeouts_total",
-                "Downstream connections closed by an idle timeout: tcp_idle_timeout on the TCP relay (no byte either way), http_idle_timeout on HTTP (no request in flight).",
+                "Downstream connections closed by an idle timeout: tcp_idle_timeout on the TCP relay (no byte either way), http_idle_timeout on HTTP (no request in flight), stream_idle_timeout on an upgraded connection (no byte either way).",
                 &["listener"],
             ),
             upstream_retries: counter(
@@ -138,6 +140,19 @@ impl Families {
                 "Requests, retries and connections refused because a cluster's circuit breaker threshold was reached.",
                 &["cluster", "breaker"],
             ),
+            http_upgrades: counter(
+                "periscope_http_upgrades_total",
+                "HTTP/1.1 requests asking to switch protocols (Upgrade), by type and result: upgraded (the upstream answered 101 and the connection became a relay), refused (the type is not enabled on the route: 403), declined (any other answer).",
+                &["listener", "upgrade_type", "result"],
+            ),
+            http_upgrades_active: IntGaugeVec::new(
+                Opts::new(
+                    "periscope_http_upgrades_active",
+                    "Upgraded connections (WebSocket and other upgrades) relaying now.",
+                ),
+                &["listener"],
+            )
+            .expect("valid gauge definition"),
             mongo: super::mongo_families::MongoFamilies::new(),
             grpc: super::grpc_families::GrpcFamilies::new(),
             dynamo: super::dynamo_families::DynamoFamilies::new(),
@@ -149,7 +164,7 @@ impl Families {
         families
     }
 
-    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 14] {
+    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 16] {
         [
             Box::new(self.http_duration.clone()),
             Box::new(self.connections_total.clone()),
@@ -165,6 +180,8 @@ impl Families {
             Box::new(self.upstream_retries.clone()),
             Box::new(self.idle_timeouts.clone()),
             Box::new(self.breaker_overflow.clone()),
+            Box::new(self.http_upgrades.clone()),
+            Box::new(self.http_upgrades_active.clone()),
         ]
     }
 

@@ -31,6 +31,7 @@ pub mod python;
 pub mod raw_http;
 pub mod runtime;
 pub mod tcp_peers;
+pub mod websocket;
 pub mod workdir;
 
 pub use bytes::opaque_garbage;

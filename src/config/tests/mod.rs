@@ -7,6 +7,7 @@ mod rules_cluster;
 mod rules_dns;
 mod rules_retry;
 mod rules_route;
+mod rules_upgrade;
 mod telemetry;
 
 use std::net::SocketAddr;

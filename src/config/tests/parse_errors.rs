@@ -12,7 +12,7 @@ fn unknown_field_names_line_and_allowed_fields() {
             clusterr: web
         "#,
         "t.yaml:4:5: listeners[0].clusterr: unknown field `clusterr`, expected one of \
-         name, address, protocol, detect_timeout, cluster, virtual_hosts, label_limits, access_log, mongodb, dynamodb, sniff, tcp_idle_timeout, http_idle_timeout, stream_idle_timeout",
+         name, address, protocol, detect_timeout, cluster, virtual_hosts, label_limits, access_log, mongodb, dynamodb, sniff, tcp_idle_timeout, http_idle_timeout, stream_idle_timeout, upgrade_configs",
     );
 }
 
@@ -31,7 +31,7 @@ fn unknown_field_deep_in_a_route() {
                     route: { cluster: c, timout: 5s }
         "#,
         "t.yaml:9:34: listeners[0].virtual_hosts[0].routes[0].route.timout: unknown field `timout`, \
-         expected one of cluster, timeout, retry_policy",
+         expected one of cluster, timeout, retry_policy, upgrade_configs",
     );
 }
 

@@ -49,6 +49,15 @@ impl H1Body {
         body
     }
 
+    /// No body and no connection: a `101`, whose connection left the pool.
+    pub fn empty() -> H1Body {
+        H1Body {
+            framing: BodyFraming::Done,
+            conn: None,
+            keep_alive: false,
+        }
+    }
+
     /// The body ended: the connection is reused if the whole exchange is
     /// behind it, and closed otherwise.
     fn finish(&mut self) {

@@ -55,6 +55,8 @@ pub struct H1Conn {
     request_done: bool,
     /// The request's method, to read its answer's framing early (HEAD).
     method: http::Method,
+    /// The request asked to switch protocols: a `101` may answer it.
+    upgrade: bool,
 }
 
 impl H1Conn {
@@ -66,6 +68,7 @@ impl H1Conn {
             write_buf: Vec::new(),
             request_done: true,
             method: http::Method::GET,
+            upgrade: false,
         }
     }
 
@@ -104,6 +107,9 @@ impl H1Conn {
         );
         self.request_done = false;
         self.method = parts.method.clone();
+        // `Upgrade` is hop-by-hop: it is here only if forwarding kept it
+        // for an upgrade the route allows.
+        self.upgrade = parts.headers.contains_key(http::header::UPGRADE);
         let mut early = false;
         match framing {
             RequestFraming::None => self.stream.write_all(&self.write_buf).await?,
@@ -136,7 +142,7 @@ impl H1Conn {
         // rest of it unread: this connection cannot carry another request.
         self.request_done = !early;
         loop {
-            match head::parse_response(&mut self.read_buf, &parts.method)? {
+            match head::parse_response(&mut self.read_buf, &parts.method, self.upgrade)? {
                 Parsed::Head(head) => return Ok(head),
                 Parsed::Interim => continue,
                 Parsed::Partial => {
@@ -262,7 +268,7 @@ impl H1Conn {
         loop {
             // A copy: a final head must stay in the buffer for `exchange`.
             let mut probe = self.read_buf.clone();
-            match head::parse_response(&mut probe, &self.method) {
+            match head::parse_response(&mut probe, &self.method, self.upgrade) {
                 Ok(Parsed::Interim) => {
                     let consumed = self.read_buf.len() - probe.len();
                     self.read_buf.advance(consumed);
@@ -284,7 +290,7 @@ impl H1Conn {
         let _ = self.answer_complete(); // drops interim answers
         let mut probe = self.read_buf.clone();
         matches!(
-            head::parse_response(&mut probe, &self.method),
+            head::parse_response(&mut probe, &self.method, self.upgrade),
             Ok(Parsed::Head(_))
         )
     }
@@ -308,6 +314,12 @@ impl H1Conn {
 
     pub fn read_buf(&mut self) -> &mut BytesMut {
         &mut self.read_buf
+    }
+
+    /// After a `101`: the socket, and what the server already sent in its
+    /// new protocol (read with the head).
+    pub fn switched(&mut self) -> (&mut TcpStream, BytesMut) {
+        (&mut self.stream, self.read_buf.split())
     }
 
     /// Idle in the pool for a while: a large answer's buffers are not kept.

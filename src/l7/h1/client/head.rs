@@ -123,7 +123,15 @@ pub fn encode_request(
 
 /// Parses the response head at the start of `buf`. A complete head is
 /// split off `buf`; what follows (body bytes) stays.
-pub fn parse_response(buf: &mut BytesMut, request_method: &Method) -> Result<Parsed, HeadError> {
+///
+/// `101` is a final answer when the request asked to switch protocols
+/// (`upgrade`): its head ends the HTTP exchange and the bytes after it are
+/// the new protocol's. Unasked, it is malformed.
+pub fn parse_response(
+    buf: &mut BytesMut,
+    request_method: &Method,
+    upgrade: bool,
+) -> Result<Parsed, HeadError> {
     let mut fields = framing::fields();
     let mut response = httparse::Response::new(&mut []);
     let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
@@ -147,11 +155,11 @@ pub fn parse_response(buf: &mut BytesMut, request_method: &Method) -> Result<Par
     }
     let code = response.code.unwrap_or(0);
     let status = StatusCode::from_u16(code).map_err(|_| HeadError::Malformed("status code"))?;
-    if status == StatusCode::SWITCHING_PROTOCOLS {
-        // We never forward `Upgrade` (hop-by-hop), so nothing asked for it.
+    let switching = status == StatusCode::SWITCHING_PROTOCOLS;
+    if switching && !upgrade {
         return Err(HeadError::Malformed("101 without an upgrade request"));
     }
-    if status.is_informational() {
+    if status.is_informational() && !switching {
         let _ = buf.split_to(len);
         return Ok(Parsed::Interim);
     }
@@ -163,7 +171,11 @@ pub fn parse_response(buf: &mut BytesMut, request_method: &Method) -> Result<Par
     let spans = framing::FieldSpans::of(response.headers, buf.as_ptr());
     let head: Bytes = buf.split_to(len).freeze();
     let mut headers = spans.header_map(&head, 0).map_err(HeadError::Malformed)?;
-    let (framing, framing_allows_reuse) = response_framing(status, request_method, &headers)?;
+    let (framing, framing_allows_reuse) = match switching {
+        // Never reused: the connection now carries the new protocol.
+        true => (ResponseFraming::Empty, false),
+        false => response_framing(status, request_method, &headers)?,
+    };
     if framing == ResponseFraming::Chunked {
         // The decoded length is not what a `Content-Length` beside the
         // chunks says (RFC 9112 §6.3): it must not reach the client.

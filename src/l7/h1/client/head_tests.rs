@@ -4,7 +4,7 @@ use http::HeaderValue;
 
 fn parse(wire: &[u8], method: Method) -> Result<(Parsed, Vec<u8>), HeadError> {
     let mut buf = BytesMut::from(wire);
-    let parsed = parse_response(&mut buf, &method)?;
+    let parsed = parse_response(&mut buf, &method, false)?;
     Ok((parsed, buf.to_vec()))
 }
 
@@ -197,10 +197,10 @@ fn interim_responses_are_skipped() {
         &b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"[..],
     );
     assert!(matches!(
-        parse_response(&mut buf, &Method::POST),
+        parse_response(&mut buf, &Method::POST, false),
         Ok(Parsed::Interim)
     ));
-    match parse_response(&mut buf, &Method::POST) {
+    match parse_response(&mut buf, &Method::POST, false) {
         Ok(Parsed::Head(head)) => assert_eq!(head.status, StatusCode::CREATED),
         other => panic!("{other:?}"),
     }
@@ -236,4 +236,21 @@ fn malformed_and_hostile_heads_are_errors() {
         parse(&endless, Method::GET).is_err(),
         "too long or too many fields"
     );
+}
+
+#[test]
+fn an_asked_for_101_ends_the_exchange_and_keeps_what_follows() {
+    let mut buf = BytesMut::from(
+        &b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi"[..],
+    );
+    match parse_response(&mut buf, &Method::GET, true) {
+        Ok(Parsed::Head(head)) => {
+            assert_eq!(head.status, StatusCode::SWITCHING_PROTOCOLS);
+            assert_eq!(head.framing, ResponseFraming::Empty);
+            assert!(!head.keep_alive, "a switched connection is never pooled");
+            assert_eq!(head.headers["upgrade"], "websocket");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(&buf[..], b"\x81\x02hi", "the new protocol's bytes stay");
 }

@@ -5,4 +5,4 @@ mod head;
 mod pool;
 
 pub use body::H1Body;
-pub use pool::H1Pool;
+pub use pool::{H1Pool, Switched};

@@ -73,10 +73,34 @@ impl Pooled {
         &mut self.conn
     }
 
+    /// The socket after a `101` and what the server already sent in its
+    /// new protocol. The connection still holds its `max_connections`
+    /// slot (Envoy counts upgraded connections too) until dropped.
+    pub fn switched(&mut self) -> (&mut tokio::net::TcpStream, bytes::BytesMut) {
+        self.conn.switched()
+    }
+
     /// Back to the top of its endpoint's idle stack.
     pub fn give_back(self) {
         let shared = self.slot.shared.clone();
         shared.push(self);
+    }
+}
+
+/// An upstream connection that answered `101`, carried to the downstream
+/// side in the response's extensions (which must be `Clone`, hence the
+/// shared slot): whoever relays takes it; if nobody does, it closes when
+/// the response is dropped.
+#[derive(Clone)]
+pub struct Switched(Arc<Mutex<Option<Pooled>>>);
+
+impl Switched {
+    fn new(pooled: Pooled) -> Switched {
+        Switched(Arc::new(Mutex::new(Some(pooled))))
+    }
+
+    pub fn take(&self) -> Option<Pooled> {
+        self.0.lock().ok()?.take()
     }
 }
 
@@ -124,6 +148,14 @@ impl H1Pool {
     ) -> Result<Response<H1Body>, SendError> {
         let mut pooled = self.checkout(breakers, endpoint).await?;
         let head = pooled.conn.exchange(request).await.map_err(failed)?;
+        if head.status == http::StatusCode::SWITCHING_PROTOCOLS {
+            // The connection leaves the pool for good, in the answer.
+            let mut response = Response::new(H1Body::empty());
+            *response.status_mut() = head.status;
+            *response.headers_mut() = head.headers;
+            response.extensions_mut().insert(Switched::new(pooled));
+            return Ok(response);
+        }
         let mut response = Response::new(H1Body::new(pooled, head.framing, head.keep_alive));
         *response.status_mut() = head.status;
         *response.version_mut() = head.version;

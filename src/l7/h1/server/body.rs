@@ -36,6 +36,11 @@ pub struct ReadSide {
 }
 
 impl ReadSide {
+    /// The socket's read half and the bytes read and not yet used.
+    pub fn into_parts(self) -> (OwnedReadHalf, BytesMut) {
+        (self.half, self.buf)
+    }
+
     pub fn new(half: OwnedReadHalf, buf: BytesMut, metrics: Arc<ListenerMetrics>) -> ReadSide {
         ReadSide {
             half,

@@ -14,9 +14,10 @@ use super::body::{DownstreamBody, H1RequestBody, ReadSide, ReadSlot};
 use super::head::{self, RequestError, RequestFraming, RequestHead};
 use super::respond::{self, Ending};
 use crate::drain::Drain;
-use crate::l7::handler;
+use crate::l7::h1::Switched;
 use crate::l7::idle::ConnectionActivity;
 use crate::l7::HttpListener;
+use crate::l7::{handler, upgrade};
 use crate::listener::DownstreamIo;
 use periscope_parsers::{ErrorReason, Protocol};
 use std::future::Future;
@@ -127,7 +128,13 @@ pub async fn serve(
             },
             _ => handling.await,
         };
-        let Ok(response) = response;
+        let Ok(mut response) = response;
+        // An upstream that switched protocols: after the `101` goes out,
+        // this connection becomes a relay to it.
+        let switched = match response.status() {
+            http::StatusCode::SWITCHING_PROTOCOLS => response.extensions_mut().remove::<Switched>(),
+            _ => None,
+        };
         let mut unfinished = None;
         if let Some(slot) = slot {
             // Read whole: the connection may go on; unfinished: it closes.
@@ -142,8 +149,20 @@ pub async fn serve(
             activity.start_draining();
         }
         let close = !keep_alive || read.is_none() || activity.is_draining();
+        let close = close && switched.is_none();
         let (method, version) = (&request_line.0, request_line.1);
         let ending = respond::write(&mut write, &metrics, response, (method, version), close).await;
+        if let Some(switched) = switched {
+            // The request was read whole (`read` is back): what follows its
+            // head is the new protocol's, for the upstream.
+            if let (Ending::KeepAlive, Some(side)) = (ending, read.take()) {
+                let (half, client_sent) = side.into_parts();
+                if let Ok(client) = half.reunite(write) {
+                    upgrade::relay(&listener, client, client_sent, switched).await;
+                }
+            }
+            return;
+        }
         if close || ending != Ending::KeepAlive {
             if let Some(side) = read.take().or(unfinished) {
                 linger(side, write).await;

@@ -205,7 +205,10 @@ pub fn encode_response(
     if !headers.contains_key(DATE) {
         with_date(|date| field(dst, b"date", date));
     }
-    if close || framing == ResponseFraming::UntilClose {
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        // The connection goes on in the protocol named by `Upgrade`.
+        field(dst, b"connection", b"upgrade");
+    } else if close || framing == ResponseFraming::UntilClose {
         field(dst, b"connection", b"close");
     } else if version == Version::HTTP_10 {
         field(dst, b"connection", b"keep-alive");

@@ -1,0 +1,190 @@
+//! HTTP/1.1 upgrades: WebSocket, or any other protocol a listener lists in
+//! `upgrade_configs` (Envoy's). The request goes to an HTTP/1.1 upstream
+//! with its `Upgrade`; a `101` answer turns the client's and the upstream's
+//! connections into a byte relay, as in Envoy. The relayed bytes are not
+//! parsed: the exchange recorded is the upgrade request and its `101`.
+//!
+//! A request asking for a type its route does not enable gets 403, as
+//! Envoy answers it (`upgrade_failed`).
+use super::h1::Switched;
+use super::HttpListener;
+use crate::config::{allowed_upgrades, ListenerConfig, RouteConfig};
+use crate::pipeline::Families;
+use bytes::BytesMut;
+use http::header::{CONNECTION, UPGRADE};
+use http::{HeaderMap, HeaderValue, Version};
+use prometheus::{IntCounterVec, IntGauge};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// Label for upgrade types the listener does not list.
+const OTHER: &str = "_OTHER";
+
+/// The `Upgrade` value of an HTTP/1.1 request whose `Connection` lists
+/// `upgrade`. HTTP/2's own `h2c` upgrade is not one: as in Envoy, that
+/// request goes on as HTTP/1.1 without it.
+pub fn requested(version: Version, headers: &HeaderMap) -> Option<&HeaderValue> {
+    if version != Version::HTTP_11 {
+        return None;
+    }
+    let upgrade = headers.get(UPGRADE)?;
+    let listed = headers.get_all(CONNECTION).iter().any(|value| {
+        value
+            .to_str()
+            .unwrap_or("")
+            .split(',')
+            .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
+    });
+    (listed && !upgrade.as_bytes().eq_ignore_ascii_case(b"h2c")).then_some(upgrade)
+}
+
+/// The upgrade types one route relays (lowercase).
+#[derive(Debug, Default)]
+pub struct RouteUpgrades(Box<[Box<str>]>);
+
+impl RouteUpgrades {
+    pub fn new(listener: &ListenerConfig, route: &RouteConfig) -> RouteUpgrades {
+        let allowed = allowed_upgrades(&listener.upgrade_configs, &route.upgrade_configs);
+        RouteUpgrades(allowed.into_iter().map(String::into_boxed_str).collect())
+    }
+
+    pub fn allows(&self, value: &HeaderValue) -> bool {
+        let value = value.as_bytes();
+        self.0
+            .iter()
+            .any(|t| t.as_bytes().eq_ignore_ascii_case(value))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum UpgradeResult {
+    Upgraded,
+    Refused,
+    Declined,
+}
+
+impl UpgradeResult {
+    fn as_str(self) -> &'static str {
+        match self {
+            UpgradeResult::Upgraded => "upgraded",
+            UpgradeResult::Refused => "refused",
+            UpgradeResult::Declined => "declined",
+        }
+    }
+}
+
+/// A listener's upgrade telemetry. Upgrades are rare next to requests:
+/// label values are resolved when counted.
+pub struct UpgradeMetrics {
+    family: IntCounterVec,
+    listener: String,
+    /// The types the listener lists: the only `upgrade_type` labels.
+    listed: Box<[Box<str>]>,
+    active: IntGauge,
+}
+
+impl UpgradeMetrics {
+    pub fn new(families: &Families, config: &ListenerConfig) -> UpgradeMetrics {
+        let listed = config.upgrade_configs.iter();
+        UpgradeMetrics {
+            family: families.http_upgrades.clone(),
+            listener: config.name.clone(),
+            listed: listed.map(|c| c.upgrade_type.clone().into()).collect(),
+            active: families
+                .http_upgrades_active
+                .with_label_values(&[config.name.as_str()]),
+        }
+    }
+
+    pub fn count(&self, value: &HeaderValue, result: UpgradeResult) {
+        let value = value.as_bytes();
+        let kind = self
+            .listed
+            .iter()
+            .find(|t| t.as_bytes().eq_ignore_ascii_case(value))
+            .map_or(OTHER, |t| t);
+        let labels = [self.listener.as_str(), kind, result.as_str()];
+        self.family.with_label_values(&labels).inc();
+    }
+}
+
+/// Relays an upgraded connection until both sides have ended, or neither
+/// sent a byte for the listener's `stream_idle_timeout` (Envoy applies
+/// its stream idle timeout to upgraded streams too). `client_sent` is what
+/// the client sent after its request head; the upstream's early bytes go
+/// to the client first.
+pub async fn relay(
+    listener: &HttpListener,
+    mut client: TcpStream,
+    client_sent: BytesMut,
+    switched: Switched,
+) {
+    let Some(mut upstream) = switched.take() else {
+        return;
+    };
+    let metrics = &listener.metrics;
+    let active = &listener.upgrades.active;
+    active.inc();
+    let (stream, upstream_sent) = upstream.switched();
+    let early = match upstream_sent.is_empty() {
+        true => Ok(()),
+        false => client.write_all(&upstream_sent).await,
+    };
+    if early.is_ok() {
+        metrics.bytes_sent.inc_by(upstream_sent.len() as u64);
+        let counters = crate::l4::Counters {
+            from_client: metrics.bytes_received.clone(),
+            to_client: metrics.bytes_sent.clone(),
+            idle_timeouts: metrics.idle_timeouts.clone(),
+        };
+        let idle = listener.stream_idle_timeout;
+        let relayed = crate::l4::relay(&mut client, &client_sent, stream, None, &counters, idle);
+        if let Err(err) = relayed.await {
+            tracing::debug!(
+                listener = metrics.name(),
+                "upgraded connection ended: {err}"
+            );
+        }
+    }
+    active.dec();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(fields: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in fields {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn an_upgrade_needs_both_fields_on_http_1_1_and_is_not_h2c() {
+        let ws = headers(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "websocket"),
+        ]);
+        assert_eq!(requested(Version::HTTP_11, &ws).unwrap(), "websocket");
+        assert!(requested(Version::HTTP_10, &ws).is_none());
+        assert!(requested(Version::HTTP_2, &ws).is_none());
+        let unlisted = headers(&[("connection", "keep-alive"), ("upgrade", "websocket")]);
+        assert!(requested(Version::HTTP_11, &unlisted).is_none());
+        assert!(requested(Version::HTTP_11, &headers(&[("connection", "upgrade")])).is_none());
+        let h2c = headers(&[
+            ("connection", "Upgrade, HTTP2-Settings"),
+            ("upgrade", "h2c"),
+        ]);
+        assert!(requested(Version::HTTP_11, &h2c).is_none());
+    }
+
+    #[test]
+    fn types_compare_without_case() {
+        let route = RouteUpgrades(vec!["websocket".into()].into_boxed_slice());
+        assert!(route.allows(&HeaderValue::from_static("WebSocket")));
+        assert!(!route.allows(&HeaderValue::from_static("websocket2")));
+        assert!(!RouteUpgrades::default().allows(&HeaderValue::from_static("websocket")));
+    }
+}

@@ -1,0 +1,77 @@
+//! The WebSocket peers of the tests: an echo server and a client, both the
+//! Python `websockets` library (tests/websocket/*.py).
+use super::ports::{free_addr, looks_like_port_clash};
+use super::process::Supervised;
+use super::python::Python;
+use super::workdir::WorkDir;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct WsEchoServer {
+    // Declared first so the process stops before its work dir is removed.
+    _process: Supervised,
+    pub addr: SocketAddr,
+    _dir: WorkDir,
+}
+
+impl WsEchoServer {
+    /// Starts the echo server on a free port; returns once it listens.
+    pub fn start() -> WsEchoServer {
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let dir = WorkDir::new("ws-echo");
+            let addr = free_addr();
+            let mut cmd = Python::command("websocket/echo_server.py");
+            cmd.arg(addr.port().to_string());
+            let mut process = Supervised::spawn("ws-echo", cmd, &dir.join("ws-echo.log"));
+            match process.wait_listening(&[addr.port()], START_TIMEOUT) {
+                Ok(()) => {
+                    return WsEchoServer {
+                        _process: process,
+                        addr,
+                        _dir: dir,
+                    }
+                }
+                Err(e) => {
+                    let log = process.log_text();
+                    last_error = format!("{e}\n{log}");
+                    if !looks_like_port_clash(&log) {
+                        break;
+                    }
+                }
+            }
+        }
+        panic!("websocket echo server failed to start (run tests/install-peers.sh for websockets): {last_error}");
+    }
+}
+
+/// What the client saw: the handshake's status, and on 101 the greetings
+/// and the number of messages echoed intact.
+#[derive(Debug)]
+pub struct WsSession {
+    pub status: u64,
+    pub greetings: Vec<String>,
+    pub echoed: u64,
+}
+
+/// Runs `client.py URL CONNECTIONS MESSAGES`.
+pub fn run_client(url: &str, connections: u32, messages: u32) -> WsSession {
+    let args = [url, &connections.to_string(), &messages.to_string()];
+    let out = Python::run("websocket/client.py", &args);
+    let seen: Value = serde_json::from_str(out.trim())
+        .unwrap_or_else(|e| panic!("client output is not JSON ({e}): {out}"));
+    WsSession {
+        status: seen["status"].as_u64().unwrap_or_default(),
+        greetings: seen["greetings"]
+            .as_array()
+            .map(|all| {
+                let text = |g: &Value| g.as_str().unwrap_or_default().to_owned();
+                all.iter().map(text).collect()
+            })
+            .unwrap_or_default(),
+        echoed: seen["echoed"].as_u64().unwrap_or_default(),
+    }
+}
