@@ -8,7 +8,7 @@
 mod common;
 
 use common::configs::{admin_block, listen_addr};
-use common::websocket::{run_client, WsEchoServer};
+use common::websocket::{run_client, WsEchoServer, WsHolder};
 use common::{Periscope, REQUESTS};
 use std::net::SocketAddr;
 
@@ -37,6 +37,12 @@ fn config(upstream: SocketAddr) -> String {
     address: {plain}
     protocol: http
     cluster: ws
+  - name: brief
+    address: {brief}
+    protocol: http
+    cluster: ws
+    stream_idle_timeout: 300ms
+    upgrade_configs: [ {{ upgrade_type: websocket }} ]
 clusters:
   - name: ws
     protocol: http1
@@ -46,6 +52,7 @@ clusters:
         admin = admin_block(),
         edge = listen_addr(),
         plain = listen_addr(),
+        brief = listen_addr(),
     )
 }
 
@@ -122,4 +129,33 @@ fn upgrades_a_route_does_not_enable_get_403_and_declined_ones_pass_through() {
         0.0,
         "nothing was upgraded"
     );
+}
+
+#[test]
+fn a_silent_upgraded_connection_ends_at_the_stream_idle_timeout() {
+    let echo = WsEchoServer::start();
+    let px = Periscope::start(|| config(echo.addr));
+    let held = WsHolder::start(&ws_url(&px, "brief", "/quiet"), 20).finish();
+    assert!(held.closed, "{held:?}");
+    assert!(
+        (0.2..5.0).contains(&held.after_seconds),
+        "closed by the 300 ms stream_idle_timeout: {held:?}"
+    );
+    let idle = [("listener", "brief")];
+    px.wait_metric("periscope_downstream_idle_timeouts_total", &idle, 1.0);
+    px.wait_metric("periscope_http_upgrades_active", &idle, 0.0);
+}
+
+#[test]
+fn an_upstream_that_vanishes_closes_its_client() {
+    let mut echo = WsEchoServer::start();
+    let px = Periscope::start(|| config(echo.addr));
+    let holder = WsHolder::start(&ws_url(&px, "edge", "/room/2"), 20);
+    let active = [("listener", "edge")];
+    px.wait_metric("periscope_http_upgrades_active", &active, 1.0);
+    echo.kill();
+    let held = holder.finish();
+    assert!(held.closed, "the client saw its connection end: {held:?}");
+    px.wait_metric("periscope_http_upgrades_active", &active, 0.0);
+    upgrades(&px, "edge", "websocket", "upgraded", 1.0);
 }

@@ -42,7 +42,10 @@ pub async fn forward(
     };
     // The handler refused upgrades the route does not allow: one still
     // here goes on (HTTP/1.1 both sides) with its two hop-by-hop fields.
-    let upgrade = super::upgrade::requested(parts.version, &parts.headers).cloned();
+    let upgrade = match route.upgrades.is_empty() {
+        true => None,
+        false => super::upgrade::requested(parts.version, &parts.headers).cloned(),
+    };
     let version = cluster.upstream_version(parts.version);
     // Needed for h2's `:authority`, or as `Host` when an h2 client sent
     // none; an HTTP/1.1 request's own `Host` is forwarded as it is.

@@ -48,6 +48,11 @@ impl RouteUpgrades {
         RouteUpgrades(allowed.into_iter().map(String::into_boxed_str).collect())
     }
 
+    /// Whether the route relays no upgrade at all (most routes).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn allows(&self, value: &HeaderValue) -> bool {
         let value = value.as_bytes();
         self.0
@@ -123,8 +128,7 @@ pub async fn relay(
         return;
     };
     let metrics = &listener.metrics;
-    let active = &listener.upgrades.active;
-    active.inc();
+    let _active = Active::count(&listener.upgrades.active);
     let (stream, upstream_sent) = upstream.switched();
     let early = match upstream_sent.is_empty() {
         true => Ok(()),
@@ -146,7 +150,22 @@ pub async fn relay(
             );
         }
     }
-    active.dec();
+}
+
+/// One relaying connection in the active gauge, however its task ends.
+struct Active<'a>(&'a IntGauge);
+
+impl<'a> Active<'a> {
+    fn count(gauge: &'a IntGauge) -> Active<'a> {
+        gauge.inc();
+        Active(gauge)
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub struct WsEchoServer {
     // Declared first so the process stops before its work dir is removed.
-    _process: Supervised,
+    process: Supervised,
     pub addr: SocketAddr,
     _dir: WorkDir,
 }
@@ -30,7 +30,7 @@ impl WsEchoServer {
             match process.wait_listening(&[addr.port()], START_TIMEOUT) {
                 Ok(()) => {
                     return WsEchoServer {
-                        _process: process,
+                        process,
                         addr,
                         _dir: dir,
                     }
@@ -45,6 +45,11 @@ impl WsEchoServer {
             }
         }
         panic!("websocket echo server failed to start (run tests/install-peers.sh for websockets): {last_error}");
+    }
+
+    /// Stops the server (SIGTERM: Python exits at once, its sockets close).
+    pub fn kill(&mut self) {
+        self.process.terminate(Duration::from_secs(2));
     }
 }
 
@@ -73,5 +78,38 @@ pub fn run_client(url: &str, connections: u32, messages: u32) -> WsSession {
             })
             .unwrap_or_default(),
         echoed: seen["echoed"].as_u64().unwrap_or_default(),
+    }
+}
+
+/// A client holding one upgraded connection open (`client.py URL hold S`)
+/// until someone else closes it, or S seconds pass.
+pub struct WsHolder(std::process::Child);
+
+/// How a held connection ended.
+#[derive(Debug)]
+pub struct WsHeld {
+    pub closed: bool,
+    pub after_seconds: f64,
+}
+
+impl WsHolder {
+    pub fn start(url: &str, seconds: u32) -> WsHolder {
+        let mut cmd = Python::command("websocket/client.py");
+        cmd.args([url, "hold", &seconds.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped());
+        WsHolder(cmd.spawn().expect("start the websocket client"))
+    }
+
+    /// Waits for the client (bounded by its own SECONDS) and reads its line.
+    pub fn finish(self) -> WsHeld {
+        let out = self.0.wait_with_output().expect("websocket client output");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let seen: Value = serde_json::from_str(text.trim())
+            .unwrap_or_else(|e| panic!("client output is not JSON ({e}): {text}"));
+        WsHeld {
+            closed: seen["closed"].as_bool().unwrap_or_default(),
+            after_seconds: seen["after"].as_f64().unwrap_or_default(),
+        }
     }
 }
