@@ -1,6 +1,6 @@
-//! The overview dashboard against a real Prometheus scraping Periscope:
-//! after HTTP traffic (with some server errors), every panel's queries
-//! return data.
+//! Shipped dashboards against a real Prometheus scraping Periscope: after
+//! traffic, every panel of the overview, clusters and HTTP/gRPC dashboards
+//! returns data, and every metric any dashboard queries is in a scrape.
 mod common;
 
 use common::configs::{admin_block, listen_addr, one_route, proxy};
@@ -8,6 +8,7 @@ use common::dynamo::send_unreadable_dynamodb_request;
 use common::grpc::{run_client, GreeterServer};
 use common::mongo_wire::{message, Doc, OP_MSG};
 use common::prometheus::Prometheus;
+use common::websocket::{self as ws, WsEchoServer};
 use common::{
     CompressionHop, DynamoAccount, DynamoServer, HyperClient, MongoServer, Nginx, Periscope,
     RawConn, Workload,
@@ -47,6 +48,56 @@ fn every_clusters_panel_returns_data_from_a_real_prometheus() {
     });
 }
 
+/// The HTTP and gRPC dashboard: nginx behind an `http` listener (with
+/// server errors, and a route to a closed port for upstream errors), the
+/// greeter behind an `auto` one (every call shape), and WebSocket
+/// upgrades; every panel's queries return data.
+#[test]
+fn every_http_grpc_panel_returns_data_from_a_real_prometheus() {
+    let nginx = Nginx::start();
+    let greeter = GreeterServer::start();
+    let echo = WsEchoServer::start();
+    let px = Periscope::start(|| {
+        format!(
+            r#"{admin}listeners:
+  - name: edge
+    address: {edge}
+    protocol: http
+    upgrade_configs: [ {{ upgrade_type: websocket }} ]
+    virtual_hosts:
+      - name: all
+        routes:
+          - {{ name: chat, match: {{ prefix: /chat }}, route: {{ cluster: echo }} }}
+          - {{ name: down, match: {{ prefix: /down }}, route: {{ cluster: down }} }}
+          - {{ name: site, match: {{ prefix: / }}, route: {{ cluster: nginx }} }}
+  - {{ name: rpc, address: {rpc}, protocol: auto, cluster: greeter }}
+clusters:
+  - {{ name: nginx, protocol: http1, endpoints: ["{nginx}"] }}
+  - {{ name: echo, protocol: http1, endpoints: ["{echo}"] }}
+  - {{ name: down, protocol: http1, connect_timeout: 1s, endpoints: ["{down}"] }}
+  - {{ name: greeter, protocol: h2c, endpoints: ["{greeter}"] }}
+"#,
+            admin = admin_block(),
+            edge = listen_addr(),
+            rpc = listen_addr(),
+            nginx = nginx.h1,
+            echo = echo.addr,
+            down = common::closed_addr(),
+            greeter = greeter.addr,
+        )
+    });
+    let prometheus = Prometheus::scraping(px.admin);
+    let client = HyperClient::http1();
+    let ws_url = format!("ws://{}/chat", px.addr("edge"));
+    prometheus.assert_every_panel_has_data("http-grpc.json", &[], Duration::from_secs(40), || {
+        for path in ["/", "/bytes/1k", "/status/500", "/down"] {
+            client.get(&px.url("edge", path));
+        }
+        run_client(px.addr("rpc"), "shapes");
+        assert_eq!(ws::run_client(&ws_url, 1, 2).status, 101);
+    });
+}
+
 /// One `http` listener `edge` to cluster `web` (nginx) with health checks,
 /// one-5xx outlier ejection (for a moment: 100 ms) and a retry on 5xx.
 fn clusters_config(nginx: &Nginx) -> String {
@@ -71,6 +122,7 @@ fn every_dashboard_metric_is_in_a_real_scrape_after_traffic() {
     let hop = CompressionHop::start(mongo.addr, "zlib");
     let greeter = GreeterServer::start();
     let dynamo = DynamoServer::dynalite();
+    let echo = WsEchoServer::start();
     let px = Periscope::start(|| {
         format!(
             r#"{admin}listeners:
@@ -78,23 +130,33 @@ fn every_dashboard_metric_is_in_a_real_scrape_after_traffic() {
   - {{ name: db, address: {db}, protocol: tcp, cluster: mongo }}
   - {{ name: rpc, address: {rpc}, protocol: auto, cluster: greeter }}
   - {{ name: ddb, address: {ddb}, protocol: http, cluster: dynamo }}
+  - name: ws
+    address: {ws}
+    protocol: http
+    cluster: echo
+    upgrade_configs: [ {{ upgrade_type: websocket }} ]
 clusters:
   - {{ name: nginx, protocol: http1, endpoints: ["{nginx}"] }}
   - {{ name: mongo, endpoints: ["{hop}"] }}
   - {{ name: greeter, protocol: h2c, endpoints: ["{greeter}"] }}
   - {{ name: dynamo, protocol: http1, endpoints: ["{dynamo}"] }}
+  - {{ name: echo, protocol: http1, endpoints: ["{echo}"] }}
 "#,
             admin = admin_block(),
             web = listen_addr(),
             db = listen_addr(),
             rpc = listen_addr(),
             ddb = listen_addr(),
+            ws = listen_addr(),
             dynamo = dynamo.addr,
             nginx = nginx.h1,
             hop = hop.addr,
             greeter = greeter.addr,
+            echo = echo.addr,
         )
     });
+    let ws_url = format!("ws://{}/chat", px.addr("ws"));
+    assert_eq!(ws::run_client(&ws_url, 1, 2).status, 101);
     let client = HyperClient::http1();
     for path in ["/", "/status/500"] {
         client.get(&px.url("web", path));
