@@ -4,6 +4,10 @@ use super::raw::RawListener;
 use super::raw_route::RawUpgradeConfig;
 use super::validate::Issues;
 
+/// More upgrade types than any deployment needs (Envoy users list one or
+/// two); the runtime keeps a type's index in a byte.
+pub const MAX_UPGRADE_TYPES: usize = 16;
+
 /// The entries at `p` (a list), each type a token, `h2c` refused, no type
 /// twice. Types are kept lowercase: `Upgrade` compares case-insensitively.
 pub(crate) fn upgrade_configs(
@@ -12,6 +16,16 @@ pub(crate) fn upgrade_configs(
     raw: &[RawUpgradeConfig],
 ) -> Option<Vec<UpgradeConfig>> {
     let issues_before = v.0.len();
+    if raw.len() > MAX_UPGRADE_TYPES {
+        v.add(
+            p,
+            format!(
+                "at most {MAX_UPGRADE_TYPES} upgrade types, got {}",
+                raw.len()
+            ),
+        );
+        return None;
+    }
     let mut out: Vec<UpgradeConfig> = Vec::with_capacity(raw.len());
     // Where each kept type was written, for the duplicate's message.
     let mut written_at: Vec<usize> = Vec::with_capacity(raw.len());

@@ -132,7 +132,7 @@ fn build_route(
         action,
         timeout: config.timeout,
         retry: config.retry_policy.clone(),
-        upgrades: super::upgrade::RouteUpgrades::new(listener, config),
+        upgrades: super::upgrade::RouteUpgrades::new(scopes.families, listener, config),
         request_edits: edits(
             &config.request_headers_to_add,
             &config.request_headers_to_remove,

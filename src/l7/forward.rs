@@ -40,13 +40,8 @@ pub async fn forward(
         Ok(body) => body,
         Err(_) => return client_gone(recorder),
     };
-    // The handler refused upgrades the route does not allow: one still
-    // here goes on (HTTP/1.1 both sides) with its two hop-by-hop fields.
-    let upgrade = match route.upgrades.is_empty() {
-        true => None,
-        false => super::upgrade::requested(parts.version, &parts.headers).cloned(),
-    };
-    let version = cluster.upstream_version(parts.version);
+    let downstream_version = parts.version;
+    let version = cluster.upstream_version(downstream_version);
     // Needed for h2's `:authority`, or as `Host` when an h2 client sent
     // none; an HTTP/1.1 request's own `Host` is forwarded as it is.
     let downstream_authority =
@@ -55,9 +50,19 @@ pub async fn forward(
             false => None,
         };
     parts.version = version;
-    headers::strip_hop_by_hop(&mut parts.headers, version == http::Version::HTTP_2);
-    if let Some(value) = upgrade {
-        headers::keep_upgrade(&mut parts.headers, value);
+    // The handler refused upgrades the route does not allow: one still
+    // here goes on (HTTP/1.1 both sides) with its two hop-by-hop fields.
+    // In a block: a local in scope across the awaits below would make
+    // every request's boxed future larger.
+    {
+        let upgrade = match route.upgrades.is_empty() {
+            true => None,
+            false => super::upgrade::requested(downstream_version, &parts.headers).cloned(),
+        };
+        headers::strip_hop_by_hop(&mut parts.headers, version == http::Version::HTTP_2);
+        if let Some(value) = upgrade {
+            headers::keep_upgrade(&mut parts.headers, value);
+        }
     }
     if version == http::Version::HTTP_2 {
         // HTTP/2 carries the host in `:authority` (RFC 9113 §8.3.1), which

@@ -5,7 +5,7 @@ use super::grpc;
 use super::h1::DownstreamBody;
 use super::recorder::Recorder;
 use super::route::Action;
-use super::upgrade::{self, UpgradeResult};
+use super::upgrade;
 use super::HttpListener;
 use crate::pipeline::clock;
 use crate::pipeline::export::L7Export;
@@ -50,17 +50,23 @@ pub async fn handle(
         _ => None,
     };
     L7Export::routed(&mut recorder.export, &route.name, cluster_name);
-    let upgrade = upgrade::requested(parts.version, &parts.headers).cloned();
-    if let Some(value) = &upgrade {
+    // An upgrade request: refused here unless the route relays its type
+    // to an HTTP/1.1 upstream; then only the type's index is kept, to
+    // count how the upstream answered.
+    let mut upgrade = None;
+    if let Some(value) = upgrade::requested(parts.version, &parts.headers) {
         let relayable = match &route.action {
             Action::Forward(cluster) => {
                 cluster.upstream_version(parts.version) == http::Version::HTTP_11
             }
             _ => false,
         };
-        if !relayable || !route.upgrades.allows(value) {
-            listener.upgrades.count(value, UpgradeResult::Refused);
-            return Ok(local_reply(recorder, StatusCode::FORBIDDEN, Bytes::new()));
+        match route.upgrades.position(value) {
+            Some(index) if relayable => upgrade = Some(index),
+            _ => {
+                listener.upgrades.count_refused(value);
+                return Ok(local_reply(recorder, StatusCode::FORBIDDEN, Bytes::new()));
+            }
         }
     }
     let mut response = match &route.action {
@@ -96,12 +102,9 @@ pub async fn handle(
             .await
         }
     };
-    if let Some(value) = &upgrade {
-        let result = match response.status() {
-            StatusCode::SWITCHING_PROTOCOLS => UpgradeResult::Upgraded,
-            _ => UpgradeResult::Declined,
-        };
-        listener.upgrades.count(value, result);
+    if let Some(index) = upgrade {
+        let switched = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+        route.upgrades.count(index, switched);
     }
     route.response_edits.apply(response.headers_mut());
     Ok(response)

@@ -13,7 +13,7 @@ use crate::pipeline::Families;
 use bytes::BytesMut;
 use http::header::{CONNECTION, UPGRADE};
 use http::{HeaderMap, HeaderValue, Version};
-use prometheus::{IntCounterVec, IntGauge};
+use prometheus::{IntCounter, IntCounterVec, IntGauge};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -38,31 +38,69 @@ pub fn requested(version: Version, headers: &HeaderMap) -> Option<&HeaderValue> 
     (listed && !upgrade.as_bytes().eq_ignore_ascii_case(b"h2c")).then_some(upgrade)
 }
 
-/// The upgrade types one route relays (lowercase).
-#[derive(Debug, Default)]
-pub struct RouteUpgrades(Box<[Box<str>]>);
+/// The upgrade types one route relays (lowercase), each with its
+/// `upgraded` and `declined` counters resolved when the route is built:
+/// counting an upgrade costs no label lookup.
+#[derive(Default)]
+pub struct RouteUpgrades {
+    types: Box<[Box<str>]>,
+    counters: Box<[[IntCounter; 2]]>,
+}
 
 impl RouteUpgrades {
-    pub fn new(listener: &ListenerConfig, route: &RouteConfig) -> RouteUpgrades {
+    pub fn new(
+        families: &Families,
+        listener: &ListenerConfig,
+        route: &RouteConfig,
+    ) -> RouteUpgrades {
         let allowed = allowed_upgrades(&listener.upgrade_configs, &route.upgrade_configs);
-        RouteUpgrades(allowed.into_iter().map(String::into_boxed_str).collect())
+        let counter = |kind: &str, result: UpgradeResult| {
+            let labels = [listener.name.as_str(), kind, result.as_str()];
+            families.http_upgrades.with_label_values(&labels)
+        };
+        let counters = allowed
+            .iter()
+            .map(|kind| {
+                [
+                    counter(kind, UpgradeResult::Upgraded),
+                    counter(kind, UpgradeResult::Declined),
+                ]
+            })
+            .collect();
+        let types = allowed.into_iter().map(String::into_boxed_str).collect();
+        RouteUpgrades { types, counters }
     }
 
     /// Whether the route relays no upgrade at all (most routes).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.types.is_empty()
     }
 
-    pub fn allows(&self, value: &HeaderValue) -> bool {
+    /// Which of the route's types `value` asks for, if any. A `u8` (a
+    /// listener lists at most 16 types): the handler keeps it while the
+    /// request is forwarded, and a byte keeps that future's size.
+    pub fn position(&self, value: &HeaderValue) -> Option<u8> {
         let value = value.as_bytes();
-        self.0
+        let index = self
+            .types
             .iter()
-            .any(|t| t.as_bytes().eq_ignore_ascii_case(value))
+            .position(|t| t.as_bytes().eq_ignore_ascii_case(value))?;
+        u8::try_from(index).ok()
+    }
+
+    /// Counts an allowed upgrade by how the upstream answered it.
+    pub fn count(&self, index: u8, switched: bool) {
+        if let Some([upgraded, declined]) = self.counters.get(usize::from(index)) {
+            match switched {
+                true => upgraded.inc(),
+                false => declined.inc(),
+            }
+        }
     }
 }
 
 #[derive(Debug, Clone, Copy)]
-pub enum UpgradeResult {
+enum UpgradeResult {
     Upgraded,
     Refused,
     Declined,
@@ -101,14 +139,16 @@ impl UpgradeMetrics {
         }
     }
 
-    pub fn count(&self, value: &HeaderValue, result: UpgradeResult) {
+    /// Counts a refused upgrade (403): its type if the listener lists it.
+    pub fn count_refused(&self, value: &HeaderValue) {
         let value = value.as_bytes();
         let kind = self
             .listed
             .iter()
             .find(|t| t.as_bytes().eq_ignore_ascii_case(value))
             .map_or(OTHER, |t| t);
-        let labels = [self.listener.as_str(), kind, result.as_str()];
+        let refused = UpgradeResult::Refused.as_str();
+        let labels = [self.listener.as_str(), kind, refused];
         self.family.with_label_values(&labels).inc();
     }
 }
@@ -201,9 +241,20 @@ mod tests {
 
     #[test]
     fn types_compare_without_case() {
-        let route = RouteUpgrades(vec!["websocket".into()].into_boxed_slice());
-        assert!(route.allows(&HeaderValue::from_static("WebSocket")));
-        assert!(!route.allows(&HeaderValue::from_static("websocket2")));
-        assert!(!RouteUpgrades::default().allows(&HeaderValue::from_static("websocket")));
+        let route = RouteUpgrades {
+            types: vec!["spdy/3".into(), "websocket".into()].into_boxed_slice(),
+            counters: Box::default(),
+        };
+        assert_eq!(
+            route.position(&HeaderValue::from_static("WebSocket")),
+            Some(1)
+        );
+        assert_eq!(
+            route.position(&HeaderValue::from_static("websocket2")),
+            None
+        );
+        let none = RouteUpgrades::default();
+        assert_eq!(none.position(&HeaderValue::from_static("websocket")), None);
+        assert!(none.is_empty());
     }
 }

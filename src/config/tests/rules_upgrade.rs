@@ -97,3 +97,15 @@ fn an_entry_needs_its_type() {
         ["t.yaml:5:26: listeners[0].upgrade_configs[0]: missing field `upgrade_type`"]
     );
 }
+
+#[test]
+fn at_most_sixteen_types() {
+    let many: Vec<String> = (0..17)
+        .map(|i| format!("{{ upgrade_type: p{i} }}"))
+        .collect();
+    let problems = problems(&yaml(&format!("[ {} ]", many.join(", ")), "[]"));
+    assert_eq!(
+        problems,
+        ["t.yaml:5:22: listeners[0].upgrade_configs: at most 16 upgrade types, got 17"]
+    );
+}
