@@ -115,6 +115,7 @@ pub fn validate(raw: &RawConfig, source: &str) -> Result<Config, Vec<Issue>> {
         .filter_map(|(i, l)| listener(&mut v, format!("listeners[{i}]"), l, &known))
         .collect();
     check_addresses(&mut v, admin, raw);
+    super::validate_upgrade::check_listeners(&mut v, raw);
     let tracing = super::validate_telemetry::tracing(&mut v, raw.tracing.as_ref());
 
     match (admin, tracing) {
@@ -214,7 +215,6 @@ fn listener(
         &format!("{p}.upgrade_configs"),
         &raw.upgrade_configs,
     );
-    super::validate_upgrade::route_types_listed(v, &p, raw);
     let limits = &raw.label_limits;
     let mut limit = |field: &str, value: u64| {
         v.check(

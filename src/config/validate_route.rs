@@ -309,11 +309,16 @@ fn forward(v: &mut Issues, p: &str, r: &RawRouteAction, known: &KnownClusters) -
 
 fn direct(v: &mut Issues, p: &str, d: &RawDirectResponse) -> Option<RouteAction> {
     let status = match u16::try_from(d.status) {
-        Ok(s) if (100..=599).contains(&s) => Some(s),
+        // Envoy's range: an interim (1xx) answer is not a response, and a
+        // `101` would leave the client expecting another protocol.
+        Ok(s) if (200..=599).contains(&s) => Some(s),
         _ => {
             v.add(
                 format!("{p}.status"),
-                format!("status {} is not an HTTP status code (100-599)", d.status),
+                format!(
+                    "status {} is not a final HTTP status code (200-599)",
+                    d.status
+                ),
             );
             None
         }

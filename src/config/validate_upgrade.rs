@@ -1,6 +1,7 @@
 //! Validation of `upgrade_configs`, on listeners and on route actions.
 use super::model_upgrade::UpgradeConfig;
-use super::raw::RawListener;
+use super::raw::{RawConfig, RawListener, RawListenerProtocol, RawUpstreamProtocol};
+use super::raw_cluster::RawCluster;
 use super::raw_route::RawUpgradeConfig;
 use super::validate::Issues;
 
@@ -74,30 +75,93 @@ fn upgrade_type(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Every route entry must name a type its listener lists: a route can turn
-/// a listener's upgrade on or off, not add one.
-pub(crate) fn route_types_listed(v: &mut Issues, p: &str, raw: &RawListener) {
-    let listed = |name: &str| {
-        raw.upgrade_configs
-            .iter()
-            .any(|e| e.upgrade_type.eq_ignore_ascii_case(name))
-    };
-    for (h, host) in raw.virtual_hosts.iter().enumerate() {
+/// What `upgrade_configs` asks of the rest of the config, listener by
+/// listener: an HTTP listener; route entries naming types their listener
+/// lists (a route turns a listener's upgrade on or off, it cannot add
+/// one); and an HTTP/1.1 upstream wherever an upgrade is on.
+pub(crate) fn check_listeners(v: &mut Issues, raw: &RawConfig) {
+    for (l, listener) in raw.listeners.iter().enumerate() {
+        let p = format!("listeners[{l}]");
+        let any = !listener.upgrade_configs.is_empty();
+        if any && listener.protocol == RawListenerProtocol::Tcp {
+            v.add(
+                format!("{p}.upgrade_configs"),
+                "upgrade_configs need an http or auto listener (this listener is tcp, \
+                 which relays every byte already)",
+            );
+            continue;
+        }
+        routes_name_listed_types(v, &p, listener);
+        if any {
+            upstreams_speak_http1(v, &p, listener, &raw.clusters);
+        }
+    }
+}
+
+fn listed(listener: &RawListener, name: &str) -> bool {
+    (listener.upgrade_configs.iter()).any(|e| e.upgrade_type.eq_ignore_ascii_case(name))
+}
+
+fn routes_name_listed_types(v: &mut Issues, p: &str, listener: &RawListener) {
+    for (h, host) in listener.virtual_hosts.iter().enumerate() {
         for (r, route) in host.routes.iter().enumerate() {
             let Some(action) = &route.route else { continue };
             for (i, entry) in action.upgrade_configs.iter().enumerate() {
-                if !entry.upgrade_type.is_empty() && !listed(&entry.upgrade_type) {
-                    v.add(
-                        format!(
-                            "{p}.virtual_hosts[{h}].routes[{r}].route.upgrade_configs[{i}].upgrade_type"
-                        ),
-                        format!(
-                            "upgrade type \"{}\" is not in the listener's upgrade_configs \
-                             (a route turns a listener's upgrade on or off)",
-                            entry.upgrade_type
-                        ),
-                    );
+                let name = entry.upgrade_type.to_ascii_lowercase();
+                // A bad type is reported once, by `upgrade_configs`.
+                if upgrade_type(&name).is_err() || listed(listener, &name) {
+                    continue;
                 }
+                v.add(
+                    format!(
+                        "{p}.virtual_hosts[{h}].routes[{r}].route.upgrade_configs[{i}].upgrade_type"
+                    ),
+                    format!(
+                        "upgrade type \"{name}\" is not in the listener's upgrade_configs \
+                         (a route turns a listener's upgrade on or off)"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// A route with an upgrade on whose cluster speaks h2c would answer every
+/// upgrade 403: said at load time instead.
+fn upstreams_speak_http1(v: &mut Issues, p: &str, listener: &RawListener, clusters: &[RawCluster]) {
+    let h2c = |name: &str| {
+        clusters
+            .iter()
+            .any(|c| c.name == name && c.protocol == RawUpstreamProtocol::H2c)
+    };
+    let message = |cluster: &str| {
+        format!(
+            "an upgrade is on for this route but cluster \"{cluster}\" speaks h2c: upgrades \
+             need an HTTP/1.1 upstream (cluster protocol http1 or auto)"
+        )
+    };
+    let on_by_default = listener.upgrade_configs.iter().any(|e| e.enabled);
+    if listener.virtual_hosts.is_empty() {
+        if let Some(cluster) = listener
+            .cluster
+            .as_deref()
+            .filter(|c| on_by_default && h2c(c))
+        {
+            v.add(format!("{p}.cluster"), message(cluster));
+        }
+        return;
+    }
+    for (h, host) in listener.virtual_hosts.iter().enumerate() {
+        for (r, route) in host.routes.iter().enumerate() {
+            let Some(action) = &route.route else { continue };
+            let on = listener.upgrade_configs.iter().any(|entry| {
+                let own = (action.upgrade_configs.iter())
+                    .find(|e| e.upgrade_type.eq_ignore_ascii_case(&entry.upgrade_type));
+                own.map_or(entry.enabled, |own| own.enabled)
+            });
+            if on && h2c(&action.cluster) {
+                let path = format!("{p}.virtual_hosts[{h}].routes[{r}].route.cluster");
+                v.add(path, message(&action.cluster));
             }
         }
     }

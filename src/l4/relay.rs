@@ -65,7 +65,16 @@ pub async fn relay(
     let tap = Mutex::new(tap);
     if !prefix.is_empty() {
         feed(&tap, Direction::ClientToServer, prefix);
-        upstream.write_all(prefix).await?;
+        // Bounded like the relay: an upstream that reads nothing cannot
+        // hold the connection here.
+        let write = upstream.write_all(prefix);
+        match idle_timeout {
+            Some(limit) => tokio::time::timeout(limit, write).await.map_err(|_| {
+                counters.idle_timeouts.inc();
+                std::io::Error::new(std::io::ErrorKind::TimedOut, IdleTimeout)
+            })??,
+            None => write.await?,
+        }
     }
     // Last read either way (monotonic nanoseconds): one relaxed store per
     // read, checked by a timer that wakes only at the deadline.

@@ -2,6 +2,7 @@
 //! attempts of the retry policy (each to a freshly picked endpoint, with a
 //! per-try timeout and jittered back-off), all within the route timeout.
 use super::body::{CountedBody, RequestBodyState, ResponseBody};
+use super::h1::UpgradeRequested;
 use super::handler::{grpc_reply, local_reply};
 use super::headers;
 use super::recorder::Recorder;
@@ -54,16 +55,16 @@ pub async fn forward(
     // here goes on (HTTP/1.1 both sides) with its two hop-by-hop fields.
     // In a block: a local in scope across the awaits below would make
     // every request's boxed future larger.
-    {
+    let upgrading = {
         let upgrade = match route.upgrades.is_empty() {
             true => None,
             false => super::upgrade::requested(downstream_version, &parts.headers).cloned(),
         };
         headers::strip_hop_by_hop(&mut parts.headers, version == http::Version::HTTP_2);
-        if let Some(value) = upgrade {
-            headers::keep_upgrade(&mut parts.headers, value);
-        }
-    }
+        upgrade
+            .map(|value| headers::keep_upgrade(&mut parts.headers, value))
+            .is_some()
+    };
     if version == http::Version::HTTP_2 {
         // HTTP/2 carries the host in `:authority` (RFC 9113 §8.3.1), which
         // our h2 connections take from the URI.
@@ -117,6 +118,11 @@ pub async fn forward(
             _ => &endpoint.authority,
         };
         *request.uri_mut() = upstream_uri(&parts.uri, authority);
+        if upgrading {
+            if let Some(value) = request.headers().get(UPGRADE).cloned() {
+                request.extensions_mut().insert(UpgradeRequested(value));
+            }
+        }
         // Telemetry export: Periscope's span becomes the upstream's parent.
         L7Export::forwarding(
             &mut recorder.export,

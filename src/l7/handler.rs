@@ -3,6 +3,7 @@
 use super::body::{CountedBody, RequestBodyState, ResponseBody};
 use super::grpc;
 use super::h1::DownstreamBody;
+use super::h1::Switched;
 use super::recorder::Recorder;
 use super::route::Action;
 use super::upgrade;
@@ -62,6 +63,13 @@ pub async fn handle(
             _ => false,
         };
         match route.upgrades.position(value) {
+            // A body before the switch would leave both sides unsure where
+            // the new protocol starts (WebSocket handshakes have none).
+            Some(_) if !http_body::Body::is_end_stream(&body) => {
+                listener.upgrades.count_refused(value);
+                let text = "an upgrade request cannot have a body\n";
+                return Ok(local_reply(recorder, StatusCode::BAD_REQUEST, text));
+            }
             Some(index) if relayable => upgrade = Some(index),
             _ => {
                 listener.upgrades.count_refused(value);
@@ -103,8 +111,14 @@ pub async fn handle(
         }
     };
     if let Some(index) = upgrade {
-        let switched = response.status() == StatusCode::SWITCHING_PROTOCOLS;
-        route.upgrades.count(index, switched);
+        // Switched: counted once the relay starts; otherwise declined now.
+        match response.extensions_mut().remove::<Switched>() {
+            Some(switched) => {
+                let switch = route.upgrades.switch(index, switched);
+                response.extensions_mut().insert(switch);
+            }
+            None => route.upgrades.count_declined(index),
+        }
     }
     route.response_edits.apply(response.headers_mut());
     Ok(response)

@@ -172,7 +172,7 @@ impl Recorder {
                 status: self.status,
                 request_body_bytes,
                 response_body_bytes: self.response_body_bytes,
-                upgraded: false,
+                upgraded: self.status == Some(101),
                 grpc: self.grpc.take().map(|builder| {
                     // Request messages were counted by the request body.
                     let mut call = builder.call();

@@ -88,15 +88,31 @@ impl RouteUpgrades {
         u8::try_from(index).ok()
     }
 
-    /// Counts an allowed upgrade by how the upstream answered it.
-    pub fn count(&self, index: u8, switched: bool) {
-        if let Some([upgraded, declined]) = self.counters.get(usize::from(index)) {
-            match switched {
-                true => upgraded.inc(),
-                false => declined.inc(),
-            }
+    /// The upstream switched: the relay to come counts as upgraded once
+    /// it starts (the client may be gone before).
+    pub fn switch(&self, index: u8, switched: Switched) -> Switch {
+        let upgraded = self
+            .counters
+            .get(usize::from(index))
+            .map(|[up, _]| up.clone());
+        Switch { switched, upgraded }
+    }
+
+    /// The upstream answered an allowed upgrade without switching.
+    pub fn count_declined(&self, index: u8) {
+        if let Some([_, declined]) = self.counters.get(usize::from(index)) {
+            declined.inc();
         }
     }
+}
+
+/// A `101` on its way to the client: the upstream connection it came on
+/// and the counter of its route and type (a response extension, hence
+/// `Clone`).
+#[derive(Clone)]
+pub struct Switch {
+    switched: Switched,
+    upgraded: Option<IntCounter>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -162,17 +178,33 @@ pub async fn relay(
     listener: &HttpListener,
     mut client: TcpStream,
     client_sent: BytesMut,
-    switched: Switched,
+    switch: Switch,
 ) {
-    let Some(mut upstream) = switched.take() else {
+    let Some(mut upstream) = switch.switched.take() else {
         return;
     };
+    if let Some(upgraded) = &switch.upgraded {
+        upgraded.inc();
+    }
     let metrics = &listener.metrics;
     let _active = Active::count(&listener.upgrades.active);
     let (stream, upstream_sent) = upstream.switched();
-    let early = match upstream_sent.is_empty() {
-        true => Ok(()),
-        false => client.write_all(&upstream_sent).await,
+    // Bounded like the relay after it: a client that reads nothing cannot
+    // hold the upstream connection here.
+    let early = async {
+        match upstream_sent.is_empty() {
+            true => Ok(()),
+            false => client.write_all(&upstream_sent).await,
+        }
+    };
+    let early = match listener.stream_idle_timeout {
+        Some(limit) => tokio::time::timeout(limit, early)
+            .await
+            .unwrap_or_else(|_| {
+                metrics.idle_timeouts.inc();
+                Err(std::io::ErrorKind::TimedOut.into())
+            }),
+        None => early.await,
     };
     if early.is_ok() {
         metrics.bytes_sent.inc_by(upstream_sent.len() as u64);

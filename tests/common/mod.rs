@@ -30,6 +30,7 @@ pub mod prometheus;
 pub mod python;
 pub mod raw_http;
 pub mod runtime;
+pub mod scripted_http;
 pub mod tcp_peers;
 pub mod websocket;
 pub mod workdir;

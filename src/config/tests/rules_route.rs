@@ -141,14 +141,14 @@ fn direct_response_status_and_body() {
     assert_eq!(
         route_problems(&format!(
             "
-            - {{ name: a, match: {{ prefix: / }}, direct_response: {{ status: 99 }} }}
+            - {{ name: a, match: {{ prefix: / }}, direct_response: {{ status: 101 }} }}
             - {{ name: b, match: {{ prefix: / }}, direct_response: {{ status: 70000 }} }}
             - {{ name: c, match: {{ prefix: / }}, direct_response: {{ status: 200, body: {big} }} }}
             "
         )),
         [
-            format!("t.yaml:8:73: {R}[0].direct_response.status: status 99 is not an HTTP status code (100-599)"),
-            format!("t.yaml:9:73: {R}[1].direct_response.status: status 70000 is not an HTTP status code (100-599)"),
+            format!("t.yaml:8:73: {R}[0].direct_response.status: status 101 is not a final HTTP status code (200-599)"),
+            format!("t.yaml:9:73: {R}[1].direct_response.status: status 70000 is not a final HTTP status code (200-599)"),
             format!("t.yaml:10:84: {R}[2].direct_response.body: body is 65537 bytes; at most 65536 are allowed"),
         ]
     );

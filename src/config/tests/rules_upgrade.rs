@@ -109,3 +109,68 @@ fn at_most_sixteen_types() {
         ["t.yaml:5:22: listeners[0].upgrade_configs: at most 16 upgrade types, got 17"]
     );
 }
+
+#[test]
+fn a_bad_route_type_is_reported_once() {
+    assert_eq!(
+        problems(&yaml(
+            "[ { upgrade_type: websocket } ]",
+            "[ { upgrade_type: h2c } ]"
+        )),
+        [
+            "t.yaml:11:71: listeners[0].virtual_hosts[0].routes[0].route.upgrade_configs[0]\
+          .upgrade_type: h2c is HTTP/2's own upgrade: as in Envoy, such a request is \
+          forwarded as HTTP/1.1 without it (use a cluster with protocol h2c to speak HTTP/2)"
+        ]
+    );
+}
+
+#[test]
+fn route_types_need_a_listing_listener_even_an_empty_one() {
+    let yaml = LISTENER
+        .replace("        upgrade_configs: UPGRADES\n", "")
+        .replace("ROUTE", "[ { upgrade_type: websocket } ]");
+    assert_eq!(
+        problems(&yaml),
+        [
+            "t.yaml:10:71: listeners[0].virtual_hosts[0].routes[0].route.upgrade_configs[0]\
+          .upgrade_type: upgrade type \"websocket\" is not in the listener's upgrade_configs \
+          (a route turns a listener's upgrade on or off)"
+        ]
+    );
+}
+
+#[test]
+fn upgrades_need_an_http_listener_and_an_http1_upstream() {
+    assert_eq!(
+        problems(
+            "
+            listeners:
+              - { name: raw, address: 127.0.0.1:1, protocol: tcp, cluster: web, upgrade_configs: [ { upgrade_type: websocket } ] }
+              - { name: quick, address: 127.0.0.1:2, protocol: http, cluster: grpc, upgrade_configs: [ { upgrade_type: websocket } ] }
+              - name: routed
+                address: 127.0.0.1:3
+                protocol: http
+                upgrade_configs: [ { upgrade_type: websocket } ]
+                virtual_hosts:
+                  - name: v
+                    routes:
+                      - { name: off, match: { prefix: /off }, route: { cluster: grpc, upgrade_configs: [ { upgrade_type: websocket, enabled: false } ] } }
+                      - { name: on, match: { prefix: / }, route: { cluster: grpc } }
+            clusters:
+              - { name: web, endpoints: [\"h:1\"] }
+              - { name: grpc, protocol: h2c, endpoints: [\"h:2\"] }
+            "
+        ),
+        [
+            "t.yaml:2:86: listeners[0].upgrade_configs: upgrade_configs need an http or auto \
+             listener (this listener is tcp, which relays every byte already)",
+            "t.yaml:3:67: listeners[1].cluster: an upgrade is on for this route but cluster \
+             \"grpc\" speaks h2c: upgrades need an HTTP/1.1 upstream (cluster protocol http1 \
+             or auto)",
+            "t.yaml:12:65: listeners[2].virtual_hosts[0].routes[1].route.cluster: an upgrade is \
+             on for this route but cluster \"grpc\" speaks h2c: upgrades need an HTTP/1.1 \
+             upstream (cluster protocol http1 or auto)",
+        ]
+    );
+}

@@ -18,5 +18,5 @@ mod client;
 mod framing;
 mod server;
 
-pub use client::{H1Body, H1Pool, Switched};
+pub use client::{H1Body, H1Pool, Switched, UpgradeRequested};
 pub use server::{serve, DownstreamBody};

@@ -55,9 +55,17 @@ pub struct H1Conn {
     request_done: bool,
     /// The request's method, to read its answer's framing early (HEAD).
     method: http::Method,
-    /// The request asked to switch protocols: a `101` may answer it.
-    upgrade: bool,
+    /// The protocol the request asked to switch to (see
+    /// [`UpgradeRequested`]): only then may a `101` answer it.
+    upgrade: Option<http::HeaderValue>,
 }
+
+/// Put on an upstream request by forwarding when its route relays the
+/// client's `Upgrade` (the value). It, not the presence of an `Upgrade`
+/// field (a header edit could add one), is what lets a `101` through, and
+/// only a `101` naming that protocol.
+#[derive(Clone)]
+pub struct UpgradeRequested(pub http::HeaderValue);
 
 impl H1Conn {
     pub fn new(stream: TcpStream) -> H1Conn {
@@ -68,7 +76,7 @@ impl H1Conn {
             write_buf: Vec::new(),
             request_done: true,
             method: http::Method::GET,
-            upgrade: false,
+            upgrade: None,
         }
     }
 
@@ -107,9 +115,10 @@ impl H1Conn {
         );
         self.request_done = false;
         self.method = parts.method.clone();
-        // `Upgrade` is hop-by-hop: it is here only if forwarding kept it
-        // for an upgrade the route allows.
-        self.upgrade = parts.headers.contains_key(http::header::UPGRADE);
+        self.upgrade = parts
+            .extensions
+            .get::<UpgradeRequested>()
+            .map(|u| u.0.clone());
         let mut early = false;
         match framing {
             RequestFraming::None => self.stream.write_all(&self.write_buf).await?,
@@ -142,7 +151,7 @@ impl H1Conn {
         // rest of it unread: this connection cannot carry another request.
         self.request_done = !early;
         loop {
-            match head::parse_response(&mut self.read_buf, &parts.method, self.upgrade)? {
+            match head::parse_response(&mut self.read_buf, &parts.method, self.upgrade.as_ref())? {
                 Parsed::Head(head) => return Ok(head),
                 Parsed::Interim => continue,
                 Parsed::Partial => {
@@ -268,7 +277,7 @@ impl H1Conn {
         loop {
             // A copy: a final head must stay in the buffer for `exchange`.
             let mut probe = self.read_buf.clone();
-            match head::parse_response(&mut probe, &self.method, self.upgrade) {
+            match head::parse_response(&mut probe, &self.method, self.upgrade.as_ref()) {
                 Ok(Parsed::Interim) => {
                     let consumed = self.read_buf.len() - probe.len();
                     self.read_buf.advance(consumed);
@@ -290,7 +299,7 @@ impl H1Conn {
         let _ = self.answer_complete(); // drops interim answers
         let mut probe = self.read_buf.clone();
         matches!(
-            head::parse_response(&mut probe, &self.method, self.upgrade),
+            head::parse_response(&mut probe, &self.method, self.upgrade.as_ref()),
             Ok(Parsed::Head(_))
         )
     }
@@ -314,6 +323,13 @@ impl H1Conn {
 
     pub fn read_buf(&mut self) -> &mut BytesMut {
         &mut self.read_buf
+    }
+
+    /// The last request asked to switch protocols: whatever the answer,
+    /// the connection is not reused (a server may take the bytes after an
+    /// upgrade request for the new protocol).
+    pub fn carried_upgrade(&self) -> bool {
+        self.upgrade.is_some()
     }
 
     /// After a `101`: the socket, and what the server already sent in its

@@ -7,8 +7,8 @@
 //! allocation however many fields it has.
 use crate::l7::h1::framing;
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, Method, StatusCode, Version};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 use http_body::SizeHint;
 
 /// A response head longer than this is a protocol error.
@@ -124,13 +124,14 @@ pub fn encode_request(
 /// Parses the response head at the start of `buf`. A complete head is
 /// split off `buf`; what follows (body bytes) stays.
 ///
-/// `101` is a final answer when the request asked to switch protocols
-/// (`upgrade`): its head ends the HTTP exchange and the bytes after it are
-/// the new protocol's. Unasked, it is malformed.
+/// `101` is a final answer when the request asked to switch to the
+/// protocol it names (`upgrade`): its head ends the HTTP exchange and the
+/// bytes after it are the new protocol's. Unasked, or naming another
+/// protocol, it is malformed.
 pub fn parse_response(
     buf: &mut BytesMut,
     request_method: &Method,
-    upgrade: bool,
+    upgrade: Option<&HeaderValue>,
 ) -> Result<Parsed, HeadError> {
     let mut fields = framing::fields();
     let mut response = httparse::Response::new(&mut []);
@@ -156,7 +157,7 @@ pub fn parse_response(
     let code = response.code.unwrap_or(0);
     let status = StatusCode::from_u16(code).map_err(|_| HeadError::Malformed("status code"))?;
     let switching = status == StatusCode::SWITCHING_PROTOCOLS;
-    if switching && !upgrade {
+    if switching && upgrade.is_none() {
         return Err(HeadError::Malformed("101 without an upgrade request"));
     }
     if status.is_informational() && !switching {
@@ -171,6 +172,12 @@ pub fn parse_response(
     let spans = framing::FieldSpans::of(response.headers, buf.as_ptr());
     let head: Bytes = buf.split_to(len).freeze();
     let mut headers = spans.header_map(&head, 0).map_err(HeadError::Malformed)?;
+    if let (true, Some(asked)) = (switching, upgrade) {
+        let named = headers.get(UPGRADE).map(HeaderValue::as_bytes);
+        if !named.is_some_and(|named| named.eq_ignore_ascii_case(asked.as_bytes())) {
+            return Err(HeadError::Malformed("101 to another protocol than asked"));
+        }
+    }
     let (framing, framing_allows_reuse) = match switching {
         // Never reused: the connection now carries the new protocol.
         true => (ResponseFraming::Empty, false),

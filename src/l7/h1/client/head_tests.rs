@@ -4,7 +4,7 @@ use http::HeaderValue;
 
 fn parse(wire: &[u8], method: Method) -> Result<(Parsed, Vec<u8>), HeadError> {
     let mut buf = BytesMut::from(wire);
-    let parsed = parse_response(&mut buf, &method, false)?;
+    let parsed = parse_response(&mut buf, &method, None)?;
     Ok((parsed, buf.to_vec()))
 }
 
@@ -197,10 +197,10 @@ fn interim_responses_are_skipped() {
         &b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"[..],
     );
     assert!(matches!(
-        parse_response(&mut buf, &Method::POST, false),
+        parse_response(&mut buf, &Method::POST, None),
         Ok(Parsed::Interim)
     ));
-    match parse_response(&mut buf, &Method::POST, false) {
+    match parse_response(&mut buf, &Method::POST, None) {
         Ok(Parsed::Head(head)) => assert_eq!(head.status, StatusCode::CREATED),
         other => panic!("{other:?}"),
     }
@@ -243,7 +243,8 @@ fn an_asked_for_101_ends_the_exchange_and_keeps_what_follows() {
     let mut buf = BytesMut::from(
         &b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi"[..],
     );
-    match parse_response(&mut buf, &Method::GET, true) {
+    let asked = HeaderValue::from_static("WebSocket");
+    match parse_response(&mut buf, &Method::GET, Some(&asked)) {
         Ok(Parsed::Head(head)) => {
             assert_eq!(head.status, StatusCode::SWITCHING_PROTOCOLS);
             assert_eq!(head.framing, ResponseFraming::Empty);
@@ -253,4 +254,23 @@ fn an_asked_for_101_ends_the_exchange_and_keeps_what_follows() {
         other => panic!("{other:?}"),
     }
     assert_eq!(&buf[..], b"\x81\x02hi", "the new protocol's bytes stay");
+}
+
+#[test]
+fn a_101_naming_another_protocol_or_none_is_malformed() {
+    let asked = HeaderValue::from_static("websocket");
+    for wire in [
+        &b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"[..],
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n",
+    ] {
+        let mut buf = BytesMut::from(wire);
+        assert!(
+            matches!(
+                parse_response(&mut buf, &Method::GET, Some(&asked)),
+                Err(HeadError::Malformed(_))
+            ),
+            "{}",
+            String::from_utf8_lossy(wire)
+        );
+    }
 }

@@ -5,4 +5,5 @@ mod head;
 mod pool;
 
 pub use body::H1Body;
+pub use conn::UpgradeRequested;
 pub use pool::{H1Pool, Switched};

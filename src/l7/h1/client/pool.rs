@@ -156,7 +156,9 @@ impl H1Pool {
             response.extensions_mut().insert(Switched::new(pooled));
             return Ok(response);
         }
-        let mut response = Response::new(H1Body::new(pooled, head.framing, head.keep_alive));
+        // A declined upgrade's connection is not reused either.
+        let keep_alive = head.keep_alive && !pooled.conn.carried_upgrade();
+        let mut response = Response::new(H1Body::new(pooled, head.framing, keep_alive));
         *response.status_mut() = head.status;
         *response.version_mut() = head.version;
         *response.headers_mut() = head.headers;

@@ -14,7 +14,6 @@ use super::body::{DownstreamBody, H1RequestBody, ReadSide, ReadSlot};
 use super::head::{self, RequestError, RequestFraming, RequestHead};
 use super::respond::{self, Ending};
 use crate::drain::Drain;
-use crate::l7::h1::Switched;
 use crate::l7::idle::ConnectionActivity;
 use crate::l7::HttpListener;
 use crate::l7::{handler, upgrade};
@@ -132,7 +131,9 @@ pub async fn serve(
         // An upstream that switched protocols: after the `101` goes out,
         // this connection becomes a relay to it.
         let switched = match response.status() {
-            http::StatusCode::SWITCHING_PROTOCOLS => response.extensions_mut().remove::<Switched>(),
+            http::StatusCode::SWITCHING_PROTOCOLS => {
+                response.extensions_mut().remove::<upgrade::Switch>()
+            }
             _ => None,
         };
         let mut unfinished = None;
