@@ -5,7 +5,10 @@
 //! parsed: the exchange recorded is the upgrade request and its `101`.
 //!
 //! A request asking for a type its route does not enable gets 403, as
-//! Envoy answers it (`upgrade_failed`).
+//! Envoy answers it (`upgrade_failed`); one with a body gets 400. The
+//! upstream client accepts a `101` only for a request marked
+//! `UpgradeRequested` and naming that protocol (else 502), and never pools
+//! a connection that carried an upgrade request.
 use super::h1::Switched;
 use super::HttpListener;
 use crate::config::{allowed_upgrades, ListenerConfig, RouteConfig};
