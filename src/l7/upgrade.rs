@@ -172,6 +172,29 @@ impl UpgradeMetrics {
     }
 }
 
+/// The upstream connection of a `101`, out of its response. A plain
+/// function taking and giving back the response: the HTTP/1 server
+/// borrowing it in place kept a second copy in every connection's future.
+pub fn take_switch<B>(mut response: http::Response<B>) -> (http::Response<B>, Option<Switch>) {
+    let switch = match response.status() {
+        http::StatusCode::SWITCHING_PROTOCOLS => response.extensions_mut().remove::<Switch>(),
+        _ => None,
+    };
+    (response, switch)
+}
+
+/// [`relay`], boxed by a plain function: the HTTP/1 server awaits it, and
+/// a future built inline there (even to be boxed) would make every
+/// connection's future larger, idle ones included.
+pub fn relay_boxed<'a>(
+    listener: &'a HttpListener,
+    client: TcpStream,
+    client_sent: BytesMut,
+    switch: Switch,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    Box::pin(relay(listener, client, client_sent, switch))
+}
+
 /// Relays an upgraded connection until both sides have ended, or neither
 /// sent a byte for the listener's `stream_idle_timeout` (Envoy applies
 /// its stream idle timeout to upgraded streams too). `client_sent` is what

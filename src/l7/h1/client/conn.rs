@@ -56,8 +56,10 @@ pub struct H1Conn {
     /// The request's method, to read its answer's framing early (HEAD).
     method: http::Method,
     /// The protocol the request asked to switch to (see
-    /// [`UpgradeRequested`]): only then may a `101` answer it.
-    upgrade: Option<http::HeaderValue>,
+    /// [`UpgradeRequested`]): only then may a `101` answer it. Boxed: the
+    /// connection travels inside every response body, where 40 more bytes
+    /// would be carried by every connection's future.
+    upgrade: Option<Box<http::HeaderValue>>,
 }
 
 /// Put on an upstream request by forwarding when its route relays the
@@ -115,10 +117,7 @@ impl H1Conn {
         );
         self.request_done = false;
         self.method = parts.method.clone();
-        self.upgrade = parts
-            .extensions
-            .get::<UpgradeRequested>()
-            .map(|u| u.0.clone());
+        self.upgrade = (parts.extensions.get::<UpgradeRequested>()).map(|u| Box::new(u.0.clone()));
         let mut early = false;
         match framing {
             RequestFraming::None => self.stream.write_all(&self.write_buf).await?,
@@ -151,7 +150,8 @@ impl H1Conn {
         // rest of it unread: this connection cannot carry another request.
         self.request_done = !early;
         loop {
-            match head::parse_response(&mut self.read_buf, &parts.method, self.upgrade.as_ref())? {
+            match head::parse_response(&mut self.read_buf, &parts.method, self.upgrade.as_deref())?
+            {
                 Parsed::Head(head) => return Ok(head),
                 Parsed::Interim => continue,
                 Parsed::Partial => {
@@ -277,7 +277,7 @@ impl H1Conn {
         loop {
             // A copy: a final head must stay in the buffer for `exchange`.
             let mut probe = self.read_buf.clone();
-            match head::parse_response(&mut probe, &self.method, self.upgrade.as_ref()) {
+            match head::parse_response(&mut probe, &self.method, self.upgrade.as_deref()) {
                 Ok(Parsed::Interim) => {
                     let consumed = self.read_buf.len() - probe.len();
                     self.read_buf.advance(consumed);
@@ -299,7 +299,7 @@ impl H1Conn {
         let _ = self.answer_complete(); // drops interim answers
         let mut probe = self.read_buf.clone();
         matches!(
-            head::parse_response(&mut probe, &self.method, self.upgrade.as_ref()),
+            head::parse_response(&mut probe, &self.method, self.upgrade.as_deref()),
             Ok(Parsed::Head(_))
         )
     }

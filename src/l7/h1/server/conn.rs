@@ -127,15 +127,10 @@ pub async fn serve(
             },
             _ => handling.await,
         };
-        let Ok(mut response) = response;
+        let Ok(response) = response;
         // An upstream that switched protocols: after the `101` goes out,
         // this connection becomes a relay to it.
-        let switched = match response.status() {
-            http::StatusCode::SWITCHING_PROTOCOLS => {
-                response.extensions_mut().remove::<upgrade::Switch>()
-            }
-            _ => None,
-        };
+        let (response, switched) = upgrade::take_switch(response);
         let mut unfinished = None;
         if let Some(slot) = slot {
             // Read whole: the connection may go on; unfinished: it closes.
@@ -159,9 +154,7 @@ pub async fn serve(
             if let (Ending::KeepAlive, Some(side)) = (ending, read.take()) {
                 let (half, client_sent) = side.into_parts();
                 if let Ok(client) = half.reunite(write) {
-                    // Boxed: inline, the relay's state would sit in every
-                    // connection's future, idle ones included (+0.6 KiB).
-                    Box::pin(upgrade::relay(&listener, client, client_sent, switched)).await;
+                    upgrade::relay_boxed(&listener, client, client_sent, switched).await;
                 }
             }
             return;
