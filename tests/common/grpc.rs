@@ -1,7 +1,6 @@
 //! The gRPC peers of the tests: our greeter (tests/grpc/greeter_server.py)
 //! and a scripted grpcio client that reports what it saw.
-use super::ports::{free_addr, looks_like_port_clash};
-use super::process::Supervised;
+use super::process::{start_on_free_port, Supervised};
 use super::python::Python;
 use super::workdir::WorkDir;
 use serde_json::Value;
@@ -20,31 +19,17 @@ pub struct GreeterServer {
 impl GreeterServer {
     /// Starts the greeter on a free port; returns once it listens.
     pub fn start() -> GreeterServer {
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            let dir = WorkDir::new("greeter");
-            let addr = free_addr();
+        let hint = "run tests/install-peers.sh for grpcio";
+        let started = start_on_free_port("greeter", hint, START_TIMEOUT, |addr, _| {
             let mut cmd = Python::command("grpc/greeter_server.py");
             cmd.arg(addr.port().to_string());
-            let mut process = Supervised::spawn("greeter", cmd, &dir.join("greeter.log"));
-            match process.wait_listening(&[addr.port()], START_TIMEOUT) {
-                Ok(()) => {
-                    return GreeterServer {
-                        process,
-                        addr,
-                        _dir: dir,
-                    }
-                }
-                Err(e) => {
-                    let log = process.log_text();
-                    last_error = format!("{e}\n{log}");
-                    if !looks_like_port_clash(&log) {
-                        break;
-                    }
-                }
-            }
+            cmd
+        });
+        GreeterServer {
+            process: started.process,
+            addr: started.addr,
+            _dir: started.dir,
         }
-        panic!("greeter failed to start (run tests/install-peers.sh for grpcio): {last_error}");
     }
 
     pub fn pid(&self) -> u32 {

@@ -6,8 +6,7 @@
 //!     let hop = CompressionHop::start(mongo.addr, "zlib");
 //!     let px = Periscope::start(|| proxy("tcp", "auto", hop.addr));
 //!     let account = Workload::crud().compressors("zlib").run(px.addr("edge"));
-use super::ports::{free_addr, looks_like_port_clash};
-use super::process::Supervised;
+use super::process::{start_on_free_port, Supervised};
 use super::python::Python;
 use super::runtime::require_runtime;
 use super::workdir::WorkDir;
@@ -31,10 +30,8 @@ impl MongoServer {
     /// once it listens. Retries on fresh ports if the port was taken.
     pub fn start() -> MongoServer {
         let binary = require_runtime("venv/bin/nx-27017", "nx-27017");
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            let dir = WorkDir::new("nx-27017");
-            let addr = free_addr();
+        let hint = "run tests/install-peers.sh";
+        let started = start_on_free_port("nx-27017", hint, START_TIMEOUT, |addr, dir| {
             let mut cmd = Command::new(&binary);
             cmd.args(["--host", "127.0.0.1", "--db", "memory"])
                 .args(["-p", &addr.port().to_string()])
@@ -42,19 +39,13 @@ impl MongoServer {
                 .arg(dir.join("nx.log"))
                 .arg("--pid-file")
                 .arg(dir.join("nx.pid"));
-            let mut process = Supervised::spawn("nx-27017", cmd, &dir.join("nx.out"));
-            match process.wait_listening(&[addr.port()], START_TIMEOUT) {
-                Ok(()) => return MongoServer { process, addr, dir },
-                Err(e) => {
-                    let log = process.log_text();
-                    last_error = format!("{e}\n{log}");
-                    if !looks_like_port_clash(&log) {
-                        break;
-                    }
-                }
-            }
+            cmd
+        });
+        MongoServer {
+            process: started.process,
+            addr: started.addr,
+            dir: started.dir,
         }
-        panic!("nx-27017 failed to start: {last_error}");
     }
 
     /// `mongodb://ADDR/` for clients that connect straight to the server.

@@ -176,3 +176,42 @@ pub fn listening_ports(pid: u32) -> HashSet<u16> {
     }
     ports
 }
+
+/// A server started by [`start_on_free_port`]: fields in drop order, the
+/// process before its work dir.
+pub struct Started {
+    pub process: Supervised,
+    pub addr: SocketAddr,
+    pub dir: super::workdir::WorkDir,
+}
+
+/// Starts a server on a free port and returns once it listens there; when
+/// another test took that port meanwhile, again on a fresh one (three tries
+/// in all). `command` builds the server's command for its address and work
+/// dir; its output goes to `<name>.log` there. Panics with the last try's
+/// log, and `hint` (how to install the server).
+pub fn start_on_free_port(
+    name: &str,
+    hint: &str,
+    timeout: Duration,
+    command: impl Fn(SocketAddr, &super::workdir::WorkDir) -> Command,
+) -> Started {
+    let mut last_error = String::new();
+    for _ in 0..3 {
+        let dir = super::workdir::WorkDir::new(name);
+        let addr = super::ports::free_addr();
+        let log = dir.join(&format!("{name}.log"));
+        let mut process = Supervised::spawn(name, command(addr, &dir), &log);
+        match process.wait_listening(&[addr.port()], timeout) {
+            Ok(()) => return Started { process, addr, dir },
+            Err(e) => {
+                let log = process.log_text();
+                last_error = format!("{e}\n{log}");
+                if !super::ports::looks_like_port_clash(&log) {
+                    break;
+                }
+            }
+        }
+    }
+    panic!("{name} failed to start ({hint}): {last_error}");
+}

@@ -1,7 +1,6 @@
 //! The WebSocket peers of the tests: an echo server and a client, both the
 //! Python `websockets` library (tests/websocket/*.py).
-use super::ports::{free_addr, looks_like_port_clash};
-use super::process::Supervised;
+use super::process::{start_on_free_port, Supervised};
 use super::python::Python;
 use super::workdir::WorkDir;
 use serde_json::Value;
@@ -20,31 +19,17 @@ pub struct WsEchoServer {
 impl WsEchoServer {
     /// Starts the echo server on a free port; returns once it listens.
     pub fn start() -> WsEchoServer {
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            let dir = WorkDir::new("ws-echo");
-            let addr = free_addr();
+        let hint = "run tests/install-peers.sh for websockets";
+        let started = start_on_free_port("ws-echo", hint, START_TIMEOUT, |addr, _| {
             let mut cmd = Python::command("websocket/echo_server.py");
             cmd.arg(addr.port().to_string());
-            let mut process = Supervised::spawn("ws-echo", cmd, &dir.join("ws-echo.log"));
-            match process.wait_listening(&[addr.port()], START_TIMEOUT) {
-                Ok(()) => {
-                    return WsEchoServer {
-                        process,
-                        addr,
-                        _dir: dir,
-                    }
-                }
-                Err(e) => {
-                    let log = process.log_text();
-                    last_error = format!("{e}\n{log}");
-                    if !looks_like_port_clash(&log) {
-                        break;
-                    }
-                }
-            }
+            cmd
+        });
+        WsEchoServer {
+            process: started.process,
+            addr: started.addr,
+            _dir: started.dir,
         }
-        panic!("websocket echo server failed to start (run tests/install-peers.sh for websockets): {last_error}");
     }
 
     /// Stops the server (SIGTERM: Python exits at once, its sockets close).
