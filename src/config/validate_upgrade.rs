@@ -1,5 +1,5 @@
 //! Validation of `upgrade_configs`, on listeners and on route actions.
-use super::model_upgrade::UpgradeConfig;
+use super::model_upgrade::{allowed_upgrades, UpgradeConfig};
 use super::raw::{RawConfig, RawListener, RawListenerProtocol, RawUpstreamProtocol};
 use super::raw_cluster::RawCluster;
 use super::raw_route::RawUpgradeConfig;
@@ -140,13 +140,18 @@ fn upstreams_speak_http1(v: &mut Issues, p: &str, listener: &RawListener, cluste
              need an HTTP/1.1 upstream (cluster protocol http1 or auto)"
         )
     };
-    let on_by_default = listener.upgrade_configs.iter().any(|e| e.enabled);
+    // The runtime's precedence, on the raw entries (types lowercased).
+    let entries = |raw: &[RawUpgradeConfig]| -> Vec<UpgradeConfig> {
+        let entry = |e: &RawUpgradeConfig| UpgradeConfig {
+            upgrade_type: e.upgrade_type.to_ascii_lowercase(),
+            enabled: e.enabled,
+        };
+        raw.iter().map(entry).collect()
+    };
+    let listed = entries(&listener.upgrade_configs);
+    let on = |route: &[RawUpgradeConfig]| !allowed_upgrades(&listed, &entries(route)).is_empty();
     if listener.virtual_hosts.is_empty() {
-        if let Some(cluster) = listener
-            .cluster
-            .as_deref()
-            .filter(|c| on_by_default && h2c(c))
-        {
+        if let Some(cluster) = (listener.cluster.as_deref()).filter(|c| on(&[]) && h2c(c)) {
             v.add(format!("{p}.cluster"), message(cluster));
         }
         return;
@@ -154,12 +159,7 @@ fn upstreams_speak_http1(v: &mut Issues, p: &str, listener: &RawListener, cluste
     for (h, host) in listener.virtual_hosts.iter().enumerate() {
         for (r, route) in host.routes.iter().enumerate() {
             let Some(action) = &route.route else { continue };
-            let on = listener.upgrade_configs.iter().any(|entry| {
-                let own = (action.upgrade_configs.iter())
-                    .find(|e| e.upgrade_type.eq_ignore_ascii_case(&entry.upgrade_type));
-                own.map_or(entry.enabled, |own| own.enabled)
-            });
-            if on && h2c(&action.cluster) {
+            if on(&action.upgrade_configs) && h2c(&action.cluster) {
                 let path = format!("{p}.virtual_hosts[{h}].routes[{r}].route.cluster");
                 v.add(path, message(&action.cluster));
             }

@@ -3,7 +3,7 @@ mod buffers;
 mod relay;
 mod tap;
 
-pub use relay::{relay, Counters};
+pub use relay::{relay, Counters, Early};
 pub use tap::Tap;
 
 #[cfg(test)]

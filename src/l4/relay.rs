@@ -48,14 +48,23 @@ impl std::fmt::Display for IdleTimeout {
 
 impl std::error::Error for IdleTimeout {}
 
-/// Relay until both directions have ended. `prefix` holds client bytes
-/// already read (by detection, or behind an upgrade request); they go
-/// upstream first. Without a tap the bytes are relayed unread (upgraded
-/// HTTP connections).
+/// Bytes each side sent that were read before the relay began: by
+/// detection (client), or behind an upgrade's request and `101` heads.
+#[derive(Default)]
+pub struct Early<'a> {
+    /// Already counted as received by whoever read them.
+    pub to_upstream: &'a [u8],
+    /// Read from the upstream: counted as sent to the client here.
+    pub to_client: &'a [u8],
+}
+
+/// Relay until both directions have ended, after the `early` bytes each
+/// way. Without a tap the bytes are relayed unread (upgraded HTTP
+/// connections).
 pub async fn relay(
     client: &mut TcpStream,
-    prefix: &[u8],
     upstream: &mut TcpStream,
+    early: Early<'_>,
     tap: Option<Tap>,
     counters: &Counters,
     idle_timeout: Option<Duration>,
@@ -63,18 +72,23 @@ pub async fn relay(
     // The tap is shared by the two directions of one connection only; the
     // lock is never held across an await and is uncontended in practice.
     let tap = Mutex::new(tap);
-    if !prefix.is_empty() {
-        feed(&tap, Direction::ClientToServer, prefix);
-        // Bounded like the relay: an upstream that reads nothing cannot
-        // hold the connection here.
-        let write = upstream.write_all(prefix);
+    if !early.to_upstream.is_empty() || !early.to_client.is_empty() {
+        feed(&tap, Direction::ClientToServer, early.to_upstream);
+        feed(&tap, Direction::ServerToClient, early.to_client);
+        // Bounded like the relay: a side that reads nothing cannot hold
+        // the connection here.
+        let writes = async {
+            upstream.write_all(early.to_upstream).await?;
+            client.write_all(early.to_client).await
+        };
         match idle_timeout {
-            Some(limit) => tokio::time::timeout(limit, write).await.map_err(|_| {
+            Some(limit) => tokio::time::timeout(limit, writes).await.map_err(|_| {
                 counters.idle_timeouts.inc();
                 std::io::Error::new(std::io::ErrorKind::TimedOut, IdleTimeout)
             })??,
-            None => write.await?,
+            None => writes.await?,
         }
+        counters.to_client.inc_by(early.to_client.len() as u64);
     }
     // Last read either way (monotonic nanoseconds): one relaxed store per
     // read, checked by a timer that wakes only at the deadline.

@@ -16,8 +16,7 @@ use crate::pipeline::Families;
 use bytes::BytesMut;
 use http::header::{CONNECTION, UPGRADE};
 use http::{HeaderMap, HeaderValue, Version};
-use prometheus::{IntCounter, IntCounterVec, IntGauge};
-use tokio::io::AsyncWriteExt;
+use prometheus::{IntCounter, IntGauge};
 use tokio::net::TcpStream;
 
 /// Label for upgrade types the listener does not list.
@@ -135,40 +134,46 @@ impl UpgradeResult {
     }
 }
 
-/// A listener's upgrade telemetry. Upgrades are rare next to requests:
-/// label values are resolved when counted.
+/// A listener's upgrade telemetry. The `refused` counters are resolved
+/// with the listener, one per listed type and one for `_OTHER`: refusing
+/// costs no label lookup either.
 pub struct UpgradeMetrics {
-    family: IntCounterVec,
-    listener: String,
     /// The types the listener lists: the only `upgrade_type` labels.
     listed: Box<[Box<str>]>,
+    /// `refused` per listed type, then `_OTHER`'s.
+    refused: Box<[IntCounter]>,
     active: IntGauge,
 }
 
 impl UpgradeMetrics {
     pub fn new(families: &Families, config: &ListenerConfig) -> UpgradeMetrics {
-        let listed = config.upgrade_configs.iter();
+        let listed: Box<[Box<str>]> = (config.upgrade_configs.iter())
+            .map(|c| c.upgrade_type.clone().into())
+            .collect();
+        let refused = (listed.iter().map(|t| &**t))
+            .chain([OTHER])
+            .map(|kind| {
+                let labels = [config.name.as_str(), kind, UpgradeResult::Refused.as_str()];
+                families.http_upgrades.with_label_values(&labels)
+            })
+            .collect();
         UpgradeMetrics {
-            family: families.http_upgrades.clone(),
-            listener: config.name.clone(),
-            listed: listed.map(|c| c.upgrade_type.clone().into()).collect(),
-            active: families
-                .http_upgrades_active
-                .with_label_values(&[config.name.as_str()]),
+            listed,
+            refused,
+            active: (families.http_upgrades_active).with_label_values(&[config.name.as_str()]),
         }
     }
 
-    /// Counts a refused upgrade (403): its type if the listener lists it.
+    /// Counts a refused upgrade (403, or 400 with a body): its type if the
+    /// listener lists it.
     pub fn count_refused(&self, value: &HeaderValue) {
         let value = value.as_bytes();
-        let kind = self
-            .listed
-            .iter()
-            .find(|t| t.as_bytes().eq_ignore_ascii_case(value))
-            .map_or(OTHER, |t| t);
-        let refused = UpgradeResult::Refused.as_str();
-        let labels = [self.listener.as_str(), kind, refused];
-        self.family.with_label_values(&labels).inc();
+        let index = (self.listed.iter())
+            .position(|t| t.as_bytes().eq_ignore_ascii_case(value))
+            .unwrap_or(self.listed.len());
+        if let Some(refused) = self.refused.get(index) {
+            refused.inc();
+        }
     }
 }
 
@@ -198,9 +203,9 @@ pub fn relay_boxed<'a>(
 /// Relays an upgraded connection until both sides have ended, or neither
 /// sent a byte for the listener's `stream_idle_timeout` (Envoy applies
 /// its stream idle timeout to upgraded streams too). `client_sent` is what
-/// the client sent after its request head; the upstream's early bytes go
-/// to the client first.
-pub async fn relay(
+/// the client sent after its request head, the upstream's early bytes
+/// what came after its `101`.
+async fn relay(
     listener: &HttpListener,
     mut client: TcpStream,
     client_sent: BytesMut,
@@ -215,38 +220,20 @@ pub async fn relay(
     let metrics = &listener.metrics;
     let _active = Active::count(&listener.upgrades.active);
     let (stream, upstream_sent) = upstream.switched();
-    // Bounded like the relay after it: a client that reads nothing cannot
-    // hold the upstream connection here.
-    let early = async {
-        match upstream_sent.is_empty() {
-            true => Ok(()),
-            false => client.write_all(&upstream_sent).await,
-        }
+    let counters = crate::l4::Counters {
+        from_client: metrics.bytes_received.clone(),
+        to_client: metrics.bytes_sent.clone(),
+        idle_timeouts: metrics.idle_timeouts.clone(),
     };
-    let early = match listener.stream_idle_timeout {
-        Some(limit) => tokio::time::timeout(limit, early)
-            .await
-            .unwrap_or_else(|_| {
-                metrics.idle_timeouts.inc();
-                Err(std::io::ErrorKind::TimedOut.into())
-            }),
-        None => early.await,
+    let early = crate::l4::Early {
+        to_upstream: &client_sent,
+        to_client: &upstream_sent,
     };
-    if early.is_ok() {
-        metrics.bytes_sent.inc_by(upstream_sent.len() as u64);
-        let counters = crate::l4::Counters {
-            from_client: metrics.bytes_received.clone(),
-            to_client: metrics.bytes_sent.clone(),
-            idle_timeouts: metrics.idle_timeouts.clone(),
-        };
-        let idle = listener.stream_idle_timeout;
-        let relayed = crate::l4::relay(&mut client, &client_sent, stream, None, &counters, idle);
-        if let Err(err) = relayed.await {
-            tracing::debug!(
-                listener = metrics.name(),
-                "upgraded connection ended: {err}"
-            );
-        }
+    let idle = listener.stream_idle_timeout;
+    let relayed = crate::l4::relay(&mut client, stream, early, None, &counters, idle);
+    if let Err(err) = relayed.await {
+        let listener = metrics.name();
+        tracing::debug!(listener, "upgraded connection ended: {err}");
     }
 }
 

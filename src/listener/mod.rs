@@ -193,10 +193,14 @@ impl Listener {
             idle_timeouts: self.metrics.idle_timeouts.clone(),
         };
         let idle = self.tcp_idle_timeout;
+        let early = l4::Early {
+            to_upstream: prefix,
+            ..l4::Early::default()
+        };
         let relayed = l4::relay(
             &mut client,
-            prefix,
             &mut upstream,
+            early,
             Some(tap),
             &counters,
             idle,

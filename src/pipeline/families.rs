@@ -142,7 +142,7 @@ impl Families {
             ),
             http_upgrades: counter(
                 "periscope_http_upgrades_total",
-                "HTTP/1.1 requests asking to switch protocols (Upgrade), by type and result: upgraded (the upstream answered 101 and the connection became a relay), refused (the type is not enabled on the route: 403), declined (any other answer).",
+                "HTTP/1.1 requests asking to switch protocols (Upgrade), by type and result: upgraded (the upstream answered 101 and the relay started), refused (the type is not enabled on the route: 403; or the request has a body: 400), declined (any other answer).",
                 &["listener", "upgrade_type", "result"],
             ),
             http_upgrades_active: IntGaugeVec::new(
