@@ -63,6 +63,19 @@ summary() {
   fi
 }
 
+# A full build needs a few GiB; running out mid-link gives an LLVM I/O error
+# that does not say why, so the run says it first.
+disk_space() {
+  local need_kib=$((4 * 1024 * 1024)) free_kib
+  free_kib=$(df -Pk "$ROOT" | awk 'NR==2 {print $4}')
+  if [ "${free_kib:-0}" -lt "$need_kib" ]; then
+    echo "only $((free_kib / 1024)) MiB free on the disk holding $ROOT; the build needs 4 GiB" >&2
+    return 1
+  fi
+  echo "$((free_kib / 1024 / 1024)) GiB free"
+}
+
+stage disk disk_space || { summary; exit 1; }
 stage peers bash tests/install-peers.sh || { summary; exit 1; }
 stage build cargo build --workspace --all-targets || { summary; exit 1; }
 TEST_LOG="$ROOT/target/test-stage.log"
