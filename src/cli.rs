@@ -65,6 +65,12 @@ pub struct Cli {
     /// Worker threads (default: config, else one per core).
     #[arg(long, env = "PERISCOPE_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
+
+    /// Seconds the connections of a replaced or removed listener, and all
+    /// connections at shutdown, may take to finish before they are closed
+    /// (Envoy's flag; its default is 600).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub drain_time_s: u64,
 }
 
 #[derive(Subcommand, Debug)]

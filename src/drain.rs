@@ -1,15 +1,30 @@
 //! Graceful shutdown: stop accepting, let in-flight work finish, up to a
-//! deadline.
+//! deadline; then close what is still open.
 //!
 //! Every accept loop and connection holds a `Drain` (a watch receiver).
 //! Signalling flips the watch; once every holder has dropped its receiver the
 //! sender sees `closed()`, which is exactly "all work drained".
+//!
+//! A connection that outlives the deadline (a TCP relay, a WebSocket, a
+//! download slower than the deadline) is closed then, as Envoy closes what
+//! its `--drain-time-s` leaves: otherwise a reload would leave it on the
+//! routes and clusters it replaced for as long as the client likes.
+//! Connections are spawned through [`Drain::spawn`], which keeps each one's
+//! abort handle until it ends. Aborting a task is the one way to end it
+//! that costs nothing while it runs: a close signal a connection polled
+//! would take the watch's lock on every wake-up of every connection.
+use prometheus::IntCounter;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::task::AbortHandle;
 
 #[derive(Clone)]
 pub struct Drain {
     rx: watch::Receiver<bool>,
+    open: Arc<OpenTasks>,
 }
 
 impl Drain {
@@ -23,25 +38,106 @@ impl Drain {
         let mut rx = self.rx.clone();
         let _ = rx.wait_for(|draining| *draining).await;
     }
+
+    /// Runs `task` (one connection) in its own task, closed by dropping it
+    /// if it is still running when this drain's deadline passes.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let open = self.open.clone();
+        // Held while spawning, so the task cannot end (and remove its
+        // entry) before the entry is in.
+        let mut tasks = open.lock();
+        let id = tasks.next_id;
+        tasks.next_id += 1;
+        let registered = Registered {
+            open: self.open.clone(),
+            id,
+        };
+        let handle = tokio::spawn(async move {
+            let _registered = registered;
+            task.await
+        });
+        tasks.running.insert(id, handle.abort_handle());
+    }
 }
 
 pub struct DrainTrigger {
     tx: watch::Sender<bool>,
+    open: Arc<OpenTasks>,
+    /// Counts the tasks closed at the deadline.
+    closed_at_deadline: Option<IntCounter>,
 }
 
 pub fn channel() -> (DrainTrigger, Drain) {
     let (tx, rx) = watch::channel(false);
-    (DrainTrigger { tx }, Drain { rx })
+    let open = Arc::new(OpenTasks::default());
+    let trigger = DrainTrigger {
+        tx,
+        open: open.clone(),
+        closed_at_deadline: None,
+    };
+    (trigger, Drain { rx, open })
 }
 
 impl DrainTrigger {
+    /// Counts in `counter` the tasks this drain closes at its deadline.
+    pub fn counting(mut self, counter: IntCounter) -> DrainTrigger {
+        self.closed_at_deadline = Some(counter);
+        self
+    }
+
     /// Signal shutdown and wait until all holders are gone or `deadline`
-    /// passes. Returns whether everything drained in time.
+    /// passes; then close the spawned tasks still running. Returns whether
+    /// everything drained in time.
     pub async fn drain(self, deadline: Duration) -> bool {
         let _ = self.tx.send(true);
-        tokio::time::timeout(deadline, self.tx.closed())
+        if tokio::time::timeout(deadline, self.tx.closed())
             .await
             .is_ok()
+        {
+            return true;
+        }
+        let late: Vec<AbortHandle> = self.open.lock().running.drain().map(|(_, h)| h).collect();
+        if let Some(counter) = &self.closed_at_deadline {
+            counter.inc_by(late.len() as u64);
+        }
+        for task in &late {
+            task.abort();
+        }
+        if !late.is_empty() {
+            tracing::info!(connections = late.len(), "drain deadline passed: closing");
+        }
+        false
+    }
+}
+
+/// The tasks spawned through one drain that are still running.
+#[derive(Default)]
+struct OpenTasks(Mutex<Running>);
+
+#[derive(Default)]
+struct Running {
+    next_id: u64,
+    running: HashMap<u64, AbortHandle, foldhash::fast::RandomState>,
+}
+
+impl OpenTasks {
+    fn lock(&self) -> MutexGuard<'_, Running> {
+        // Nothing panics while holding it; a poisoned map is still right.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Removes its task's entry when the task ends, however it ends.
+struct Registered {
+    open: Arc<OpenTasks>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.open.lock().running.remove(&self.id);
     }
 }
 
@@ -69,5 +165,32 @@ mod tests {
         let stuck = drain.clone();
         assert!(!trigger.drain(Duration::from_millis(20)).await);
         drop(stuck);
+    }
+
+    /// A task that ignores the drain is dropped at the deadline (its
+    /// resources with it), counted once; one that ended is not counted.
+    #[tokio::test]
+    async fn tasks_still_running_at_the_deadline_are_closed_and_counted() {
+        let closed = IntCounter::new("closed", "closed").expect("counter");
+        let (trigger, drain) = channel();
+        let trigger = trigger.counting(closed.clone());
+        let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel::<()>();
+        let holder = drain.clone();
+        drain.spawn(async move {
+            let _holder = holder;
+            let _dropped_when_closed = dropped_tx;
+            std::future::pending::<()>().await
+        });
+        drain.spawn(async {});
+        tokio::task::yield_now().await;
+        assert_eq!(drain.open.lock().running.len(), 1, "the finished task left");
+        drop(drain);
+
+        assert!(!trigger.drain(Duration::from_millis(50)).await);
+        tokio::time::timeout(Duration::from_secs(5), dropped_rx)
+            .await
+            .expect("the stuck task was dropped")
+            .expect_err("dropped, not completed");
+        assert_eq!(closed.get(), 1);
     }
 }

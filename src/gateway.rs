@@ -13,8 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// How long in-flight work may take to finish after SIGTERM/SIGINT.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 /// How long queued spans and log lines may take to leave after the drain.
 const TELEMETRY_FLUSH_DEADLINE: Duration = Duration::from_secs(3);
 
@@ -30,11 +28,14 @@ pub enum StartError {
     Build(String),
 }
 
-/// How the running configuration is reloaded: the loader, and the file to
-/// watch for changes (`None`: no watch).
+/// How the running configuration is reloaded: the loader, the file to
+/// watch for changes (`None`: no watch), and how long the connections of
+/// a replaced or removed listener, and all of them at shutdown, may take
+/// to finish before they are closed.
 pub struct Reload {
     pub load: reload::Loader,
     pub watch: Option<PathBuf>,
+    pub drain_time: Duration,
 }
 
 pub async fn run(config: Config, reload: Reload) -> Result<(), StartError> {
@@ -47,7 +48,14 @@ pub async fn run(config: Config, reload: Reload) -> Result<(), StartError> {
     let outputs = Outputs::start(&config, &families).map_err(StartError::Build)?;
     let admin_address = config.admin.address;
     let source = config.source.clone();
-    let reloader = Reloader::start(config, families.clone(), &outputs, reload.load).await?;
+    let reloader = Reloader::start(
+        config,
+        families.clone(),
+        &outputs,
+        reload.load,
+        reload.drain_time,
+    )
+    .await?;
 
     let admin = Arc::new(Admin {
         families,
@@ -66,8 +74,8 @@ pub async fn run(config: Config, reload: Reload) -> Result<(), StartError> {
     shutdown.received().await;
     admin.ready.store(false, Ordering::Release);
     tracing::info!("shutting down: draining in-flight connections");
-    if !reloader.drain(DRAIN_DEADLINE).await {
-        tracing::warn!("drain deadline reached; closing remaining connections");
+    if !reloader.drain().await {
+        tracing::warn!("drain deadline reached; remaining connections closed");
     }
     outputs.flush(TELEMETRY_FLUSH_DEADLINE).await;
     Ok(())

@@ -56,10 +56,12 @@ fn main() {
     let watch = (cli.watch_config || config.admin.watch_config)
         .then(|| cli.config.clone())
         .flatten();
+    let drain_time = std::time::Duration::from_secs(cli.drain_time_s);
     let cli = std::sync::Arc::new(cli);
     let reload = gateway::Reload {
         load: Box::new(move || cli.load_config()),
         watch,
+        drain_time,
     };
     if let Err(err) = runtime.block_on(gateway::run(config, reload)) {
         eprintln!("{err}");

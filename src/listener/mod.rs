@@ -67,13 +67,19 @@ impl Listener {
         }
     }
 
+    /// Where connections closed at a drain's deadline are counted.
+    pub fn drain_closed_counter(&self) -> prometheus::IntCounter {
+        self.metrics.drain_closed.clone()
+    }
+
     /// Accept until `drain`; each connection runs in its own task with the
     /// snapshot that was current when it was accepted, so a config reload
     /// (which stores a new one in `current`) never changes the rules under
     /// a running connection. The connection holds the snapshot's own
     /// drain: a reload drains the connections of the snapshot it replaced
     /// (HTTP finishes what is in flight and closes), so keep-alive clients
-    /// reconnect onto the new routes.
+    /// reconnect onto the new routes; what is still open at the drain's
+    /// deadline is closed.
     pub async fn accept_loop(
         current: Arc<ArcSwap<Snapshot>>,
         socket: Arc<TcpListener>,
@@ -89,7 +95,9 @@ impl Listener {
                     let _ = stream.set_nodelay(true);
                     let snapshot = current.load_full();
                     let (this, drain) = (snapshot.listener.clone(), snapshot.drain.clone());
-                    tokio::spawn(async move { this.handle(stream, peer, drain).await });
+                    snapshot
+                        .drain
+                        .spawn(async move { this.handle(stream, peer, drain).await });
                 }
                 Err(err) => {
                     // Out of file descriptors and the like: back off briefly

@@ -44,6 +44,7 @@ pub struct Families {
     pub parser_events: IntCounterVec,
     pub upstream_retries: IntCounterVec,
     pub idle_timeouts: IntCounterVec,
+    pub drain_closed: IntCounterVec,
     pub breaker_overflow: IntCounterVec,
     pub http_upgrades: IntCounterVec,
     pub http_upgrades_active: IntGaugeVec,
@@ -130,6 +131,11 @@ impl Families {
                 "Downstream connections closed by an idle timeout: tcp_idle_timeout on the TCP relay (no byte either way), http_idle_timeout on HTTP (no request in flight), stream_idle_timeout on an upgraded connection (no byte either way).",
                 &["listener"],
             ),
+            drain_closed: counter(
+                "periscope_downstream_connections_drain_closed_total",
+                "Downstream connections still open when their drain deadline (--drain-time-s) passed after a reload or at shutdown, closed then: TCP relays, upgraded connections, requests still in flight.",
+                &["listener"],
+            ),
             upstream_retries: counter(
                 "periscope_upstream_retries_total",
                 "Requests sent again to a cluster by a route's retry policy.",
@@ -164,7 +170,7 @@ impl Families {
         families
     }
 
-    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 16] {
+    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 17] {
         [
             Box::new(self.http_duration.clone()),
             Box::new(self.connections_total.clone()),
@@ -179,6 +185,7 @@ impl Families {
             Box::new(self.parser_events.clone()),
             Box::new(self.upstream_retries.clone()),
             Box::new(self.idle_timeouts.clone()),
+            Box::new(self.drain_closed.clone()),
             Box::new(self.breaker_overflow.clone()),
             Box::new(self.http_upgrades.clone()),
             Box::new(self.http_upgrades_active.clone()),

@@ -37,6 +37,8 @@ pub struct ListenerMetrics {
     pub bytes_sent: IntCounter,
     /// TCP relays closed by the idle timeout.
     pub idle_timeouts: IntCounter,
+    /// Connections closed when a drain's deadline passed.
+    pub drain_closed: IntCounter,
     parse_errors_family: prometheus::IntCounterVec,
     /// Rare events only (a parser tolerated something): resolved on use.
     parser_events_family: prometheus::IntCounterVec,
@@ -87,6 +89,7 @@ impl ListenerMetrics {
             bytes_received: families.bytes_received.with_label_values(&[listener]),
             bytes_sent: families.bytes_sent.with_label_values(&[listener]),
             idle_timeouts: families.idle_timeouts.with_label_values(&[listener]),
+            drain_closed: families.drain_closed.with_label_values(&[listener]),
             parse_errors_family: families.parse_errors.clone(),
             parser_events_family: families.parser_events.clone(),
             parse_errors: (0..PROTOCOLS * REASONS).map(|_| OnceLock::new()).collect(),

@@ -63,6 +63,7 @@ impl Reloader {
         families: Arc<Families>,
         outputs: &Outputs,
         load: Loader,
+        drain_time: Duration,
     ) -> Result<Arc<Reloader>, StartError> {
         let metrics = ReloadMetrics::register(&families).map_err(StartError::Build)?;
         let dns = dns::Dns::register(&families).map_err(StartError::Build)?;
@@ -74,7 +75,7 @@ impl Reloader {
         };
         let statuses = dns.prepare(&config).await;
         let built = build::build(&config, None, 1, &parts, &statuses).map_err(StartError::Build)?;
-        let mut slots = Slots::default();
+        let mut slots = Slots::new(drain_time);
         let sockets = slots.sockets(&config).await?;
         slots.commit(&config, sockets, built.listeners);
         metrics.started();
@@ -168,9 +169,10 @@ impl Reloader {
         }
     }
 
-    /// At shutdown: stop every listener and wait for their connections.
-    pub async fn drain(&self, deadline: Duration) -> bool {
-        self.slots.lock().await.drain_all(deadline).await
+    /// At shutdown: stop every listener and wait for their connections,
+    /// up to the drain time; returns whether all ended by themselves.
+    pub async fn drain(&self) -> bool {
+        self.slots.lock().await.drain_all().await
     }
 }
 

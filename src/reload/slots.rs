@@ -18,9 +18,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-/// How long a removed listener's connections may take to finish.
-pub const LISTENER_DRAIN_DEADLINE: Duration = Duration::from_secs(10);
-
 struct Slot {
     /// As configured (a port-0 address is never shared).
     address: SocketAddr,
@@ -33,17 +30,27 @@ struct Slot {
     connections: DrainTrigger,
 }
 
-#[derive(Default)]
 pub struct Slots {
     by_name: HashMap<String, Slot>,
     /// Removed listeners still finishing their connections.
     draining: Vec<JoinHandle<bool>>,
+    /// How long a replaced snapshot's or a removed listener's connections
+    /// may take to finish before they are closed (`--drain-time-s`).
+    drain_time: Duration,
 }
 
 /// A socket for each listener of a config, by name.
 pub type Sockets = HashMap<String, Arc<TcpListener>>;
 
 impl Slots {
+    pub fn new(drain_time: Duration) -> Slots {
+        Slots {
+            by_name: HashMap::new(),
+            draining: Vec::new(),
+            drain_time,
+        }
+    }
+
     /// A socket for every listener of `config`: a running listener's when
     /// one (of any name) is configured on the same address, so a listener
     /// can change protocol or name without a gap; a new bind otherwise.
@@ -95,11 +102,11 @@ impl Slots {
             });
             let slot = match old.remove(&listener.name) {
                 Some(mut slot) if same => {
-                    let (connections, drain) = drain::channel();
+                    let (connections, drain) = connections_drain(&snapshot);
                     let listener = snapshot;
                     slot.current.store(Arc::new(Snapshot { listener, drain }));
                     let replaced = std::mem::replace(&mut slot.connections, connections);
-                    self.drain_later(replaced, LISTENER_DRAIN_DEADLINE);
+                    self.drain_later(replaced, self.drain_time);
                     slot
                 }
                 replaced => {
@@ -113,8 +120,8 @@ impl Slots {
         }
         for (name, slot) in old {
             tracing::info!(listener = %name, "listener removed: draining");
-            self.drain_later(slot.trigger, LISTENER_DRAIN_DEADLINE);
-            self.drain_later(slot.connections, LISTENER_DRAIN_DEADLINE);
+            self.drain_later(slot.trigger, self.drain_time);
+            self.drain_later(slot.connections, self.drain_time);
         }
     }
 
@@ -123,22 +130,19 @@ impl Slots {
         self.draining.push(tokio::spawn(trigger.drain(deadline)));
     }
 
-    /// At shutdown: every listener stops accepting; waits (up to
-    /// `deadline`) for their connections and for earlier removals.
-    pub async fn drain_all(&mut self, deadline: Duration) -> bool {
+    /// At shutdown: every listener stops accepting; waits for their
+    /// connections and for earlier removals, each up to its drain's
+    /// deadline, after which what is left is closed.
+    pub async fn drain_all(&mut self) -> bool {
         for (_, slot) in std::mem::take(&mut self.by_name) {
-            self.drain_later(slot.trigger, deadline);
-            self.drain_later(slot.connections, deadline);
+            self.drain_later(slot.trigger, self.drain_time);
+            self.drain_later(slot.connections, self.drain_time);
         }
-        let tasks = std::mem::take(&mut self.draining);
-        let all = async {
-            let mut drained = true;
-            for task in tasks {
-                drained &= task.await.unwrap_or(false);
-            }
-            drained
-        };
-        tokio::time::timeout(deadline, all).await.unwrap_or(false)
+        let mut drained = true;
+        for task in std::mem::take(&mut self.draining) {
+            drained &= task.await.unwrap_or(false);
+        }
+        drained
     }
 }
 
@@ -149,7 +153,7 @@ fn start(
     snapshot: Arc<Listener>,
 ) -> Slot {
     let (trigger, drain) = drain::channel();
-    let (connections, listener_drain) = drain::channel();
+    let (connections, listener_drain) = connections_drain(&snapshot);
     let current = Arc::new(ArcSwap::from_pointee(Snapshot {
         listener: snapshot,
         drain: listener_drain,
@@ -168,4 +172,11 @@ fn start(
         trigger,
         connections,
     }
+}
+
+/// The drain of the connections a snapshot accepts; those it closes at its
+/// deadline are counted on the listener.
+fn connections_drain(snapshot: &Listener) -> (DrainTrigger, drain::Drain) {
+    let (trigger, drain) = drain::channel();
+    (trigger.counting(snapshot.drain_closed_counter()), drain)
 }

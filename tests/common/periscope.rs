@@ -61,7 +61,7 @@ impl Periscope {
     pub fn start(make_config: impl Fn() -> String) -> Periscope {
         let mut last = String::new();
         for _ in 0..3 {
-            match Periscope::try_start_with_config(&make_config()) {
+            match Periscope::try_start_with_config(&make_config(), &[]) {
                 Ok(px) => return px,
                 Err(log) if looks_like_port_clash(&log) => last = log,
                 Err(log) => panic!("{log}"),
@@ -72,10 +72,16 @@ impl Periscope {
 
     /// Starts periscope with exactly this YAML (one attempt).
     pub fn start_with_config(yaml: &str) -> Periscope {
-        Periscope::try_start_with_config(yaml).unwrap_or_else(|log| panic!("{log}"))
+        Periscope::start_with_flags(yaml, &[])
     }
 
-    fn try_start_with_config(yaml: &str) -> Result<Periscope, String> {
+    /// Starts periscope with this YAML and these command-line flags (one
+    /// attempt).
+    pub fn start_with_flags(yaml: &str, flags: &[&str]) -> Periscope {
+        Periscope::try_start_with_config(yaml, flags).unwrap_or_else(|log| panic!("{log}"))
+    }
+
+    fn try_start_with_config(yaml: &str, flags: &[&str]) -> Result<Periscope, String> {
         let doc: serde_json::Value = serde_saphyr::from_str(yaml)
             .unwrap_or_else(|e| panic!("test config is not valid YAML: {e}\n{yaml}"));
         let admin = doc
@@ -88,7 +94,7 @@ impl Periscope {
         let dir = WorkDir::new("periscope");
         let config = dir.write("config.yaml", yaml);
         let mut cmd = Command::new(binary());
-        cmd.arg("--config").arg(&config);
+        cmd.arg("--config").arg(&config).args(flags);
         Periscope::launch(cmd, parse_addr(admin), listeners, dir)
     }
 
