@@ -8,7 +8,7 @@
 //! `max_ejection_percent`, for `base_ejection_time`.
 mod common;
 
-use common::configs::{admin_block, listen_addr};
+use common::configs::{checked_http1, endpoints_yaml as endpoints, listener_per_cluster as config};
 use common::grpc::GreeterServer;
 use common::raw_http::http_get;
 use common::{closed_addr, eventually, HyperClient, Nginx, Periscope};
@@ -24,34 +24,6 @@ const SETTLE: Duration = Duration::from_secs(10);
 /// Fast checks: 200 ms apart, out after 2 failures, back after 2 passes.
 const FAST_HTTP_CHECK: &str = "{ interval: 200ms, interval_jitter: 50ms, timeout: 500ms, \
      unhealthy_threshold: 2, healthy_threshold: 2, http: { path: /health } }";
-
-/// One listener per `(name, protocol, cluster yaml)`, named like its
-/// cluster.
-fn config(clusters: &[(&str, &str, String)]) -> String {
-    let mut listeners = String::from("listeners:\n");
-    let mut yaml = String::from("clusters:\n");
-    for (name, protocol, cluster) in clusters {
-        listeners.push_str(&format!(
-            "  - {{ name: {name}, address: {}, protocol: {protocol}, cluster: {name} }}\n",
-            listen_addr()
-        ));
-        yaml.push_str(&format!("  - name: {name}\n{cluster}"));
-    }
-    format!("{}{listeners}{yaml}", admin_block())
-}
-
-/// An HTTP/1.1 cluster of `addresses` with this `health_check` block.
-fn checked_http1(addresses: &[SocketAddr], check: &str) -> String {
-    format!(
-        "    protocol: http1\n{}    health_check: {check}\n",
-        endpoints(addresses)
-    )
-}
-
-fn endpoints(addresses: &[SocketAddr]) -> String {
-    let list: Vec<String> = addresses.iter().map(|a| format!("\"{a}\"")).collect();
-    format!("    endpoints: [{}]\n", list.join(", "))
-}
 
 /// `/clusters` entry of one endpoint.
 fn endpoint(px: &Periscope, cluster: &str, address: SocketAddr) -> Value {
@@ -490,39 +462,4 @@ fn an_endpoint_out_of_rotation_is_checked_at_the_unhealthy_interval() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(endpoint(&px, "slow", nginx.h1)["state"], "unhealthy");
     assert_eq!(checks(&px), failures, "checked again within 2 s");
-}
-
-/// As Envoy's `reuse_connection` (on by default): an endpoint's HTTP
-/// checks follow one another on one kept connection. Twenty checks 50 ms
-/// apart open one connection. (A kept connection the server closes is
-/// covered in `cluster/health/tests.rs`.)
-#[test]
-fn http_checks_reuse_one_connection() {
-    let nginx = Nginx::start();
-    let check = "{ interval: 50ms, timeout: 500ms, http: { path: /health } }";
-    let px = Periscope::start(|| config(&[("kept", "http", checked_http1(&[nginx.h1], check))]));
-    let passed = |px: &Periscope| {
-        px.metric(
-            "periscope_health_checks_total",
-            &[("cluster", "kept"), ("result", "success")],
-        )
-    };
-    px.wait_metric_at_least(
-        "periscope_health_checks_total",
-        &[("cluster", "kept"), ("result", "success")],
-        1.0,
-    );
-    let before = nginx.handled_connections();
-    let first = passed(&px);
-    px.wait_metric_at_least(
-        "periscope_health_checks_total",
-        &[("cluster", "kept"), ("result", "success")],
-        first + 20.0,
-    );
-    // Only our own stub_status reading is new.
-    assert_eq!(
-        nginx.handled_connections() - before,
-        1,
-        "checks opened connections"
-    );
 }

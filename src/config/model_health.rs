@@ -18,6 +18,8 @@ pub struct HealthCheckConfig {
     pub unhealthy_threshold: u32,
     /// Passed checks in a row that bring an unhealthy endpoint back.
     pub healthy_threshold: u32,
+    /// Keep an endpoint's check connection between checks.
+    pub reuse_connection: bool,
     pub kind: HealthCheckKind,
 }
 

@@ -38,6 +38,12 @@ pub struct RawHealthCheck {
     pub unhealthy_threshold: u64,
     #[serde(default = "default_healthy_threshold")]
     pub healthy_threshold: u64,
+    /// Whether an endpoint's checks follow one another on one kept
+    /// connection (Envoy's, on by default); off, each check connects anew.
+    /// Connect-only TCP checks always connect anew: connecting is what
+    /// they test.
+    #[serde(default = "yes")]
+    pub reuse_connection: bool,
     /// Exactly one of `http`, `tcp`, `grpc` (sibling options rather than a
     /// serde enum, so validation can name the clash).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -98,6 +98,7 @@ pub(crate) fn health_check(
         timeout: timeout?,
         unhealthy_threshold: unhealthy?,
         healthy_threshold: healthy?,
+        reuse_connection: raw.reuse_connection,
         kind: http.or(tcp).or(grpc).flatten()?,
     })
 }

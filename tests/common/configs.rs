@@ -158,3 +158,31 @@ pub fn one_route(endpoints: &[SocketAddr], route_extra: &str, cluster_extra: &st
         endpoints = endpoints.join(", "),
     )
 }
+
+/// One listener per `(name, protocol, cluster yaml)`, named like its
+/// cluster.
+pub fn listener_per_cluster(clusters: &[(&str, &str, String)]) -> String {
+    let mut listeners = String::from("listeners:\n");
+    let mut yaml = String::from("clusters:\n");
+    for (name, protocol, cluster) in clusters {
+        listeners.push_str(&format!(
+            "  - {{ name: {name}, address: {}, protocol: {protocol}, cluster: {name} }}\n",
+            listen_addr()
+        ));
+        yaml.push_str(&format!("  - name: {name}\n{cluster}"));
+    }
+    format!("{}{listeners}{yaml}", admin_block())
+}
+
+/// An HTTP/1.1 cluster of `addresses` with this `health_check` block.
+pub fn checked_http1(addresses: &[SocketAddr], check: &str) -> String {
+    format!(
+        "    protocol: http1\n{}    health_check: {check}\n",
+        endpoints_yaml(addresses)
+    )
+}
+
+pub fn endpoints_yaml(addresses: &[SocketAddr]) -> String {
+    let list: Vec<String> = addresses.iter().map(|a| format!("\"{a}\"")).collect();
+    format!("    endpoints: [{}]\n", list.join(", "))
+}

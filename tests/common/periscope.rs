@@ -357,6 +357,10 @@ impl Periscope {
     }
 
     /// The exit status, once the process exits within `timeout`.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         self.process.wait_exit(timeout)
     }

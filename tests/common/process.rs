@@ -143,9 +143,36 @@ impl Drop for Supervised {
     }
 }
 
-/// TCP ports process `pid` has in LISTEN state: its socket inodes (from
-/// /proc/PID/fd) matched against /proc/net/tcp{,6}.
+/// TCP ports process `pid` has in LISTEN state.
 pub fn listening_ports(pid: u32) -> HashSet<u16> {
+    tcp_sockets_of(pid)
+        .into_iter()
+        .filter(|s| s.state == "0A")
+        .map(|s| s.local_port)
+        .collect()
+}
+
+/// The socket inodes of process `pid`'s established connections to
+/// `remote_port`: the same inode over time is the same connection.
+pub fn established_to(pid: u32, remote_port: u16) -> HashSet<String> {
+    tcp_sockets_of(pid)
+        .into_iter()
+        .filter(|s| s.state == "01" && s.remote_port == remote_port)
+        .map(|s| s.inode)
+        .collect()
+}
+
+struct TcpSocket {
+    local_port: u16,
+    remote_port: u16,
+    /// As /proc/net/tcp writes it: "0A" LISTEN, "01" ESTABLISHED, ...
+    state: String,
+    inode: String,
+}
+
+/// Process `pid`'s TCP sockets: its socket inodes (from /proc/PID/fd)
+/// matched against /proc/net/tcp{,6}.
+fn tcp_sockets_of(pid: u32) -> Vec<TcpSocket> {
     let inodes: HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|dir| {
             dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
@@ -156,25 +183,28 @@ pub fn listening_ports(pid: u32) -> HashSet<u16> {
                 .collect()
         })
         .unwrap_or_default();
-    let mut ports = HashSet::new();
+    let port =
+        |address: &str| (address.rsplit(':').next()).and_then(|h| u16::from_str_radix(h, 16).ok());
+    let mut sockets = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let text = std::fs::read_to_string(table).unwrap_or_default();
         for line in text.lines().skip(1) {
             // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
             let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() < 10 || f[3] != "0A" || !inodes.contains(f[9]) {
+            if f.len() < 10 || !inodes.contains(f[9]) {
                 continue;
             }
-            if let Some(port) = f[1]
-                .rsplit(':')
-                .next()
-                .and_then(|h| u16::from_str_radix(h, 16).ok())
-            {
-                ports.insert(port);
+            if let (Some(local_port), Some(remote_port)) = (port(f[1]), port(f[2])) {
+                sockets.push(TcpSocket {
+                    local_port,
+                    remote_port,
+                    state: f[3].to_owned(),
+                    inode: f[9].to_owned(),
+                });
             }
         }
     }
-    ports
+    sockets
 }
 
 /// A server started by [`start_on_free_port`]: fields in drop order, the

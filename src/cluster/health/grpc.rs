@@ -1,28 +1,67 @@
-//! gRPC health check: `grpc.health.v1.Health/Check` over a fresh h2c
-//! connection; healthy when the call succeeds and the serving status is
-//! SERVING. The two messages are a single optional field each, so they
-//! are written and read by hand rather than through generated code.
+//! gRPC health check: `grpc.health.v1.Health/Check` over h2c; healthy when
+//! the call succeeds and the serving status is SERVING. With
+//! `reuse_connection` an endpoint's calls follow one another on one kept
+//! connection, as Envoy's do. The two messages are a single optional field
+//! each, so they are written and read by hand rather than through
+//! generated code.
 use super::{connect, CheckResult};
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{header, Request};
 use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::task::JoinHandle;
 
 const PATH: &str = "/grpc.health.v1.Health/Check";
 /// `HealthCheckResponse.ServingStatus.SERVING`.
 const SERVING: u64 = 1;
 
-pub async fn check(address: &str, authority: &str, service: &str) -> CheckResult {
-    let stream = match connect(address).await {
-        Ok(stream) => stream,
+/// One check connection: its sender and the task driving it, stopped
+/// when this is dropped (a check cancelled by its timeout included).
+pub struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn check(
+    kept: &mut Option<Conn>,
+    address: &str,
+    authority: &str,
+    service: &str,
+) -> CheckResult {
+    // A kept connection the server has closed (or sent GOAWAY on) carries
+    // no call: the check is then made on a fresh one, not counted failed.
+    if let Some(mut conn) = kept.take() {
+        if conn.sender.ready().await.is_ok() {
+            if let Ok(result) = call(conn, kept, address, authority, service).await {
+                return result;
+            }
+        }
+    }
+    let conn = match open(address).await {
+        Ok(conn) => conn,
         Err(failed) => return failed,
     };
-    let handshake =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream));
-    let (mut sender, conn) = match handshake.await {
-        Ok(pair) => pair,
-        Err(e) => return CheckResult::NetworkFailure(format!("h2 handshake: {e}")),
-    };
+    call(conn, kept, address, authority, service)
+        .await
+        .unwrap_or_else(|e| CheckResult::NetworkFailure(format!("h2: {e}")))
+}
+
+/// One `Check` call on `conn`, or the error that kept it from an answer.
+/// The connection goes back to `kept` once the call is whole.
+async fn call(
+    mut conn: Conn,
+    kept: &mut Option<Conn>,
+    address: &str,
+    authority: &str,
+    service: &str,
+) -> Result<CheckResult, hyper::Error> {
     // An authority that is not a valid URI authority (a cluster name with
     // an underscore is fine; a space is not) falls back to the address.
     let uri = format!("http://{authority}{PATH}")
@@ -38,44 +77,44 @@ pub async fn check(address: &str, authority: &str, service: &str) -> CheckResult
     });
     let request = match request {
         Ok(request) => request,
-        Err(e) => return CheckResult::Failure(format!("cannot build the request: {e}")),
-    };
-    let call = async {
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| CheckResult::NetworkFailure(format!("h2: {e}")))?;
-        let (parts, body) = response.into_parts();
-        if parts.status != http::StatusCode::OK {
-            return Err(CheckResult::Failure(format!(
-                "http status {}",
-                parts.status.as_u16()
-            )));
+        Err(e) => {
+            return Ok(CheckResult::Failure(format!(
+                "cannot build the request: {e}"
+            )))
         }
-        let collected = body
-            .collect()
-            .await
-            .map_err(|e| CheckResult::NetworkFailure(format!("h2 body: {e}")))?;
-        let trailers = collected.trailers().cloned().unwrap_or_default();
-        let status = (trailers.get("grpc-status"))
-            .or_else(|| parts.headers.get("grpc-status"))
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        Ok((status, collected.to_bytes()))
     };
-    // As for HTTP: the connection ending does not, by itself, fail the
-    // call, whose answer may already be in.
-    let mut call = std::pin::pin!(call);
-    let outcome = tokio::select! {
-        outcome = &mut call => outcome,
-        _ = conn => call.await,
+    let response = conn.sender.send_request(request).await?;
+    let (parts, body) = response.into_parts();
+    if parts.status != http::StatusCode::OK {
+        let status = parts.status.as_u16();
+        return Ok(CheckResult::Failure(format!("http status {status}")));
+    }
+    let collected = match body.collect().await {
+        Ok(collected) => collected,
+        Err(e) => return Ok(CheckResult::NetworkFailure(format!("h2 body: {e}"))),
     };
-    let (status, body) = match outcome {
-        Ok(answer) => answer,
-        Err(failed) => return failed,
-    };
-    verdict(&status, &body)
+    let trailers = collected.trailers().cloned().unwrap_or_default();
+    let status = (trailers.get("grpc-status"))
+        .or_else(|| parts.headers.get("grpc-status"))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    *kept = Some(conn);
+    Ok(verdict(&status, &collected.to_bytes()))
+}
+
+/// A fresh h2c connection, driven by its own task.
+async fn open(address: &str) -> Result<Conn, CheckResult> {
+    let stream = connect(address).await?;
+    let handshake =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream));
+    let (sender, connection) = handshake
+        .await
+        .map_err(|e| CheckResult::NetworkFailure(format!("h2 handshake: {e}")))?;
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(Conn { sender, task })
 }
 
 /// The call's outcome: grpc-status 0 and a SERVING response.

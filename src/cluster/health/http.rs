@@ -1,9 +1,9 @@
-//! HTTP health check: `GET path` over HTTP/1.1; the status decides. As in
-//! Envoy (`reuse_connection`, on by default), one connection serves an
-//! endpoint's checks for as long as it stays open: the body is read (up to
-//! [`MAX_REUSED_BODY`]) so that the next check can follow on it. A failure,
-//! a timeout, `Connection: close` or a larger body drops it, and the next
-//! check connects afresh.
+//! HTTP health check: `GET path` over HTTP/1.1; the status decides. With
+//! `reuse_connection` one connection serves an endpoint's checks for as
+//! long as it stays open: the body is read (up to [`MAX_REUSED_BODY`]) so
+//! that the next check can follow on it. A failure, a timeout,
+//! `Connection: close` or a larger body drops it, and the next check
+//! connects afresh.
 use super::{connect, CheckResult};
 use bytes::Bytes;
 use http::{header, Request};
@@ -17,9 +17,6 @@ pub const USER_AGENT: &str = "periscope-health-check";
 /// A health answer's body larger than this is not read: the connection is
 /// closed instead of kept.
 const MAX_REUSED_BODY: usize = 64 * 1024;
-
-/// The connection an endpoint's HTTP checks keep between them.
-pub type KeptConnection = Option<Conn>;
 
 /// One check connection: its sender and the task driving it, stopped
 /// when this is dropped (a check cancelled by its timeout included).
@@ -35,7 +32,7 @@ impl Drop for Conn {
 }
 
 pub async fn check(
-    kept: &mut KeptConnection,
+    kept: &mut Option<Conn>,
     address: &str,
     path: &str,
     host: &str,
@@ -65,7 +62,7 @@ pub async fn check(
 /// server keeps it open.
 async fn exchange(
     mut conn: Conn,
-    kept: &mut KeptConnection,
+    kept: &mut Option<Conn>,
     path: &str,
     host: &str,
     expected: &[(u16, u16)],

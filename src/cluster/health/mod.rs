@@ -127,7 +127,7 @@ async fn check_loop(
     mut stop: Stop,
 ) {
     let mut streak = Streak::default();
-    let mut kept = http::KeptConnection::None;
+    let mut kept = Kept::default();
     // Spread the first probes of many endpoints over the jitter.
     let mut wait = jitter(&config);
     loop {
@@ -144,6 +144,9 @@ async fn check_loop(
                 result.unwrap_or(CheckResult::Timeout)
             }
         };
+        if !config.reuse_connection {
+            kept = Kept::default();
+        }
         let changed = cluster.health_checked(index, &result, &mut streak, &config);
         let healthy =
             (cluster.endpoints.get(index)).is_some_and(|e| !e.health.has(FAILED_ACTIVE_HC));
@@ -155,7 +158,7 @@ async fn probe(
     cluster: &Cluster,
     index: usize,
     kind: &HealthCheckKind,
-    kept: &mut http::KeptConnection,
+    kept: &mut Kept,
 ) -> CheckResult {
     let Some(endpoint) = cluster.endpoints.get(index) else {
         return CheckResult::NetworkFailure("no such endpoint".to_owned());
@@ -168,7 +171,7 @@ async fn probe(
             expected,
         } => {
             http::check(
-                kept,
+                &mut kept.http,
                 address,
                 path,
                 host.as_deref().unwrap_or(&cluster.name),
@@ -176,15 +179,28 @@ async fn probe(
             )
             .await
         }
-        HealthCheckKind::Tcp { send, receive } => tcp::check(address, send, receive).await,
+        HealthCheckKind::Tcp { send, receive } => {
+            tcp::check(&mut kept.tcp, address, send, receive).await
+        }
         HealthCheckKind::Grpc {
             service_name,
             authority,
         } => {
             let authority = authority.as_deref().unwrap_or(&cluster.name);
-            grpc::check(address, authority, service_name).await
+            grpc::check(&mut kept.grpc, address, authority, service_name).await
         }
     }
+}
+
+/// The connection an endpoint's checks keep between them, as Envoy's
+/// `reuse_connection` (on by default): one of the three, by the check's
+/// kind. A check that fails, times out (its future dropped) or finds the
+/// connection closed leaves none, and the next check connects afresh.
+#[derive(Default)]
+struct Kept {
+    http: Option<http::Conn>,
+    grpc: Option<grpc::Conn>,
+    tcp: Option<tokio::net::TcpStream>,
 }
 
 /// Connects for a probe; the error names the failure for `/clusters`.

@@ -14,6 +14,7 @@ fn config(healthy: u32, unhealthy: u32) -> HealthCheckConfig {
         timeout: Duration::from_secs(1),
         unhealthy_threshold: unhealthy,
         healthy_threshold: healthy,
+        reuse_connection: true,
         kind: HealthCheckKind::Tcp {
             send: Vec::new(),
             receive: Vec::new(),
@@ -113,12 +114,15 @@ async fn tcp_check_sends_and_reads_until_the_blocks_arrive() {
     });
     let pong = vec![b"PONG".to_vec()];
     assert_eq!(
-        tcp::check(&address, b"PING", &pong).await,
+        tcp::check(&mut None, &address, b"PING", &pong).await,
         CheckResult::Success
     );
-    assert_eq!(tcp::check(&address, b"", &[]).await, CheckResult::Success);
+    assert_eq!(
+        tcp::check(&mut None, &address, b"", &[]).await,
+        CheckResult::Success
+    );
     assert!(matches!(
-        tcp::check(&address, b"PONG", &pong).await,
+        tcp::check(&mut None, &address, b"PONG", &pong).await,
         CheckResult::Failure(_)
     ));
 }
@@ -128,7 +132,7 @@ async fn a_closed_port_is_a_network_failure() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr").to_string();
     drop(listener);
-    let result = tcp::check(&address, b"", &[]).await;
+    let result = tcp::check(&mut None, &address, b"", &[]).await;
     assert!(
         matches!(result, CheckResult::NetworkFailure(_)),
         "{result:?}"
@@ -160,7 +164,7 @@ async fn http_check_moves_off_a_kept_connection_the_server_closed() {
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
     });
-    let mut kept = http::KeptConnection::None;
+    let mut kept = None;
     for _ in 0..3 {
         let result = http::check(&mut kept, &address, "/health", "h", &[(200, 201)]).await;
         assert_eq!(result, CheckResult::Success);
@@ -168,4 +172,40 @@ async fn http_check_moves_off_a_kept_connection_the_server_closed() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(accepted.load(Ordering::Relaxed), 3);
+}
+
+/// A TCP check that passed keeps its connection and the next one sends on
+/// it; when the server closes it between checks, the next check connects
+/// afresh and passes. Each connection answers two PINGs, then closes.
+#[tokio::test]
+async fn tcp_check_reuses_its_connection_until_the_server_closes_it() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("addr").to_string();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::Relaxed);
+            for _ in 0..2 {
+                let mut buf = [0u8; 4];
+                if socket.read_exact(&mut buf).await.is_err() {
+                    break;
+                }
+                let _ = socket.write_all(b"PONG").await;
+            }
+        }
+    });
+    let pong = vec![b"PONG".to_vec()];
+    let mut kept = None;
+    for _ in 0..4 {
+        let result = tcp::check(&mut kept, &address, b"PING", &pong).await;
+        assert_eq!(result, CheckResult::Success);
+        assert!(kept.is_some(), "kept after a passing check");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert_eq!(accepted.load(Ordering::Relaxed), 2);
+    // Connect-only checks test connecting: nothing is kept.
+    let mut kept = None;
+    tcp::check(&mut kept, &address, b"", &[]).await;
+    assert!(kept.is_none());
 }

@@ -289,6 +289,10 @@ fn health_check_and_outlier_defaults_are_envoy_s_and_show_in_the_dump() {
     assert_eq!(hc.timeout, Duration::from_secs(1));
     assert_eq!((hc.unhealthy_threshold, hc.healthy_threshold), (3, 2));
     assert_eq!(hc.interval_jitter, Duration::ZERO);
+    assert!(
+        hc.reuse_connection,
+        "Envoy keeps check connections by default"
+    );
     let secs = Duration::from_secs;
     let intervals = [
         hc.unhealthy_interval,
