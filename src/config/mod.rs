@@ -128,6 +128,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             tcp_idle_timeout: raw::DEFAULT_TCP_IDLE_TIMEOUT.to_owned(),
             http_idle_timeout: raw::DEFAULT_HTTP_IDLE_TIMEOUT.to_owned(),
             stream_idle_timeout: raw::DEFAULT_STREAM_IDLE_TIMEOUT.to_owned(),
+            max_connection_duration: "0s".to_owned(),
             upgrade_configs: Vec::new(),
         }],
         clusters: vec![RawCluster {

@@ -66,6 +66,8 @@ pub struct ListenerConfig {
     pub http_idle_timeout: Option<Duration>,
     /// HTTP stream idle timeout (no body byte either way); `None` = never.
     pub stream_idle_timeout: Option<Duration>,
+    /// Connection age at which HTTP drains and TCP closes; `None` = never.
+    pub max_connection_duration: Option<Duration>,
     /// HTTP/1.1 upgrade types listed for the listener.
     pub upgrade_configs: Vec<super::UpgradeConfig>,
 }

@@ -114,6 +114,14 @@ pub struct RawListener {
     /// long (Envoy's `stream_idle_timeout`, 5m); `0s` = never.
     #[serde(default = "default_stream_idle_timeout")]
     pub stream_idle_timeout: String,
+    /// Close a downstream connection this long after it opened (Envoy's
+    /// `common_http_protocol_options.max_connection_duration`, tcp_proxy's
+    /// `max_downstream_connection_duration`), so long-lived clients
+    /// rebalance over many proxies: HTTP drains it (HTTP/1 answers say
+    /// `Connection: close`, h2 gets GOAWAY), a TCP relay is closed. `0s`
+    /// (the default) = never.
+    #[serde(default = "never")]
+    pub max_connection_duration: String,
     /// HTTP/1.1 upgrades (WebSocket) the listener relays; none unless
     /// listed, and an `Upgrade` request of another type gets 403 (Envoy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -125,6 +133,10 @@ pub const DEFAULT_STREAM_IDLE_TIMEOUT: &str = "5m";
 
 fn default_http_idle_timeout() -> String {
     DEFAULT_HTTP_IDLE_TIMEOUT.to_owned()
+}
+
+fn never() -> String {
+    "0s".to_owned()
 }
 
 fn default_stream_idle_timeout() -> String {

@@ -240,6 +240,8 @@ fn listener(
     let tcp_idle_timeout = optional_duration("tcp_idle_timeout", &raw.tcp_idle_timeout);
     let http_idle_timeout = optional_duration("http_idle_timeout", &raw.http_idle_timeout);
     let stream_idle_timeout = optional_duration("stream_idle_timeout", &raw.stream_idle_timeout);
+    let max_connection_duration =
+        optional_duration("max_connection_duration", &raw.max_connection_duration);
     let dynamodb_body_bytes = v.check(
         format!("{p}.dynamodb.max_body_bytes"),
         match raw.dynamodb.max_body_bytes {
@@ -269,6 +271,7 @@ fn listener(
         tcp_idle_timeout: tcp_idle_timeout?,
         http_idle_timeout: http_idle_timeout?,
         stream_idle_timeout: stream_idle_timeout?,
+        max_connection_duration: max_connection_duration?,
         upgrade_configs: upgrade_configs?,
     })
 }

@@ -13,6 +13,15 @@ use std::task::Context;
 use std::time::Duration;
 use tokio::time::{Instant, Sleep};
 
+/// Resolves `after` from now; never when `None`. A connection's
+/// `max_connection_duration`.
+pub async fn expiry(after: Option<Duration>) {
+    match after {
+        Some(after) => tokio::time::sleep(after).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// One downstream HTTP connection's requests in flight.
 #[derive(Default)]
 pub struct ConnectionActivity {

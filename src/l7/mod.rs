@@ -40,6 +40,8 @@ pub struct HttpListener {
     /// Bytes kept per DynamoDB body for the refiner (0: off).
     pub dynamodb_body_bytes: usize,
     pub stream_idle_timeout: Option<std::time::Duration>,
+    /// Connections are drained this long after they opened.
+    pub max_connection_duration: Option<std::time::Duration>,
     http_idle_timeout: Option<std::time::Duration>,
     router: Router,
     /// Requests no route matched.
@@ -67,6 +69,7 @@ impl HttpListener {
         Ok(HttpListener {
             dynamodb_body_bytes: config.dynamodb_body_bytes,
             stream_idle_timeout: config.stream_idle_timeout,
+            max_connection_duration: config.max_connection_duration,
             http_idle_timeout: config.http_idle_timeout,
             no_route_scope: scopes.scope(&config.name, "", ""),
             upgrades: upgrade::UpgradeMetrics::new(families, config),
@@ -114,6 +117,8 @@ impl HttpListener {
         activity: Arc<idle::ConnectionActivity>,
     ) {
         tokio::pin!(connection);
+        let max_age = idle::expiry(self.max_connection_duration);
+        let mut aged = false;
         tokio::select! {
             result = connection.as_mut() => return self.ended(result, peer),
             _ = drain.signaled() => {}
@@ -122,9 +127,23 @@ impl HttpListener {
                 // drain does (h2 gets GOAWAY).
                 self.metrics.idle_timeouts.inc();
             }
+            () = max_age => {
+                self.metrics.max_duration_reached.inc();
+                aged = true;
+            }
         }
         connection.as_mut().shut_down_gracefully();
-        let result = connection.await;
+        // An aged connection is closed after the drain period, as Envoy
+        // closes it: h2's final GOAWAY waits for the client's PING ack,
+        // which a client may never send. (A reload's drain has its own
+        // deadline, `--drain-time-s`.)
+        let result = match aged {
+            true => match tokio::time::timeout(AGED_DRAIN_PERIOD, connection).await {
+                Ok(result) => result,
+                Err(_) => return,
+            },
+            false => connection.await,
+        };
         self.ended(result, peer);
     }
 
@@ -139,6 +158,11 @@ impl HttpListener {
         }
     }
 }
+
+/// How long a connection that reached `max_connection_duration` may take
+/// to finish its streams after GOAWAY (Envoy's HCM `drain_timeout`
+/// default).
+const AGED_DRAIN_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// hyper's HTTP/2 server connection, as [`HttpListener::drive`] runs it.
 trait GracefulConnection: std::future::Future<Output = hyper::Result<()>> {

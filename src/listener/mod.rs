@@ -25,6 +25,8 @@ pub struct Listener {
     sniff: bool,
     detect_timeout: Duration,
     tcp_idle_timeout: Option<Duration>,
+    /// A TCP relay is closed this long after it started.
+    max_connection_duration: Option<Duration>,
     metrics: Arc<ListenerMetrics>,
     /// The L4 target (and `auto`'s fallback for non-HTTP traffic).
     cluster: Option<Arc<Cluster>>,
@@ -52,6 +54,7 @@ impl Listener {
             sniff: config.sniff,
             detect_timeout: config.detect_timeout,
             tcp_idle_timeout: config.tcp_idle_timeout,
+            max_connection_duration: config.max_connection_duration,
             metrics,
             cluster,
             http,
@@ -213,7 +216,17 @@ impl Listener {
             &counters,
             idle,
         );
-        if let Err(err) = relayed.await {
+        let relayed = match self.max_connection_duration {
+            Some(limit) => match tokio::time::timeout(limit, relayed).await {
+                Ok(relayed) => relayed,
+                Err(_) => {
+                    self.metrics.max_duration_reached.inc();
+                    return;
+                }
+            },
+            None => relayed.await,
+        };
+        if let Err(err) = relayed {
             tracing::debug!(listener = %self.name, "relay ended: {err}");
         }
     }

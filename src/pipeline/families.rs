@@ -45,6 +45,7 @@ pub struct Families {
     pub upstream_retries: IntCounterVec,
     pub idle_timeouts: IntCounterVec,
     pub drain_closed: IntCounterVec,
+    pub max_duration_reached: IntCounterVec,
     pub breaker_overflow: IntCounterVec,
     pub http_upgrades: IntCounterVec,
     pub http_upgrades_active: IntGaugeVec,
@@ -136,6 +137,11 @@ impl Families {
                 "Downstream connections still open when their drain deadline (--drain-time-s) passed after a reload or at shutdown, closed then: TCP relays, upgraded connections, requests still in flight.",
                 &["listener"],
             ),
+            max_duration_reached: counter(
+                "periscope_downstream_connections_max_duration_reached_total",
+                "Downstream connections that reached the listener's max_connection_duration: drained (HTTP) or closed (TCP relay).",
+                &["listener"],
+            ),
             upstream_retries: counter(
                 "periscope_upstream_retries_total",
                 "Requests sent again to a cluster by a route's retry policy.",
@@ -170,7 +176,7 @@ impl Families {
         families
     }
 
-    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 17] {
+    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 18] {
         [
             Box::new(self.http_duration.clone()),
             Box::new(self.connections_total.clone()),
@@ -186,6 +192,7 @@ impl Families {
             Box::new(self.upstream_retries.clone()),
             Box::new(self.idle_timeouts.clone()),
             Box::new(self.drain_closed.clone()),
+            Box::new(self.max_duration_reached.clone()),
             Box::new(self.breaker_overflow.clone()),
             Box::new(self.http_upgrades.clone()),
             Box::new(self.http_upgrades_active.clone()),

@@ -60,6 +60,7 @@ pub async fn serve(
     let mut waits = Waits {
         drained: Box::pin(drain.signaled()),
         idle: Box::pin(activity.idle_for(listener.http_idle_timeout)),
+        max_age: (listener.max_connection_duration).map(|d| Box::pin(tokio::time::sleep(d))),
     };
     while let Some(mut side) = read.take() {
         let head = match next_head(&mut side, &listener, &mut waits, &activity).await {
@@ -140,8 +141,12 @@ pub async fn serve(
                 None => {}
             }
         }
-        // A drain that began while the request was handled closes too.
+        // A drain that began while the request was handled closes too, as
+        // does reaching the connection's maximum age meanwhile.
         if drain.is_signaled() {
+            activity.start_draining();
+        } else if !activity.is_draining() && waits.aged() {
+            listener.metrics.max_duration_reached.inc();
             activity.start_draining();
         }
         let close = !keep_alive || read.is_none() || activity.is_draining();
@@ -268,10 +273,30 @@ fn parsed(side: &mut ReadSide) -> Option<Next> {
 }
 
 /// The connection's lifelong waits, made once: one drain registration and
-/// one idle timer per connection, not per request.
+/// one idle timer per connection, not per request; a timer for its
+/// maximum age only when the listener sets one.
 struct Waits<'a> {
     drained: Pin<Box<dyn Future<Output = ()> + Send + 'a>>,
     idle: Pin<Box<dyn Future<Output = ()> + Send + 'a>>,
+    max_age: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Waits<'_> {
+    /// Whether the connection reached `max_connection_duration`.
+    fn aged(&self) -> bool {
+        self.max_age
+            .as_ref()
+            .is_some_and(|sleep| sleep.is_elapsed())
+    }
+}
+
+/// Resolves when the connection reaches its maximum age; never without
+/// one.
+async fn aging(max_age: &mut Option<Pin<Box<tokio::time::Sleep>>>) {
+    match max_age.as_mut() {
+        Some(sleep) => sleep.as_mut().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Waits for the client's next bytes; false when the connection should
@@ -292,6 +317,10 @@ async fn wait_for_request(
             // Nothing in flight for the idle timeout: closed as a drain.
             listener.metrics.idle_timeouts.inc();
             return false;
+        }
+        () = aging(&mut waits.max_age), if !draining => {
+            // Old enough: drained like a reload drains it.
+            listener.metrics.max_duration_reached.inc();
         }
         () = std::future::ready(()), if draining => {}
     }
