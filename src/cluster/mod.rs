@@ -13,6 +13,7 @@ pub mod health;
 mod outlier;
 mod outlier_stats;
 mod rotation;
+pub mod tls;
 
 pub use balancer::{Balancer, Member};
 pub use breakers::Breakers;
@@ -56,6 +57,8 @@ pub struct Cluster {
     pub breakers: Breakers,
     /// A `strict_dns` cluster's resolutions, for `/clusters`.
     dns: Option<Arc<dns::DnsStatus>>,
+    /// TLS to the endpoints (HTTP clusters and their health checks).
+    pub tls: Option<Arc<tls::UpstreamTls>>,
 }
 
 /// The chosen endpoint, counted in its `active_requests` until dropped:
@@ -139,6 +142,12 @@ impl Cluster {
             config.outlier_detection.is_some(),
         );
         let metrics = ClusterMetrics::new(families, &config.name);
+        let tls = match &config.tls {
+            Some(tls) => Some(Arc::new(
+                tls::UpstreamTls::new(tls).map_err(|e| format!("cluster {}: {e}", config.name))?,
+            )),
+            None => None,
+        };
         let cluster = Cluster {
             name: config.name.clone(),
             protocol: config.protocol,
@@ -154,6 +163,7 @@ impl Cluster {
             breakers: Breakers::new(config.circuit_breakers.clone(), metrics.overflow.clone()),
             metrics,
             dns,
+            tls,
         };
         cluster.refresh_rotation(&mut cluster.rotation.lock());
         families

@@ -57,6 +57,7 @@ fn cluster(n: usize, outlier: OutlierConfig, panic_threshold: u8) -> Cluster {
         outlier_detection: Some(outlier),
         healthy_panic_threshold: panic_threshold,
         discovery: crate::config::Discovery::Static,
+        tls: None,
     };
     Cluster::new(&config, &Families::new()).expect("cluster")
 }

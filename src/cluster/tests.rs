@@ -28,6 +28,7 @@ fn cluster_with(
         outlier_detection: None,
         healthy_panic_threshold: 50,
         discovery: crate::config::Discovery::Static,
+        tls: None,
     };
     Cluster::new(&config, &Families::new()).expect("valid cluster")
 }

@@ -146,6 +146,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             discovery: None,
             dns_refresh_rate: None,
             dns_lookup_family: None,
+            tls: None,
         }],
         tracing: None,
     };

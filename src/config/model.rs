@@ -254,6 +254,18 @@ pub struct ClusterConfig {
     /// `static` endpoints are used as written; `strict_dns` ones are
     /// resolved (and re-resolved) by the runtime.
     pub discovery: super::Discovery,
+    /// TLS to the endpoints; `None` = plaintext.
+    pub tls: Option<UpstreamTlsConfig>,
+}
+
+/// A cluster's TLS settings, its CA file read and parsed at load time (so
+/// a bad file fails validation with the field's line).
+#[derive(Debug, Clone)]
+pub struct UpstreamTlsConfig {
+    /// Fixed server name; `None`: each endpoint's host.
+    pub sni: Option<rustls_pki_types::ServerName<'static>>,
+    /// `None`: the system's trust store.
+    pub trusted_ca: Option<Vec<rustls_pki_types::CertificateDer<'static>>>,
 }
 
 /// When a failed attempt is tried again (Envoy's `retry_on`).

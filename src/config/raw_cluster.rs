@@ -20,6 +20,21 @@ pub use super::model_dns::DEFAULT_DNS_REFRESH_RATE;
 
 pub use super::raw_health::*;
 
+/// A cluster's `tls:` block, Envoy's `UpstreamTlsContext` flattened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstreamTls {
+    /// The server name sent (SNI) and verified in the certificate; default:
+    /// the endpoint's host (its DNS name, or its IP address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// A PEM file of the certificate authorities to trust (Envoy's
+    /// `validation_context.trusted_ca.filename`); default: the system's
+    /// trust store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_ca: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RawLbPolicy {
@@ -78,6 +93,10 @@ pub struct RawCluster {
     /// Only for `strict_dns` (filled in there: `auto`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_lookup_family: Option<RawLookupFamily>,
+    /// TLS to the endpoints (Envoy's `transport_socket` with an
+    /// `UpstreamTlsContext`); plaintext when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RawUpstreamTls>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

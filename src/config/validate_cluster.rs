@@ -6,14 +6,14 @@
 //! than silently accepted, as for `detect_timeout` on listeners.
 use super::raw::{
     RawCluster, RawDiscovery, RawEndpoint, RawHashPolicy, RawLbPolicy, RawLookupFamily,
-    RawRingHash, DEFAULT_DNS_REFRESH_RATE,
+    RawRingHash, RawUpstreamTls, DEFAULT_DNS_REFRESH_RATE,
 };
 use super::validate::{positive_duration, Issues};
 use super::validate_health;
 use super::values::{check_endpoint, check_header_name, check_name};
 use super::{
     ClusterConfig, Discovery, DnsConfig, EndpointConfig, HashPolicy, LbPolicy, LookupFamily,
-    RingHashConfig, MAGLEV_TABLE_SIZE, MAX_ENDPOINT_WEIGHT,
+    RingHashConfig, UpstreamTlsConfig, MAGLEV_TABLE_SIZE, MAX_ENDPOINT_WEIGHT,
 };
 
 /// Envoy's upper bound for both ring sizes.
@@ -56,6 +56,10 @@ pub(crate) fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<Clu
         validate_health::percent_value(raw.healthy_panic_threshold),
     );
     let discovery = discovery(v, p, raw);
+    let tls = match &raw.tls {
+        None => Some(None),
+        Some(tls) => upstream_tls(v, &format!("{p}.tls"), tls).map(Some),
+    };
     let circuit_breakers = super::validate_retry::circuit_breakers(
         v,
         &format!("{p}.circuit_breakers"),
@@ -73,7 +77,46 @@ pub(crate) fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<Clu
         healthy_panic_threshold: panic_threshold?,
         circuit_breakers: circuit_breakers?,
         discovery: discovery?,
+        tls: tls?,
     })
+}
+
+/// The server name must be a DNS name or an IP address; the CA file must
+/// read and hold at least one PEM certificate.
+fn upstream_tls(v: &mut Issues, p: &str, raw: &RawUpstreamTls) -> Option<UpstreamTlsConfig> {
+    let sni = match &raw.sni {
+        None => Some(None),
+        Some(name) => v
+            .check(
+                format!("{p}.sni"),
+                rustls_pki_types::ServerName::try_from(name.as_str())
+                    .map(|n| n.to_owned())
+                    .map_err(|_| format!("{name:?} is neither a DNS name nor an IP address")),
+            )
+            .map(Some),
+    };
+    let trusted_ca = match &raw.trusted_ca {
+        None => Some(None),
+        Some(path) => v
+            .check(format!("{p}.trusted_ca"), read_certificates(path))
+            .map(Some),
+    };
+    Some(UpstreamTlsConfig {
+        sni: sni?,
+        trusted_ca: trusted_ca?,
+    })
+}
+
+fn read_certificates(path: &str) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, String> {
+    use rustls_pki_types::pem::PemObject;
+    let certificates = rustls_pki_types::CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {path}: {e}"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{path}: not a PEM certificate file: {e}"))?;
+    if certificates.is_empty() {
+        return Err(format!("{path} holds no PEM certificate"));
+    }
+    Ok(certificates)
 }
 
 /// The cluster type and its DNS settings. `static` takes IP addresses
@@ -294,5 +337,48 @@ fn policy_name(p: RawLbPolicy) -> &'static str {
         RawLbPolicy::Random => "random",
         RawLbPolicy::RingHash => "ring_hash",
         RawLbPolicy::Maglev => "maglev",
+    }
+}
+
+/// Where a `tls` cluster cannot serve (yet): the TCP relay (a `tcp`
+/// listener, or an `auto` one's non-HTTP traffic) and TCP health checks
+/// that send a payload. Said at load time rather than relaying in the
+/// clear.
+pub(crate) fn check_tls_uses(v: &mut Issues, raw: &super::raw::RawConfig) {
+    use super::raw::RawListenerProtocol;
+    let with_tls = |name: &str| {
+        raw.clusters
+            .iter()
+            .any(|c| c.name == name && c.tls.is_some())
+    };
+    for (i, listener) in raw.listeners.iter().enumerate() {
+        let relays = matches!(
+            listener.protocol,
+            RawListenerProtocol::Tcp | RawListenerProtocol::Auto
+        );
+        if let Some(cluster) = listener
+            .cluster
+            .as_deref()
+            .filter(|c| relays && with_tls(c))
+        {
+            v.add(
+                format!("listeners[{i}].cluster"),
+                format!(
+                    "cluster \"{cluster}\" has tls, which serves HTTP only: the TCP relay of a \
+                     tcp or auto listener does not speak TLS to upstreams (use an http listener)"
+                ),
+            );
+        }
+    }
+    for (i, cluster) in raw.clusters.iter().enumerate() {
+        let tcp_payload = (cluster.health_check.as_ref())
+            .and_then(|hc| hc.tcp.as_ref())
+            .is_some_and(|tcp| tcp.send.is_some());
+        if cluster.tls.is_some() && tcp_payload {
+            v.add(
+                format!("clusters[{i}].health_check.tcp.send"),
+                "a tcp health check on a tls cluster may only connect: it does not speak TLS",
+            );
+        }
     }
 }

@@ -117,7 +117,8 @@ pub async fn forward(
             http::Version::HTTP_2 => downstream_authority.as_ref().unwrap_or(&endpoint.authority),
             _ => &endpoint.authority,
         };
-        *request.uri_mut() = upstream_uri(&parts.uri, authority);
+        let secure = cluster.cluster.tls.is_some();
+        *request.uri_mut() = upstream_uri(&parts.uri, authority, secure);
         if upgrading {
             if let Some(value) = request.headers().get(UPGRADE).cloned() {
                 request.extensions_mut().insert(UpgradeRequested(value));
@@ -315,9 +316,13 @@ fn downstream_authority(parts: &http::request::Parts) -> Option<http::uri::Autho
     })
 }
 
-fn upstream_uri(original: &Uri, authority: &http::uri::Authority) -> Uri {
+/// `secure`: the cluster speaks TLS, so h2's `:scheme` is `https`.
+fn upstream_uri(original: &Uri, authority: &http::uri::Authority, secure: bool) -> Uri {
     let mut parts = http::uri::Parts::default();
-    parts.scheme = Some(http::uri::Scheme::HTTP);
+    parts.scheme = Some(match secure {
+        true => http::uri::Scheme::HTTPS,
+        false => http::uri::Scheme::HTTP,
+    });
     parts.authority = Some(authority.clone());
     parts.path_and_query = Some(
         original

@@ -7,27 +7,35 @@
 //! the connection and the request keeps its own authority, as in Envoy.
 use super::upstream_body::UpstreamBody;
 use crate::cluster::breakers::Breakers;
+use crate::cluster::tls::{self, Alpn, UpstreamTls};
 use crate::cluster::Endpoint;
 use crate::pipeline::UpstreamFailure;
 use hyper::body::Incoming;
 use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::net::TcpStream;
 
 pub struct H2Pool {
     /// Indexed by `Endpoint::index`. The lock is per endpoint and held only
     /// to clone or replace a sender, never across an await.
     senders: Vec<Mutex<Option<SendRequest<UpstreamBody>>>>,
     connect_timeout: Duration,
+    /// The cluster's TLS (ALPN `h2`), when it has one.
+    tls: Option<Arc<UpstreamTls>>,
 }
 
 impl H2Pool {
-    pub fn new(endpoints: usize, connect_timeout: Duration) -> H2Pool {
+    pub fn new(
+        endpoints: usize,
+        connect_timeout: Duration,
+        tls: Option<Arc<UpstreamTls>>,
+    ) -> H2Pool {
         H2Pool {
             senders: (0..endpoints).map(|_| Mutex::new(None)).collect(),
             connect_timeout,
+            tls,
         }
     }
 
@@ -63,17 +71,13 @@ impl H2Pool {
         endpoint: &Endpoint,
     ) -> Result<SendRequest<UpstreamBody>, (UpstreamFailure, String)> {
         let connect_failure = |what: String| (UpstreamFailure::ConnectFailure, what);
-        let tcp = tokio::time::timeout(
-            self.connect_timeout,
-            TcpStream::connect(endpoint.address.as_str()),
-        )
-        .await
-        .map_err(|_| connect_failure(format!("connect to {} timed out", endpoint.address)))?
-        .map_err(|err| connect_failure(format!("connect to {}: {err}", endpoint.address)))?;
-        let _ = tcp.set_nodelay(true);
+        let tls = self.tls.as_deref();
+        let io = tls::connect(tls, endpoint, Alpn::H2, self.connect_timeout)
+            .await
+            .map_err(connect_failure)?;
         let (sender, connection) = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
-            .handshake(TokioIo::new(tcp))
+            .handshake(TokioIo::new(io))
             .await
             .map_err(|err| {
                 connect_failure(format!("h2 handshake with {}: {err}", endpoint.address))

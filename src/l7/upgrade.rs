@@ -219,7 +219,10 @@ async fn relay(
     }
     let metrics = &listener.metrics;
     let _active = Active::count(&listener.upgrades.active);
-    let (stream, upstream_sent) = upstream.switched();
+    // Upgrades are kept off TLS clusters by validation: always plaintext.
+    let Some((stream, upstream_sent)) = upstream.switched() else {
+        return;
+    };
     let counters = crate::l4::Counters {
         from_client: metrics.bytes_received.clone(),
         to_client: metrics.bytes_sent.clone(),

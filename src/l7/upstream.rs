@@ -85,8 +85,9 @@ pub struct HttpCluster {
 
 impl HttpCluster {
     pub fn new(cluster: Arc<Cluster>) -> HttpCluster {
-        let http1 = H1Pool::new(cluster.endpoint_count(), cluster.connect_timeout);
-        let h2c = H2Pool::new(cluster.endpoint_count(), cluster.connect_timeout);
+        let (endpoints, timeout) = (cluster.endpoint_count(), cluster.connect_timeout);
+        let http1 = H1Pool::new(endpoints, timeout, cluster.tls.clone());
+        let h2c = H2Pool::new(endpoints, timeout, cluster.tls.clone());
         HttpCluster {
             cluster,
             http1,

@@ -4,7 +4,8 @@
 //! connection, as Envoy's do. The two messages are a single optional field
 //! each, so they are written and read by hand rather than through
 //! generated code.
-use super::{connect, CheckResult};
+use super::{connect, CheckResult, Target};
+use crate::cluster::tls::Alpn;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{header, Request};
 use http_body_util::{BodyExt, Full};
@@ -31,7 +32,7 @@ impl Drop for Conn {
 
 pub async fn check(
     kept: &mut Option<Conn>,
-    address: &str,
+    to: Target<'_>,
     authority: &str,
     service: &str,
 ) -> CheckResult {
@@ -39,12 +40,14 @@ pub async fn check(
     // no call: the check is then made on a fresh one, not counted failed.
     if let Some(mut conn) = kept.take() {
         if conn.sender.ready().await.is_ok() {
+            let address = to.endpoint.address.as_str();
             if let Ok(result) = call(conn, kept, address, authority, service).await {
                 return result;
             }
         }
     }
-    let conn = match open(address).await {
+    let address = to.endpoint.address.as_str();
+    let conn = match open(to).await {
         Ok(conn) => conn,
         Err(failed) => return failed,
     };
@@ -104,8 +107,8 @@ async fn call(
 }
 
 /// A fresh h2c connection, driven by its own task.
-async fn open(address: &str) -> Result<Conn, CheckResult> {
-    let stream = connect(address).await?;
+async fn open(to: Target<'_>) -> Result<Conn, CheckResult> {
+    let stream = connect(to, Alpn::H2).await?;
     let handshake =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream));
     let (sender, connection) = handshake

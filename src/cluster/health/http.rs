@@ -4,7 +4,8 @@
 //! that the next check can follow on it. A failure, a timeout,
 //! `Connection: close` or a larger body drops it, and the next check
 //! connects afresh.
-use super::{connect, CheckResult};
+use super::{connect, CheckResult, Target};
+use crate::cluster::tls::Alpn;
 use bytes::Bytes;
 use http::{header, Request};
 use http_body_util::{BodyExt, Empty, Limited};
@@ -33,7 +34,7 @@ impl Drop for Conn {
 
 pub async fn check(
     kept: &mut Option<Conn>,
-    address: &str,
+    to: Target<'_>,
     path: &str,
     host: &str,
     expected: &[(u16, u16)],
@@ -48,7 +49,7 @@ pub async fn check(
             }
         }
     }
-    let conn = match open(address).await {
+    let conn = match open(to).await {
         Ok(conn) => conn,
         Err(failed) => return failed,
     };
@@ -91,8 +92,8 @@ async fn exchange(
 }
 
 /// A fresh HTTP/1.1 connection, driven by its own task.
-async fn open(address: &str) -> Result<Conn, CheckResult> {
-    let stream = connect(address).await?;
+async fn open(to: Target<'_>) -> Result<Conn, CheckResult> {
+    let stream = connect(to, Alpn::Http1).await?;
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| CheckResult::NetworkFailure(format!("http handshake: {e}")))?;

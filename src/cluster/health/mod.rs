@@ -163,7 +163,10 @@ async fn probe(
     let Some(endpoint) = cluster.endpoints.get(index) else {
         return CheckResult::NetworkFailure("no such endpoint".to_owned());
     };
-    let address = endpoint.address.as_str();
+    let to = Target {
+        endpoint,
+        tls: cluster.tls.as_deref(),
+    };
     match kind {
         HealthCheckKind::Http {
             path,
@@ -172,7 +175,7 @@ async fn probe(
         } => {
             http::check(
                 &mut kept.http,
-                address,
+                to,
                 path,
                 host.as_deref().unwrap_or(&cluster.name),
                 expected,
@@ -180,14 +183,14 @@ async fn probe(
             .await
         }
         HealthCheckKind::Tcp { send, receive } => {
-            tcp::check(&mut kept.tcp, address, send, receive).await
+            tcp::check(&mut kept.tcp, to, send, receive).await
         }
         HealthCheckKind::Grpc {
             service_name,
             authority,
         } => {
             let authority = authority.as_deref().unwrap_or(&cluster.name);
-            grpc::check(&mut kept.grpc, address, authority, service_name).await
+            grpc::check(&mut kept.grpc, to, authority, service_name).await
         }
     }
 }
@@ -203,8 +206,29 @@ struct Kept {
     tcp: Option<tokio::net::TcpStream>,
 }
 
-/// Connects for a probe; the error names the failure for `/clusters`.
-async fn connect(address: &str) -> Result<tokio::net::TcpStream, CheckResult> {
+/// What a probe connects to: the endpoint, over the cluster's TLS if any.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    endpoint: &'a super::Endpoint,
+    tls: Option<&'a super::tls::UpstreamTls>,
+}
+
+/// Bounds a probe's connect; the check's own timeout is what applies.
+const PROBE_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Connects for a probe, with TLS when the cluster has it; the error names
+/// the failure for `/clusters`.
+async fn connect(
+    to: Target<'_>,
+    alpn: super::tls::Alpn,
+) -> Result<super::tls::UpstreamIo, CheckResult> {
+    super::tls::connect(to.tls, to.endpoint, alpn, PROBE_CONNECT_TIMEOUT)
+        .await
+        .map_err(CheckResult::NetworkFailure)
+}
+
+/// A plain TCP connection for a probe.
+async fn connect_tcp(address: &str) -> Result<tokio::net::TcpStream, CheckResult> {
     let stream = tokio::net::TcpStream::connect(address)
         .await
         .map_err(|e| CheckResult::NetworkFailure(format!("connect: {e}")))?;

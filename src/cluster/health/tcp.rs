@@ -5,7 +5,7 @@
 //! With `reuse_connection` a connection whose check passed is kept and the
 //! next check sends its payload on it again, as Envoy does. Connect-only
 //! checks always connect anew: connecting is what they test.
-use super::{connect, CheckResult};
+use super::{connect_tcp, CheckResult, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -14,7 +14,7 @@ const READ_CAP: usize = 256 * 1024;
 
 pub async fn check(
     kept: &mut Option<TcpStream>,
-    address: &str,
+    to: Target<'_>,
     send: &[u8],
     receive: &[Vec<u8>],
 ) -> CheckResult {
@@ -29,7 +29,9 @@ pub async fn check(
             }
         }
     }
-    let stream = match connect(address).await {
+    // Plaintext: validation keeps payload checks off TLS clusters, and a
+    // connect-only check needs no handshake.
+    let stream = match connect_tcp(&to.endpoint.address).await {
         Ok(stream) => stream,
         Err(failed) => return failed,
     };

@@ -4,6 +4,18 @@ use super::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+fn endpoint(address: &str) -> super::super::Endpoint {
+    super::super::Endpoint::new(0, address, 1).expect("endpoint")
+}
+
+/// A probe of `endpoint` without TLS.
+fn plain(endpoint: &super::super::Endpoint) -> Target<'_> {
+    Target {
+        endpoint,
+        tls: None,
+    }
+}
+
 fn config(healthy: u32, unhealthy: u32) -> HealthCheckConfig {
     HealthCheckConfig {
         interval: Duration::from_secs(5),
@@ -102,6 +114,7 @@ fn grpc_messages_by_hand() {
 async fn tcp_check_sends_and_reads_until_the_blocks_arrive() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr").to_string();
+    let endpoint = endpoint(&address);
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             let mut buf = [0u8; 4];
@@ -114,15 +127,15 @@ async fn tcp_check_sends_and_reads_until_the_blocks_arrive() {
     });
     let pong = vec![b"PONG".to_vec()];
     assert_eq!(
-        tcp::check(&mut None, &address, b"PING", &pong).await,
+        tcp::check(&mut None, plain(&endpoint), b"PING", &pong).await,
         CheckResult::Success
     );
     assert_eq!(
-        tcp::check(&mut None, &address, b"", &[]).await,
+        tcp::check(&mut None, plain(&endpoint), b"", &[]).await,
         CheckResult::Success
     );
     assert!(matches!(
-        tcp::check(&mut None, &address, b"PONG", &pong).await,
+        tcp::check(&mut None, plain(&endpoint), b"PONG", &pong).await,
         CheckResult::Failure(_)
     ));
 }
@@ -131,8 +144,9 @@ async fn tcp_check_sends_and_reads_until_the_blocks_arrive() {
 async fn a_closed_port_is_a_network_failure() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr").to_string();
+    let endpoint = endpoint(&address);
     drop(listener);
-    let result = tcp::check(&mut None, &address, b"", &[]).await;
+    let result = tcp::check(&mut None, plain(&endpoint), b"", &[]).await;
     assert!(
         matches!(result, CheckResult::NetworkFailure(_)),
         "{result:?}"
@@ -146,6 +160,7 @@ async fn a_closed_port_is_a_network_failure() {
 async fn http_check_moves_off_a_kept_connection_the_server_closed() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr").to_string();
+    let endpoint = endpoint(&address);
     let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let count = accepted.clone();
     tokio::spawn(async move {
@@ -166,7 +181,7 @@ async fn http_check_moves_off_a_kept_connection_the_server_closed() {
     });
     let mut kept = None;
     for _ in 0..3 {
-        let result = http::check(&mut kept, &address, "/health", "h", &[(200, 201)]).await;
+        let result = http::check(&mut kept, plain(&endpoint), "/health", "h", &[(200, 201)]).await;
         assert_eq!(result, CheckResult::Success);
         assert!(kept.is_some(), "kept after a whole keep-alive answer");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -181,6 +196,7 @@ async fn http_check_moves_off_a_kept_connection_the_server_closed() {
 async fn tcp_check_reuses_its_connection_until_the_server_closes_it() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr").to_string();
+    let endpoint = endpoint(&address);
     let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let count = accepted.clone();
     tokio::spawn(async move {
@@ -198,7 +214,7 @@ async fn tcp_check_reuses_its_connection_until_the_server_closes_it() {
     let pong = vec![b"PONG".to_vec()];
     let mut kept = None;
     for _ in 0..4 {
-        let result = tcp::check(&mut kept, &address, b"PING", &pong).await;
+        let result = tcp::check(&mut kept, plain(&endpoint), b"PING", &pong).await;
         assert_eq!(result, CheckResult::Success);
         assert!(kept.is_some(), "kept after a passing check");
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -206,6 +222,6 @@ async fn tcp_check_reuses_its_connection_until_the_server_closes_it() {
     assert_eq!(accepted.load(Ordering::Relaxed), 2);
     // Connect-only checks test connecting: nothing is kept.
     let mut kept = None;
-    tcp::check(&mut kept, &address, b"", &[]).await;
+    tcp::check(&mut kept, plain(&endpoint), b"", &[]).await;
     assert!(kept.is_none());
 }

@@ -8,6 +8,7 @@
 //! nothing else. Between requests the connection sits in its endpoint's
 //! idle stack, unpolled; a close by the server is noticed at checkout.
 use super::head::{self, HeadError, Parsed, RequestFraming, ResponseFraming, ResponseHead};
+use crate::cluster::tls::UpstreamIo;
 use crate::l7::body::BoxError;
 use crate::l7::h1::chunked;
 use crate::l7::upstream_body::UpstreamBody;
@@ -18,7 +19,6 @@ use http_body_util::BodyExt;
 use std::io;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// A request body no larger than this is written with its head in one
 /// write (a `Kept` body, the retry replay copy, or a known small one).
@@ -45,7 +45,7 @@ pub enum ExchangeError {
 }
 
 pub struct H1Conn {
-    stream: TcpStream,
+    stream: UpstreamIo,
     /// Response bytes read and not yet handed on. Empty between requests.
     read_buf: BytesMut,
     read_size: usize,
@@ -70,7 +70,7 @@ pub struct H1Conn {
 pub struct UpgradeRequested(pub http::HeaderValue);
 
 impl H1Conn {
-    pub fn new(stream: TcpStream) -> H1Conn {
+    pub fn new(stream: UpstreamIo) -> H1Conn {
         H1Conn {
             stream,
             read_buf: BytesMut::new(),
@@ -83,14 +83,9 @@ impl H1Conn {
     }
 
     /// Whether an idle connection can carry a request: the server has not
-    /// closed it nor sent anything unasked. Costs no syscall unless the
-    /// socket has signalled readiness since its last read.
-    pub fn is_reusable(&self) -> bool {
-        let mut probe = [0u8; 1];
-        match self.stream.try_read(&mut probe) {
-            Err(err) => err.kind() == io::ErrorKind::WouldBlock,
-            Ok(_) => false,
-        }
+    /// closed it nor sent anything unasked.
+    pub fn is_reusable(&mut self) -> bool {
+        self.stream.is_reusable()
     }
 
     /// Sends the request and reads the response head. The body bytes that
@@ -334,8 +329,9 @@ impl H1Conn {
 
     /// After a `101`: the socket, and what the server already sent in its
     /// new protocol (read with the head).
-    pub fn switched(&mut self) -> (&mut TcpStream, BytesMut) {
-        (&mut self.stream, self.read_buf.split())
+    pub fn switched(&mut self) -> Option<(&mut tokio::net::TcpStream, BytesMut)> {
+        let early = self.read_buf.split();
+        Some((self.stream.tcp()?, early))
     }
 
     /// Idle in the pool for a while: a large answer's buffers are not kept.

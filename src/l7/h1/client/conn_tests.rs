@@ -103,6 +103,7 @@ fn cluster(address: &str) -> Cluster {
         outlier_detection: None,
         healthy_panic_threshold: 50,
         discovery: Discovery::Static,
+        tls: None,
     };
     Cluster::new(&config, &Families::new()).expect("valid cluster")
 }
@@ -156,7 +157,10 @@ async fn a_chunked_answer_with_trailers_arrives_whole_and_the_connection_is_reus
         (wire.to_vec(), false)
     })
     .await;
-    let (cluster, pool) = (cluster(&address), H1Pool::new(1, Duration::from_secs(1)));
+    let (cluster, pool) = (
+        cluster(&address),
+        H1Pool::new(1, Duration::from_secs(1), None),
+    );
     for _ in 0..3 {
         let answer = send(&pool, &cluster, get("/")).await.expect("answered");
         assert_eq!(
@@ -176,7 +180,10 @@ async fn a_chunked_answer_with_trailers_arrives_whole_and_the_connection_is_reus
 async fn a_close_delimited_answer_ends_at_the_close_and_is_not_reused() {
     let (address, accepted, _) =
         scripted(|_, _| (b"HTTP/1.1 200 OK\r\n\r\nuntil the end".to_vec(), true)).await;
-    let (cluster, pool) = (cluster(&address), H1Pool::new(1, Duration::from_secs(1)));
+    let (cluster, pool) = (
+        cluster(&address),
+        H1Pool::new(1, Duration::from_secs(1), None),
+    );
     for _ in 0..2 {
         let answer = send(&pool, &cluster, get("/")).await.expect("answered");
         assert_eq!(answer.body, "until the end");
@@ -196,7 +203,10 @@ async fn a_keep_alive_connection_the_server_closed_while_idle_is_not_used() {
         )
     })
     .await;
-    let (cluster, pool) = (cluster(&address), H1Pool::new(1, Duration::from_secs(1)));
+    let (cluster, pool) = (
+        cluster(&address),
+        H1Pool::new(1, Duration::from_secs(1), None),
+    );
     for _ in 0..3 {
         assert_eq!(
             send(&pool, &cluster, get("/"))
@@ -224,7 +234,10 @@ async fn interim_answers_are_skipped_and_head_answers_have_no_body() {
         ),
     })
     .await;
-    let (cluster, pool) = (cluster(&address), H1Pool::new(1, Duration::from_secs(1)));
+    let (cluster, pool) = (
+        cluster(&address),
+        H1Pool::new(1, Duration::from_secs(1), None),
+    );
     let mut head = get("/");
     *head.method_mut() = http::Method::HEAD;
     let answer = send(&pool, &cluster, head).await.expect("answered");
@@ -243,7 +256,10 @@ async fn an_answer_cut_mid_body_is_an_error_and_a_garbled_head_a_protocol_failur
         _ => (b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec(), true),
     })
     .await;
-    let (cluster, pool) = (cluster(&address), H1Pool::new(1, Duration::from_secs(1)));
+    let (cluster, pool) = (
+        cluster(&address),
+        H1Pool::new(1, Duration::from_secs(1), None),
+    );
     let cut = send(&pool, &cluster, get("/")).await.err().expect("cut");
     assert!(cut.contains("mid-body"), "{cut}");
     let garbled = send(&pool, &cluster, get("/"))
@@ -274,7 +290,10 @@ async fn an_early_answer_to_an_upload_is_delivered_and_ends_the_connection() {
         )
     })
     .await;
-    let (cluster, pool) = (cluster(&address), H1Pool::new(1, Duration::from_secs(1)));
+    let (cluster, pool) = (
+        cluster(&address),
+        H1Pool::new(1, Duration::from_secs(1), None),
+    );
     let answer = tokio::time::timeout(
         Duration::from_secs(10),
         send(&pool, &cluster, upload(64 << 20)),
@@ -307,7 +326,10 @@ async fn a_body_longer_than_its_length_never_reaches_the_upstream() {
         )
     })
     .await;
-    let (cluster, pool) = (cluster(&address), H1Pool::new(1, Duration::from_secs(1)));
+    let (cluster, pool) = (
+        cluster(&address),
+        H1Pool::new(1, Duration::from_secs(1), None),
+    );
     let mut request = upload(10);
     request
         .headers_mut()
@@ -357,7 +379,10 @@ async fn full_duplex_server(upload: usize) -> String {
 #[tokio::test]
 async fn an_answer_that_starts_while_the_upload_goes_on_does_not_stop_it() {
     let address = full_duplex_server(4 << 20).await;
-    let (cluster, pool) = (cluster(&address), H1Pool::new(1, Duration::from_secs(1)));
+    let (cluster, pool) = (
+        cluster(&address),
+        H1Pool::new(1, Duration::from_secs(1), None),
+    );
     let answer = tokio::time::timeout(
         Duration::from_secs(10),
         send(&pool, &cluster, upload(4 << 20)),

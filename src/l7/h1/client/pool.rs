@@ -13,6 +13,7 @@
 use super::body::H1Body;
 use super::conn::{ExchangeError, H1Conn};
 use crate::cluster::breakers::Slot;
+use crate::cluster::tls::{self, Alpn, UpstreamTls};
 use crate::cluster::{Breakers, Endpoint};
 use crate::l7::upstream::SendError;
 use crate::l7::upstream_body::UpstreamBody;
@@ -21,7 +22,6 @@ use http::{Request, Response};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 /// An idle connection is closed after this long unused (hyper-util's
@@ -42,6 +42,8 @@ struct Shared {
     /// failed): waiters for any endpoint may now open one.
     freed: Notify,
     connect_timeout: Duration,
+    /// The cluster's TLS, when it has one.
+    tls: Option<Arc<UpstreamTls>>,
     reaper: AtomicBool,
     /// Requests waiting for a connection (any endpoint).
     waiting: AtomicUsize,
@@ -76,7 +78,7 @@ impl Pooled {
     /// The socket after a `101` and what the server already sent in its
     /// new protocol. The connection still holds its `max_connections`
     /// slot (Envoy counts upgraded connections too) until dropped.
-    pub fn switched(&mut self) -> (&mut tokio::net::TcpStream, bytes::BytesMut) {
+    pub fn switched(&mut self) -> Option<(&mut tokio::net::TcpStream, bytes::BytesMut)> {
         self.conn.switched()
     }
 
@@ -120,7 +122,11 @@ impl Drop for ConnectionSlot {
 }
 
 impl H1Pool {
-    pub fn new(endpoints: usize, connect_timeout: Duration) -> H1Pool {
+    pub fn new(
+        endpoints: usize,
+        connect_timeout: Duration,
+        tls: Option<Arc<UpstreamTls>>,
+    ) -> H1Pool {
         let endpoints = (0..endpoints)
             .map(|_| EndpointPool {
                 idle: Mutex::new(Vec::new()),
@@ -132,6 +138,7 @@ impl H1Pool {
                 endpoints,
                 freed: Notify::new(),
                 connect_timeout,
+                tls,
                 reaper: AtomicBool::new(false),
                 waiting: AtomicUsize::new(0),
             }),
@@ -218,22 +225,16 @@ impl H1Pool {
             slot: Some(slot),
             shared: self.shared.clone(),
         };
-        let connect_failure =
-            |what: String| SendError::Failed(UpstreamFailure::ConnectFailure, what);
-        let tcp = tokio::time::timeout(
-            self.shared.connect_timeout,
-            TcpStream::connect(endpoint.address.as_str()),
-        )
-        .await
-        .map_err(|_| connect_failure(format!("connect to {} timed out", endpoint.address)))?
-        .map_err(|err| connect_failure(format!("connect to {}: {err}", endpoint.address)))?;
-        let _ = tcp.set_nodelay(true);
+        let tls = self.shared.tls.as_deref();
+        let io = tls::connect(tls, endpoint, Alpn::Http1, self.shared.connect_timeout)
+            .await
+            .map_err(|what| SendError::Failed(UpstreamFailure::ConnectFailure, what))?;
         endpoint.stats.connections.fetch_add(1, Ordering::Relaxed);
         if !self.shared.reaper.swap(true, Ordering::Relaxed) {
             tokio::spawn(reap(Arc::downgrade(&self.shared)));
         }
         Ok(Pooled {
-            conn: H1Conn::new(tcp),
+            conn: H1Conn::new(io),
             index: endpoint.index,
             slot,
         })
@@ -302,7 +303,7 @@ impl EndpointPool {
     /// or expired ones met on the way are dropped.
     fn pop_ready(&self) -> Option<Pooled> {
         loop {
-            let idle = self.idle.lock().ok()?.pop()?;
+            let mut idle = self.idle.lock().ok()?.pop()?;
             if idle.usable() {
                 return Some(idle.pooled);
             }
@@ -311,7 +312,7 @@ impl EndpointPool {
 }
 
 impl Idle {
-    fn usable(&self) -> bool {
+    fn usable(&mut self) -> bool {
         self.since.elapsed() < IDLE_TIMEOUT && self.pooled.conn.is_reusable()
     }
 }
@@ -326,9 +327,13 @@ async fn reap(shared: Weak<Shared>) {
         for pool in &shared.endpoints {
             let expired: Vec<Idle> = match pool.idle.lock() {
                 Ok(mut idle) => {
-                    let (mut keep, expired): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut *idle)
-                        .into_iter()
-                        .partition(Idle::usable);
+                    let (mut keep, mut expired) = (Vec::new(), Vec::new());
+                    for mut one in std::mem::take(&mut *idle) {
+                        match one.usable() {
+                            true => keep.push(one),
+                            false => expired.push(one),
+                        }
+                    }
                     // Idle a whole sweep: a large answer's buffers are not
                     // kept (a busy connection keeps them, and its reads
                     // stay large).

@@ -70,6 +70,7 @@ fn cluster_of(addresses: &[&str], breakers: CircuitBreakersConfig) -> Cluster {
         outlier_detection: None,
         healthy_panic_threshold: 50,
         discovery: Discovery::Static,
+        tls: None,
     };
     Cluster::new(&config, &Families::new()).expect("valid cluster")
 }
@@ -100,7 +101,7 @@ async fn get_body(pool: &H1Pool, cluster: &Cluster, path: &str) -> Result<bytes:
 async fn sequential_requests_reuse_one_connection() {
     let (address, accepted) = server().await;
     let cluster = cluster(&address, CircuitBreakersConfig::default());
-    let pool = H1Pool::new(1, Duration::from_secs(1));
+    let pool = H1Pool::new(1, Duration::from_secs(1), None);
     for _ in 0..5 {
         assert_eq!(get(&pool, &cluster, "/").await.expect("answered"), 2);
         // The connection goes back once its body is read; give the
@@ -120,7 +121,7 @@ async fn past_max_connections_requests_wait_for_a_returned_connection() {
         ..CircuitBreakersConfig::default()
     };
     let cluster = Arc::new(cluster(&address, breakers));
-    let pool = Arc::new(H1Pool::new(1, Duration::from_secs(1)));
+    let pool = Arc::new(H1Pool::new(1, Duration::from_secs(1), None));
     let answers = concurrently(&pool, &cluster, 6, "/slow").await;
     assert!(answers.iter().all(|a| matches!(a, Ok(2))), "{answers:?}");
     assert_eq!(accepted.load(Ordering::SeqCst), 2);
@@ -137,7 +138,7 @@ async fn past_max_pending_requests_a_request_overflows_at_once() {
         ..CircuitBreakersConfig::default()
     };
     let cluster = Arc::new(cluster(&address, breakers));
-    let pool = Arc::new(H1Pool::new(1, Duration::from_secs(1)));
+    let pool = Arc::new(H1Pool::new(1, Duration::from_secs(1), None));
     let answers = concurrently(&pool, &cluster, 3, "/slow").await;
     let overflowed = answers
         .iter()
@@ -155,7 +156,7 @@ async fn a_closed_port_is_a_connect_failure_and_frees_its_slot() {
         listener.local_addr().expect("address").to_string()
     };
     let cluster = cluster(&address, CircuitBreakersConfig::default());
-    let pool = H1Pool::new(1, Duration::from_secs(1));
+    let pool = H1Pool::new(1, Duration::from_secs(1), None);
     let failure = get(&pool, &cluster, "/")
         .await
         .expect_err("nothing listens");
@@ -173,7 +174,7 @@ async fn a_closed_port_is_a_connect_failure_and_frees_its_slot() {
 async fn requests_go_out_in_origin_form() {
     let (address, _) = server().await;
     let cluster = cluster(&address, CircuitBreakersConfig::default());
-    let pool = H1Pool::new(1, Duration::from_secs(1));
+    let pool = H1Pool::new(1, Duration::from_secs(1), None);
     let target = get_body(&pool, &cluster, "/echo/b?c=d")
         .await
         .expect("answered");
@@ -210,7 +211,7 @@ async fn a_request_waiting_for_one_endpoint_gets_the_slot_another_returns() {
         ..CircuitBreakersConfig::default()
     };
     let cluster = Arc::new(cluster_of(&[&a, &b], breakers));
-    let pool = Arc::new(H1Pool::new(2, Duration::from_secs(1)));
+    let pool = Arc::new(H1Pool::new(2, Duration::from_secs(1), None));
     let on = |index: usize, path: &'static str| {
         let (pool, cluster) = (pool.clone(), cluster.clone());
         tokio::spawn(async move {
