@@ -16,6 +16,7 @@
 use prometheus::IntCounter;
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -42,27 +43,40 @@ impl Drain {
     /// Runs `task` (one connection) in its own task, closed by dropping it
     /// if it is still running when this drain's deadline passes.
     pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        let open = self.open.clone();
-        // Held while spawning, so the task cannot end (and remove its
-        // entry) before the entry is in.
-        let mut tasks = open.lock();
-        let id = tasks.next_id;
-        tasks.next_id += 1;
+        let open = &self.open;
+        let id = open.next_id.fetch_add(1, Ordering::Relaxed);
         let registered = Registered {
-            open: self.open.clone(),
+            open: open.clone(),
             id,
         };
+        // Spawned outside the lock: a runtime shutting down drops the
+        // future at once, and its `Registered` takes the lock.
         let handle = tokio::spawn(async move {
             let _registered = registered;
             task.await
         });
-        tasks.running.insert(id, handle.abort_handle());
+        let mut shard = open.shard(id);
+        if shard.closed {
+            // Spawned from a snapshot whose deadline already passed.
+            handle.abort();
+            return;
+        }
+        shard.running.insert(id, handle.abort_handle());
+        drop(shard);
+        // Ended before it was registered: its `Registered` found nothing
+        // to remove. (One ending in between is left until the drain; it is
+        // not counted then.)
+        if handle.is_finished() {
+            open.shard(id).running.remove(&id);
+        }
     }
 }
 
 pub struct DrainTrigger {
     tx: watch::Sender<bool>,
     open: Arc<OpenTasks>,
+    /// Close the tasks still running at the deadline (else only signal).
+    close_late: bool,
     /// Counts the tasks closed at the deadline.
     closed_at_deadline: Option<IntCounter>,
 }
@@ -73,6 +87,7 @@ pub fn channel() -> (DrainTrigger, Drain) {
     let trigger = DrainTrigger {
         tx,
         open: open.clone(),
+        close_late: true,
         closed_at_deadline: None,
     };
     (trigger, Drain { rx, open })
@@ -85,9 +100,17 @@ impl DrainTrigger {
         self
     }
 
+    /// Only signals: tasks still running at the deadline go on (the
+    /// connections of a listener a reload left unchanged).
+    pub fn without_closing(mut self) -> DrainTrigger {
+        self.close_late = false;
+        self
+    }
+
     /// Signal shutdown and wait until all holders are gone or `deadline`
-    /// passes; then close the spawned tasks still running. Returns whether
-    /// everything drained in time.
+    /// passes; then close the spawned tasks still running, and give them a
+    /// moment to end (their telemetry is recorded as they are dropped).
+    /// Returns whether everything drained in time.
     pub async fn drain(self, deadline: Duration) -> bool {
         let _ = self.tx.send(true);
         if tokio::time::timeout(deadline, self.tx.closed())
@@ -96,36 +119,70 @@ impl DrainTrigger {
         {
             return true;
         }
-        let late: Vec<AbortHandle> = self.open.lock().running.drain().map(|(_, h)| h).collect();
+        if !self.close_late {
+            return false;
+        }
+        let late = self.open.close();
+        let unfinished = late.iter().filter(|task| !task.is_finished()).count();
         if let Some(counter) = &self.closed_at_deadline {
-            counter.inc_by(late.len() as u64);
+            counter.inc_by(unfinished as u64);
         }
         for task in &late {
             task.abort();
         }
-        if !late.is_empty() {
-            tracing::info!(connections = late.len(), "drain deadline passed: closing");
+        if unfinished > 0 {
+            tracing::info!(connections = unfinished, "drain deadline passed: closing");
+            let _ = tokio::time::timeout(CLOSING_GRACE, self.tx.closed()).await;
         }
         false
     }
 }
 
+/// How long aborted tasks get to be dropped before the drain returns.
+const CLOSING_GRACE: Duration = Duration::from_millis(500);
+/// Shards of the running-task map, so connections on many workers do not
+/// meet on one lock.
+const SHARDS: usize = 8;
+
 /// The tasks spawned through one drain that are still running.
 #[derive(Default)]
-struct OpenTasks(Mutex<Running>);
+struct OpenTasks {
+    next_id: AtomicU64,
+    shards: [Mutex<Shard>; SHARDS],
+}
 
 #[derive(Default)]
-struct Running {
-    next_id: u64,
+struct Shard {
     running: HashMap<u64, AbortHandle, foldhash::fast::RandomState>,
+    /// The deadline passed: tasks spawned from now on are closed at once.
+    closed: bool,
 }
 
 impl OpenTasks {
-    fn lock(&self) -> MutexGuard<'_, Running> {
+    fn shard(&self, id: u64) -> MutexGuard<'_, Shard> {
+        let shard = &self.shards[id as usize % SHARDS];
         // Nothing panics while holding it; a poisoned map is still right.
-        self.0
+        shard
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks every shard closed and takes what is still running.
+    fn close(&self) -> Vec<AbortHandle> {
+        let mut late = Vec::new();
+        for id in 0..SHARDS as u64 {
+            let mut shard = self.shard(id);
+            shard.closed = true;
+            late.extend(shard.running.drain().map(|(_, task)| task));
+        }
+        late
+    }
+
+    #[cfg(test)]
+    fn running(&self) -> usize {
+        (0..SHARDS as u64)
+            .map(|id| self.shard(id).running.len())
+            .sum()
     }
 }
 
@@ -137,7 +194,7 @@ struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.open.lock().running.remove(&self.id);
+        self.open.shard(self.id).running.remove(&self.id);
     }
 }
 
@@ -183,7 +240,7 @@ mod tests {
         });
         drain.spawn(async {});
         tokio::task::yield_now().await;
-        assert_eq!(drain.open.lock().running.len(), 1, "the finished task left");
+        assert_eq!(drain.open.running(), 1, "the finished task left");
         drop(drain);
 
         assert!(!trigger.drain(Duration::from_millis(50)).await);

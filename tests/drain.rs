@@ -67,6 +67,7 @@ fn relays(echo: SocketAddr, ws: SocketAddr) -> String {
     format!(
         r#"{admin}listeners:
   - {{ name: tcp, address: {tcp}, protocol: tcp, cluster: echo }}
+  - {{ name: steady, address: {steady}, protocol: tcp, cluster: echo }}
   - name: ws
     address: {ws_listen}
     protocol: http
@@ -78,23 +79,44 @@ clusters:
 "#,
         admin = admin_block(),
         tcp = listen_addr(),
+        steady = listen_addr(),
         ws_listen = listen_addr(),
     )
 }
 
+/// The reload changes the `tcp` and `ws` listeners and leaves `steady`
+/// as it was: as in Envoy, only the changed listeners' connections are
+/// closed at the drain time.
 #[test]
-fn after_a_reload_relays_on_the_old_config_are_closed_at_the_drain_time() {
+fn after_a_reload_relays_of_changed_listeners_are_closed_at_the_drain_time() {
     let echo = EchoServer::start();
     let ws = WsEchoServer::start();
-    let px = Periscope::start_with_flags(&relays(echo.addr, ws.addr), &["--drain-time-s", "1"]);
+    let yaml = relays(echo.addr, ws.addr);
+    let mut px = Periscope::start_with_flags(&yaml, &["--drain-time-s", "1"]);
     let mut tcp = RawConn::connect(px.addr("tcp"));
     tcp.send(b"before");
     assert_eq!(tcp.read_at_least(6, Duration::from_secs(2)), b"before");
+    let mut steady = RawConn::connect(px.addr("steady"));
+    steady.send(b"before");
+    assert_eq!(steady.read_at_least(6, Duration::from_secs(2)), b"before");
     let held = WsHolder::start(&format!("ws://{}/", px.addr("ws")), 20);
     px.wait_metric("periscope_http_upgrades_active", &[("listener", "ws")], 1.0);
 
-    assert_eq!(px.admin_post("/reload").0, 200);
+    let changed = yaml
+        .replace(
+            "protocol: tcp, cluster: echo }\n  - { name: steady",
+            "protocol: tcp, cluster: echo, tcp_idle_timeout: 2h }\n  - { name: steady",
+        )
+        .replace(
+            "    cluster: ws\n",
+            "    cluster: ws\n    stream_idle_timeout: 6m\n",
+        );
+    assert!(
+        changed.contains("tcp_idle_timeout: 2h") && changed.contains("stream_idle_timeout: 6m")
+    );
+    px.rewrite_config(&changed);
     let reloaded = Instant::now();
+    assert_eq!(px.admin_post("/reload").0, 200);
     // Within the drain time the relay goes on, on the old configuration.
     tcp.send(b"during");
     assert_eq!(tcp.read_at_least(6, Duration::from_secs(2)), b"during");
@@ -118,6 +140,10 @@ fn after_a_reload_relays_on_the_old_config_are_closed_at_the_drain_time() {
     px.wait_metric(DRAIN_CLOSED, &[("listener", "ws")], 1.0);
     px.wait_metric("periscope_http_upgrades_active", &[("listener", "ws")], 0.0);
 
+    // The unchanged listener's relay outlived the drain time.
+    steady.send(b"after");
+    assert_eq!(steady.read_at_least(5, Duration::from_secs(2)), b"after");
+    assert_eq!(px.metric(DRAIN_CLOSED, &[("listener", "steady")]), 0.0);
     // The new configuration serves.
     let mut after = RawConn::connect(px.addr("tcp"));
     after.send(b"after");

@@ -28,7 +28,7 @@ fn wait_passes(px: &Periscope, cluster: &str, from: f64, more: f64) {
 #[test]
 fn http_checks_reuse_one_connection() {
     let nginx = Nginx::start();
-    let check = "{ interval: 50ms, timeout: 500ms, http: { path: /health } }";
+    let check = "{ interval: 50ms, timeout: 5s, http: { path: /health } }";
     let px = Periscope::start(|| {
         listener_per_cluster(&[("kept", "http", checked_http1(&[nginx.h1], check))])
     });
@@ -50,7 +50,7 @@ fn grpc_checks_reuse_one_connection() {
     let greeter = GreeterServer::start();
     let px = Periscope::start(|| {
         let cluster = format!(
-            "    protocol: h2c\n{}    health_check: {{ interval: 50ms, timeout: 1s, grpc: {{}} }}\n",
+            "    protocol: h2c\n{}    health_check: {{ interval: 50ms, timeout: 5s, grpc: {{}} }}\n",
             endpoints_yaml(&[greeter.addr])
         );
         listener_per_cluster(&[("greeter", "http", cluster)])
@@ -77,7 +77,7 @@ fn tcp_checks_with_a_payload_reuse_one_connection_and_connect_only_ones_do_not()
     );
     let check = |echo: &EchoServer, extra: &str| {
         format!(
-            "{}    health_check: {{ interval: 50ms, timeout: 500ms, {extra} }}\n",
+            "{}    health_check: {{ interval: 50ms, timeout: 5s, {extra} }}\n",
             endpoints_yaml(&[echo.addr])
         )
     };

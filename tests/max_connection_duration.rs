@@ -37,7 +37,8 @@ clusters:
 fn http1_connections_are_drained_at_their_maximum_age() {
     let (nginx, echo) = (Nginx::start(), EchoServer::start());
     let px = Periscope::start(|| config(nginx.h1, echo.addr));
-    // Busy: a request every 100 ms; past 1 s an answer says close.
+    // Busy: each request sent as soon as the last answer came (the
+    // connection never waits idle); past 1 s an answer says close.
     let mut busy = RawConn::connect(px.addr("web"));
     let opened = Instant::now();
     let mut answers = 0;
@@ -53,7 +54,6 @@ fn http1_connections_are_drained_at_their_maximum_age() {
             opened.elapsed() < Duration::from_secs(5),
             "never told to close"
         );
-        std::thread::sleep(Duration::from_millis(100));
     };
     assert!(
         closing >= Duration::from_millis(900),
@@ -63,6 +63,31 @@ fn http1_connections_are_drained_at_their_maximum_age() {
     assert!(busy.is_closed_by_peer(Duration::from_secs(2)));
     px.wait_metric(REACHED, &[("listener", "web")], 1.0);
 
+    // Pipelined: the next request is always there before the answer goes
+    // out, so the connection never waits for one; it ages all the same.
+    let mut pipelined = RawConn::connect(px.addr("web"));
+    let opened = Instant::now();
+    let told = loop {
+        pipelined.send(&[GET, GET].concat());
+        let answers = pipelined.read_responses(2, Duration::from_secs(5));
+        assert!(answers.iter().all(|a| a.status == 200));
+        if answers
+            .iter()
+            .any(|a| a.header("connection") == Some("close"))
+        {
+            break opened.elapsed();
+        }
+        assert!(
+            opened.elapsed() < Duration::from_secs(5),
+            "pipelined: never told to close"
+        );
+    };
+    assert!(
+        told >= Duration::from_millis(900),
+        "pipelined: told after {told:?}"
+    );
+    px.wait_metric(REACHED, &[("listener", "web")], 2.0);
+
     // Idle: closed soon after its maximum age.
     let mut idle = RawConn::connect(px.addr("web"));
     idle.send(GET);
@@ -71,7 +96,7 @@ fn http1_connections_are_drained_at_their_maximum_age() {
         200
     );
     assert!(idle.is_closed_by_peer(Duration::from_secs(4)));
-    px.wait_metric(REACHED, &[("listener", "web")], 2.0);
+    px.wait_metric(REACHED, &[("listener", "web")], 3.0);
 
     // Without the setting a connection lives on.
     let mut kept = RawConn::connect(px.addr("forever"));

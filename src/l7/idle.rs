@@ -13,13 +13,22 @@ use std::task::Context;
 use std::time::Duration;
 use tokio::time::{Instant, Sleep};
 
-/// Resolves `after` from now; never when `None`. A connection's
+/// Resolves when `timer` does; never without one. A connection's
 /// `max_connection_duration`.
-pub async fn expiry(after: Option<Duration>) {
-    match after {
-        Some(after) => tokio::time::sleep(after).await,
+pub async fn expiry(timer: &mut Option<Pin<Box<Sleep>>>) {
+    match timer.as_mut() {
+        Some(sleep) => sleep.as_mut().await,
         None => std::future::pending().await,
     }
+}
+
+/// Whether `timer` has passed its deadline, polled or not: a `Sleep` not
+/// yet polled does not know it elapsed (a connection whose next request is
+/// always already there never polls it).
+pub fn expired(timer: &Option<Pin<Box<Sleep>>>) -> bool {
+    timer
+        .as_ref()
+        .is_some_and(|sleep| sleep.deadline() <= Instant::now())
 }
 
 /// One downstream HTTP connection's requests in flight.

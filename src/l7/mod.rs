@@ -117,7 +117,9 @@ impl HttpListener {
         activity: Arc<idle::ConnectionActivity>,
     ) {
         tokio::pin!(connection);
-        let max_age = idle::expiry(self.max_connection_duration);
+        // Boxed, and only when set: a timer inline would make every h2
+        // connection's future larger.
+        let mut max_age = (self.max_connection_duration).map(|d| Box::pin(tokio::time::sleep(d)));
         let mut aged = false;
         tokio::select! {
             result = connection.as_mut() => return self.ended(result, peer),
@@ -127,21 +129,27 @@ impl HttpListener {
                 // drain does (h2 gets GOAWAY).
                 self.metrics.idle_timeouts.inc();
             }
-            () = max_age => {
+            () = idle::expiry(&mut max_age) => {
                 self.metrics.max_duration_reached.inc();
                 aged = true;
             }
         }
         connection.as_mut().shut_down_gracefully();
-        // An aged connection is closed after the drain period, as Envoy
-        // closes it: h2's final GOAWAY waits for the client's PING ack,
-        // which a client may never send. (A reload's drain has its own
-        // deadline, `--drain-time-s`.)
+        // An aged connection closes after the drain period once no stream
+        // is in flight, as Envoy's drain timeout does: h2's final GOAWAY
+        // waits for the client's PING ack, which a client may never send.
+        // (A reload's drain has its own deadline, `--drain-time-s`.)
         let result = match aged {
-            true => match tokio::time::timeout(AGED_DRAIN_PERIOD, connection).await {
-                Ok(result) => result,
-                Err(_) => return,
-            },
+            true => {
+                let quiet = async {
+                    tokio::time::sleep(AGED_DRAIN_PERIOD).await;
+                    activity.idle_for(Some(AGED_QUIET_CHECK)).await;
+                };
+                tokio::select! {
+                    result = connection.as_mut() => result,
+                    () = quiet => return,
+                }
+            }
             false => connection.await,
         };
         self.ended(result, peer);
@@ -163,6 +171,9 @@ impl HttpListener {
 /// to finish its streams after GOAWAY (Envoy's HCM `drain_timeout`
 /// default).
 const AGED_DRAIN_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
+/// After the period, how often an aged connection looks for a moment with
+/// no stream in flight.
+const AGED_QUIET_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// hyper's HTTP/2 server connection, as [`HttpListener::drive`] runs it.
 trait GracefulConnection: std::future::Future<Output = hyper::Result<()>> {

@@ -22,6 +22,9 @@ struct Slot {
     /// As configured (a port-0 address is never shared).
     address: SocketAddr,
     protocol: ListenerProtocol,
+    /// The listener's whole configuration as last committed, to tell a
+    /// changed listener from one a reload left as it was.
+    fingerprint: String,
     socket: Arc<TcpListener>,
     current: Arc<ArcSwap<Snapshot>>,
     /// Stops the accept loop.
@@ -100,12 +103,24 @@ impl Slots {
             let same = old.get(&listener.name).is_some_and(|slot| {
                 slot.address == listener.address && slot.protocol == listener.protocol
             });
+            let fingerprint = format!("{listener:?}");
             let slot = match old.remove(&listener.name) {
                 Some(mut slot) if same => {
                     let (connections, drain) = connections_drain(&snapshot);
                     let listener = snapshot;
                     slot.current.store(Arc::new(Snapshot { listener, drain }));
                     let replaced = std::mem::replace(&mut slot.connections, connections);
+                    // As Envoy: only a listener whose own configuration
+                    // changed has its connections closed at the drain
+                    // time. Other reloads (a cluster, DNS, another
+                    // listener) only drain its HTTP connections gracefully,
+                    // and its TCP relays and WebSockets go on.
+                    let changed = slot.fingerprint != fingerprint;
+                    slot.fingerprint = fingerprint;
+                    let replaced = match changed {
+                        true => replaced,
+                        false => replaced.without_closing(),
+                    };
                     self.drain_later(replaced, self.drain_time);
                     slot
                 }
@@ -113,7 +128,13 @@ impl Slots {
                     if let Some(replaced) = replaced {
                         old.insert(listener.name.clone(), replaced);
                     }
-                    start(listener.address, listener.protocol, socket, snapshot)
+                    start(
+                        listener.address,
+                        listener.protocol,
+                        fingerprint,
+                        socket,
+                        snapshot,
+                    )
                 }
             };
             self.by_name.insert(listener.name.clone(), slot);
@@ -149,6 +170,7 @@ impl Slots {
 fn start(
     address: SocketAddr,
     protocol: ListenerProtocol,
+    fingerprint: String,
     socket: Arc<TcpListener>,
     snapshot: Arc<Listener>,
 ) -> Slot {
@@ -167,6 +189,7 @@ fn start(
     Slot {
         address,
         protocol,
+        fingerprint,
         socket,
         current,
         trigger,

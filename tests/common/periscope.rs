@@ -356,11 +356,11 @@ impl Periscope {
         self.process.sigterm();
     }
 
-    /// The exit status, once the process exits within `timeout`.
     pub fn pid(&self) -> u32 {
         self.process.pid()
     }
 
+    /// The exit status, once the process exits within `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         self.process.wait_exit(timeout)
     }

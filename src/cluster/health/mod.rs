@@ -197,8 +197,9 @@ async fn probe(
 
 /// The connection an endpoint's checks keep between them, as Envoy's
 /// `reuse_connection` (on by default): one of the three, by the check's
-/// kind. A check that fails, times out (its future dropped) or finds the
-/// connection closed leaves none, and the next check connects afresh.
+/// kind. A check that fails on the network, times out (its future
+/// dropped) or finds the connection closed leaves none, and the next check
+/// connects afresh; one the endpoint answered wrongly keeps it.
 #[derive(Default)]
 struct Kept {
     http: Option<http::Conn>,

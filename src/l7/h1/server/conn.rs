@@ -284,18 +284,7 @@ struct Waits<'a> {
 impl Waits<'_> {
     /// Whether the connection reached `max_connection_duration`.
     fn aged(&self) -> bool {
-        self.max_age
-            .as_ref()
-            .is_some_and(|sleep| sleep.is_elapsed())
-    }
-}
-
-/// Resolves when the connection reaches its maximum age; never without
-/// one.
-async fn aging(max_age: &mut Option<Pin<Box<tokio::time::Sleep>>>) {
-    match max_age.as_mut() {
-        Some(sleep) => sleep.as_mut().await,
-        None => std::future::pending().await,
+        crate::l7::idle::expired(&self.max_age)
     }
 }
 
@@ -318,7 +307,7 @@ async fn wait_for_request(
             listener.metrics.idle_timeouts.inc();
             return false;
         }
-        () = aging(&mut waits.max_age), if !draining => {
+        () = crate::l7::idle::expiry(&mut waits.max_age), if !draining => {
             // Old enough: drained like a reload drains it.
             listener.metrics.max_duration_reached.inc();
         }
