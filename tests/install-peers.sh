@@ -30,6 +30,7 @@ APT_PKGS=(
   nghttp2-client:h2load    # h2load, nghttp: multiplexed h2c load
   prometheus:promtool      # promtool check metrics
   valgrind:valgrind        # callgrind: parser instruction counts (tests/parser_instructions.sh)
+  openssl:openssl          # test CAs and certificates for TLS upstreams (tests/upstream_tls.rs)
 )
 
 # Python peers, pinned, e.g. "pymongo==4.20.0" "boto3" "grpcio==1.85.1".

@@ -79,6 +79,8 @@ pub async fn forward(
 
     let mut tried: Vec<usize> = Vec::new();
     let mut retries = 0u32;
+    // What the last failed attempt said, for the answer's body.
+    let mut why: Option<String> = None;
     // Held while a retry is in flight: the cluster's retry breaker/budget.
     let mut _retry_slot = None;
     loop {
@@ -101,7 +103,7 @@ pub async fn forward(
             tried.push(endpoint.index);
         }
         let Some(upstream_body) = body.next() else {
-            return failure_reply(recorder, UpstreamFailure::Reset);
+            return failure_reply(recorder, UpstreamFailure::Reset, None);
         };
         let mut request = Request::new(upstream_body);
         *request.method_mut() = parts.method.clone();
@@ -182,25 +184,26 @@ pub async fn forward(
             }
             Ok(Err(SendError::Failed(failure, detail))) => {
                 tracing::debug!(route = %route.name, endpoint = %endpoint.address, "upstream request failed: {detail}");
+                why = Some(detail);
                 (Attempt::Failed(failure), Some(failure))
             }
             Err(()) if deadline.is_some_and(|d| Instant::now() >= d) => {
                 // The route timeout ends the request, retries or not.
                 count_failure(cluster, &picked, UpstreamFailure::Timeout);
-                return failure_reply(recorder, UpstreamFailure::Timeout);
+                return failure_reply(recorder, UpstreamFailure::Timeout, None);
             }
             Err(()) => (Attempt::TimedOut, Some(UpstreamFailure::Timeout)),
         };
         if let Some(failure) = failure {
             count_failure(cluster, &picked, failure);
             if !may_retry(route, &body, attempt, retries, deadline) {
-                return failure_reply(recorder, failure);
+                return failure_reply(recorder, failure, why.as_deref());
             }
         }
         drop(picked);
         let Some(slot) = cluster.cluster.breakers.retry() else {
             return match failure {
-                Some(failure) => failure_reply(recorder, failure),
+                Some(failure) => failure_reply(recorder, failure, why.as_deref()),
                 None => overloaded(recorder),
             };
         };
@@ -268,10 +271,25 @@ fn count_failure(cluster: &HttpCluster, picked: &Picked<'_>, failure: UpstreamFa
 }
 
 /// Periscope's own answer to a request that got no upstream response.
-fn failure_reply(recorder: Recorder, failure: UpstreamFailure) -> Response<ResponseBody> {
+/// A connect failure's body says why, in Envoy's words ("... transport
+/// failure reason: tls handshake with ...: invalid peer certificate:
+/// UnknownIssuer"), so a refused certificate or port is visible to whoever
+/// sees the 503.
+fn failure_reply(
+    recorder: Recorder,
+    failure: UpstreamFailure,
+    why: Option<&str>,
+) -> Response<ResponseBody> {
     if recorder.grpc.is_some() {
         let (status, message) = super::grpc::failure_status(failure);
         return grpc_reply(recorder, status, message);
+    }
+    if let (UpstreamFailure::ConnectFailure, Some(why)) = (failure, why) {
+        let text = format!(
+            "upstream connect error or disconnect/reset before headers. reset reason: \
+             connection failure, transport failure reason: {why}\n"
+        );
+        return local_reply(recorder, StatusCode::SERVICE_UNAVAILABLE, text);
     }
     let (status, text) = match failure {
         UpstreamFailure::ConnectFailure => {

@@ -1,0 +1,153 @@
+//! nginx serving HTTPS (HTTP/1.1 and h2 by ALPN) with a certificate from a
+//! test CA made for it with the openssl CLI: the certificate names
+//! `upstream.test` and 127.0.0.1. A second, unrelated CA is made too, for
+//! handshakes that must fail.
+use super::clients::require_tool;
+use super::ports::free_port;
+use super::process::Supervised;
+use super::workdir::WorkDir;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// The DNS name in the server certificate.
+pub const SERVER_NAME: &str = "upstream.test";
+
+pub struct TlsNginx {
+    _process: Supervised,
+    pub addr: SocketAddr,
+    /// PEM of the CA that signed the server's certificate.
+    pub ca: PathBuf,
+    /// PEM of a CA that signed nothing here.
+    pub other_ca: PathBuf,
+    _dir: WorkDir,
+}
+
+impl TlsNginx {
+    pub fn start() -> TlsNginx {
+        let dir = WorkDir::new("tls-nginx");
+        make_certificates(&dir);
+        let nginx = require_tool("nginx", "nginx");
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            dir.write("nginx.conf", conf(&dir, addr));
+            let prefix = format!("{}/", dir.path().display());
+            let mut cmd = Command::new(&nginx);
+            cmd.args(["-p", &prefix, "-c", "nginx.conf", "-e", "error.log"]);
+            let mut process = Supervised::spawn("tls-nginx", cmd, &dir.join("nginx.out"));
+            match process.wait_listening(&[addr.port()], Duration::from_secs(10)) {
+                Ok(()) => {
+                    return TlsNginx {
+                        _process: process,
+                        addr,
+                        ca: dir.join("ca.crt"),
+                        other_ca: dir.join("other-ca.crt"),
+                        _dir: dir,
+                    }
+                }
+                Err(e) => {
+                    let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+                    last_error = format!("{e}\n{}\n{log}", process.log_text());
+                }
+            }
+        }
+        panic!("TLS nginx failed to start: {last_error}");
+    }
+}
+
+fn openssl(dir: &WorkDir, args: &[&str]) {
+    let out = Command::new(require_tool("openssl", "openssl"))
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Two CAs (P-256 keys, two days), and a server certificate from the
+/// first with the names rustls checks (subjectAltName).
+fn make_certificates(dir: &WorkDir) {
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    for (name, subject) in [
+        ("ca", "/CN=Periscope test CA"),
+        ("other-ca", "/CN=Unrelated CA"),
+    ] {
+        let (key_file, cert_file) = (format!("{name}.key"), format!("{name}.crt"));
+        let mut args = vec!["req", "-x509", "-days", "2", "-subj", subject];
+        args.extend(key);
+        args.extend(["-keyout", &key_file, "-out", &cert_file]);
+        openssl(dir, &args);
+    }
+    let mut request = vec!["req", "-subj", "/CN=upstream.test"];
+    request.extend(key);
+    request.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    openssl(dir, &request);
+    dir.write(
+        "server.ext",
+        format!("subjectAltName=DNS:{SERVER_NAME},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ],
+    );
+}
+
+/// One single-process nginx; `/whoami` answers with what the connection
+/// negotiated: the protocol, the SNI name it got, the scheme.
+fn conf(dir: &WorkDir, addr: SocketAddr) -> String {
+    let state = dir.path().display();
+    format!(
+        r#"worker_processes 1;
+daemon off;
+master_process off;
+pid {state}/nginx.pid;
+error_log {state}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {state}/body;
+  proxy_temp_path {state}/proxy;
+  fastcgi_temp_path {state}/fastcgi;
+  uwsgi_temp_path {state}/uwsgi;
+  scgi_temp_path {state}/scgi;
+  default_type text/plain;
+  server {{
+    listen {addr} ssl http2;
+    ssl_certificate {state}/server.crt;
+    ssl_certificate_key {state}/server.key;
+    location = / {{ return 200 "ok\n"; }}
+    location = /health {{ return 200 "ok\n"; }}
+    location = /whoami {{ return 200 "$server_protocol sni=$ssl_server_name\n"; }}
+  }}
+}}
+"#
+    )
+}
