@@ -31,6 +31,7 @@ APT_PKGS=(
   prometheus:promtool      # promtool check metrics
   valgrind:valgrind        # callgrind: parser instruction counts (tests/parser_instructions.sh)
   openssl:openssl          # test CAs and certificates for TLS upstreams (tests/upstream_tls.rs)
+  libnginx-mod-stream:nginx  # nginx as a TLS terminator in front of TCP peers (tests/upstream_tls_relay.rs)
 )
 
 # Python peers, pinned, e.g. "pymongo==4.20.0" "boto3" "grpcio==1.85.1".

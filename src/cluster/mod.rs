@@ -203,10 +203,13 @@ impl Cluster {
         })
     }
 
-    /// Open a TCP connection to the endpoint picked for a client at
-    /// `peer` (the L4 path); the endpoint counts it as active while the
-    /// returned [`Picked`] lives.
-    pub async fn connect_tcp(&self, peer: IpAddr) -> Result<(TcpStream, Picked<'_>), ConnectError> {
+    /// Open a connection to the endpoint picked for a client at `peer`
+    /// (the L4 path), TLS when the cluster has it; the endpoint counts it
+    /// as active while the returned [`Picked`] lives.
+    pub async fn connect_tcp(
+        &self,
+        peer: IpAddr,
+    ) -> Result<(tls::UpstreamIo, Picked<'_>), ConnectError> {
         let slot = self
             .breakers
             .connection()
@@ -216,11 +219,15 @@ impl Cluster {
             .ok_or_else(|| ConnectError::NoEndpoint(self.name.clone()))?;
         picked._connection = Some(slot);
         let endpoint = picked.endpoint;
-        let attempt = tokio::time::timeout(
-            self.connect_timeout,
-            TcpStream::connect(endpoint.address.as_str()),
-        )
-        .await;
+        let connecting = async {
+            let tcp = TcpStream::connect(endpoint.address.as_str()).await?;
+            let _ = tcp.set_nodelay(true);
+            match &self.tls {
+                Some(tls) => tls.connect(tcp, endpoint, tls::Alpn::Relay).await,
+                None => Ok(tls::UpstreamIo::Plain(tcp)),
+            }
+        };
+        let attempt = tokio::time::timeout(self.connect_timeout, connecting).await;
         let result = match attempt {
             Err(_) => Err(ConnectError::Timeout {
                 endpoint: endpoint.address.clone(),
@@ -230,7 +237,6 @@ impl Cluster {
                 source,
             }),
             Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
                 endpoint.stats.connections.fetch_add(1, Ordering::Relaxed);
                 self.observe(endpoint, Observed::Connected);
                 return Ok((stream, picked));

@@ -26,11 +26,15 @@ use tokio_rustls::TlsConnector;
 pub enum Alpn {
     Http1,
     H2,
+    /// The TCP relay: the client's protocol, whatever it is; nothing
+    /// offered.
+    Relay,
 }
 
 pub struct UpstreamTls {
     http1: TlsConnector,
     h2: TlsConnector,
+    relay: TlsConnector,
     sni: Option<ServerName<'static>>,
 }
 
@@ -48,18 +52,19 @@ impl UpstreamTls {
             None => system_roots()?,
         };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let connector = |alpn: &[u8]| -> Result<TlsConnector, String> {
+        let connector = |alpn: Option<&[u8]>| -> Result<TlsConnector, String> {
             let mut client = ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
                 .map_err(|e| format!("tls: {e}"))?
                 .with_root_certificates(roots.clone())
                 .with_no_client_auth();
-            client.alpn_protocols = vec![alpn.to_vec()];
+            client.alpn_protocols = alpn.into_iter().map(<[u8]>::to_vec).collect();
             Ok(TlsConnector::from(Arc::new(client)))
         };
         Ok(UpstreamTls {
-            http1: connector(b"http/1.1")?,
-            h2: connector(b"h2")?,
+            http1: connector(Some(b"http/1.1"))?,
+            h2: connector(Some(b"h2"))?,
+            relay: connector(None)?,
             sni: config.sni.clone(),
         })
     }
@@ -80,6 +85,7 @@ impl UpstreamTls {
         let connector = match alpn {
             Alpn::Http1 => &self.http1,
             Alpn::H2 => &self.h2,
+            Alpn::Relay => &self.relay,
         };
         let stream = connector.connect(name, tcp).await.map_err(|e| {
             io::Error::new(

@@ -116,7 +116,6 @@ pub fn validate(raw: &RawConfig, source: &str) -> Result<Config, Vec<Issue>> {
         .collect();
     check_addresses(&mut v, admin, raw);
     super::validate_upgrade::check_listeners(&mut v, raw);
-    super::validate_cluster::check_tls_uses(&mut v, raw);
     let tracing = super::validate_telemetry::tracing(&mut v, raw.tracing.as_ref());
 
     match (admin, tracing) {

@@ -11,10 +11,11 @@ use super::tap::Tap;
 use crate::pipeline::clock;
 use periscope_parsers::Direction;
 use prometheus::IntCounter;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 
@@ -27,8 +28,8 @@ use tokio::net::TcpStream;
 /// moved a bulk stream 1.5x faster on the bench, sniffed or not: each write
 /// also wakes the peer, and the wake-ups, not the copies, were most of the
 /// relay's kernel time. The buffer exists only while a direction is busy.
-const MIN_READ: usize = 16 * 1024;
-const MAX_READ: usize = 1024 * 1024;
+pub(super) const MIN_READ: usize = 16 * 1024;
+pub(super) const MAX_READ: usize = 1024 * 1024;
 
 pub struct Counters {
     pub from_client: IntCounter,
@@ -72,24 +73,7 @@ pub async fn relay(
     // The tap is shared by the two directions of one connection only; the
     // lock is never held across an await and is uncontended in practice.
     let tap = Mutex::new(tap);
-    if !early.to_upstream.is_empty() || !early.to_client.is_empty() {
-        feed(&tap, Direction::ClientToServer, early.to_upstream);
-        feed(&tap, Direction::ServerToClient, early.to_client);
-        // Bounded like the relay: a side that reads nothing cannot hold
-        // the connection here.
-        let writes = async {
-            upstream.write_all(early.to_upstream).await?;
-            client.write_all(early.to_client).await
-        };
-        match idle_timeout {
-            Some(limit) => tokio::time::timeout(limit, writes).await.map_err(|_| {
-                counters.idle_timeouts.inc();
-                std::io::Error::new(std::io::ErrorKind::TimedOut, IdleTimeout)
-            })??,
-            None => writes.await?,
-        }
-        counters.to_client.inc_by(early.to_client.len() as u64);
-    }
+    write_early(client, upstream, &early, &tap, counters, idle_timeout).await?;
     // Last read either way (monotonic nanoseconds): one relaxed store per
     // read, checked by a timer that wakes only at the deadline.
     let last_read = AtomicU64::new(clock::now().0);
@@ -111,7 +95,60 @@ pub async fn relay(
         &counters.to_client,
         &last_read,
     );
-    let idle = idle_watch(&last_read, idle_timeout);
+    both_ways(
+        to_server,
+        to_client,
+        &tap,
+        &last_read,
+        counters,
+        idle_timeout,
+    )
+    .await
+}
+
+/// Writes the bytes each side sent before the relay began, fed to the tap
+/// first; bounded like the relay, so a side that reads nothing cannot hold
+/// the connection here.
+pub(super) async fn write_early<U: AsyncWrite + Unpin>(
+    client: &mut TcpStream,
+    upstream: &mut U,
+    early: &Early<'_>,
+    tap: &Mutex<Option<Tap>>,
+    counters: &Counters,
+    idle_timeout: Option<Duration>,
+) -> std::io::Result<()> {
+    if early.to_upstream.is_empty() && early.to_client.is_empty() {
+        return Ok(());
+    }
+    feed(tap, Direction::ClientToServer, early.to_upstream);
+    feed(tap, Direction::ServerToClient, early.to_client);
+    let writes = async {
+        upstream.write_all(early.to_upstream).await?;
+        upstream.flush().await?;
+        client.write_all(early.to_client).await
+    };
+    match idle_timeout {
+        Some(limit) => tokio::time::timeout(limit, writes).await.map_err(|_| {
+            counters.idle_timeouts.inc();
+            std::io::Error::new(std::io::ErrorKind::TimedOut, IdleTimeout)
+        })??,
+        None => writes.await?,
+    }
+    counters.to_client.inc_by(early.to_client.len() as u64);
+    Ok(())
+}
+
+/// Runs both directions until both have ended, one fails, or neither read
+/// a byte for the idle timeout; then closes the tap.
+pub(super) async fn both_ways(
+    to_server: impl Future<Output = std::io::Result<()>>,
+    to_client: impl Future<Output = std::io::Result<()>>,
+    tap: &Mutex<Option<Tap>>,
+    last_read: &AtomicU64,
+    counters: &Counters,
+    idle_timeout: Option<Duration>,
+) -> std::io::Result<()> {
+    let idle = idle_watch(last_read, idle_timeout);
     tokio::pin!(to_server, to_client, idle);
     let (mut server_done, mut client_done) = (false, false);
     let mut outcome = Ok(());
@@ -154,6 +191,40 @@ async fn idle_watch(last_read: &AtomicU64, timeout: Option<Duration>) {
     }
 }
 
+/// The reading side ended its stream: the tap hears of it and the other
+/// side's write half is shut down (the opposite direction goes on).
+pub(super) async fn end_of_stream<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    dir: Direction,
+    tap: &Mutex<Option<Tap>>,
+) {
+    if let Ok(mut tap) = tap.lock() {
+        if let Some(tap) = tap.as_mut() {
+            tap.end_of_stream(dir);
+        }
+    }
+    // The peer may already be gone; nothing left to tell it.
+    let _ = writer.shutdown().await;
+}
+
+/// Feeds what was read to the tap, counts it and writes it on.
+pub(super) async fn forward<W: AsyncWrite + Unpin>(
+    bytes: &[u8],
+    writer: &mut W,
+    dir: Direction,
+    tap: &Mutex<Option<Tap>>,
+    counter: &IntCounter,
+) -> std::io::Result<()> {
+    // Before the write, never after: once the bytes leave, the answer can
+    // come back and be fed by the other direction's pump (same task, while
+    // this write waits), and a reply seen before its request cannot be
+    // paired.
+    feed(tap, dir, bytes);
+    counter.inc_by(bytes.len() as u64);
+    writer.write_all(bytes).await?;
+    writer.flush().await
+}
+
 fn feed(tap: &Mutex<Option<Tap>>, dir: Direction, bytes: &[u8]) {
     if let Ok(mut tap) = tap.lock() {
         if let Some(tap) = tap.as_mut() {
@@ -193,22 +264,10 @@ async fn pump(
         };
         last_read.store(clock::now().0, Ordering::Relaxed);
         if n == 0 {
-            if let Ok(mut tap) = tap.lock() {
-                if let Some(tap) = tap.as_mut() {
-                    tap.end_of_stream(dir);
-                }
-            }
-            // The peer may already be gone; nothing left to tell it.
-            let _ = writer.shutdown().await;
+            end_of_stream(writer, dir, tap).await;
             return Ok(());
         }
-        // Before the write, never after: once the bytes leave, the answer
-        // can come back and be fed by the other direction's pump (same
-        // task, while this write waits), and a reply seen before its
-        // request cannot be paired.
-        feed(tap, dir, &buffer);
-        counter.inc_by(n as u64);
-        writer.write_all(&buffer).await?;
+        forward(&buffer, writer, dir, tap, counter).await?;
         if n == buffer.capacity() {
             read_size = (read_size * 2).min(MAX_READ);
         }

@@ -208,7 +208,7 @@ impl Listener {
             to_upstream: prefix,
             ..l4::Early::default()
         };
-        let relayed = l4::relay(
+        let relayed = l4::relay_io(
             &mut client,
             &mut upstream,
             early,

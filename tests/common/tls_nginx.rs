@@ -1,7 +1,9 @@
 //! nginx serving HTTPS (HTTP/1.1 and h2 by ALPN) with a certificate from a
 //! test CA made for it with the openssl CLI: the certificate names
 //! `upstream.test` and 127.0.0.1. A second, unrelated CA is made too, for
-//! handshakes that must fail.
+//! handshakes that must fail. Optionally it also terminates TLS in front
+//! of a TCP peer (its stream module), as a managed database's TLS
+//! endpoint does.
 use super::clients::require_tool;
 use super::ports::free_port;
 use super::process::Supervised;
@@ -17,6 +19,8 @@ pub const SERVER_NAME: &str = "upstream.test";
 pub struct TlsNginx {
     _process: Supervised,
     pub addr: SocketAddr,
+    /// With [`TlsNginx::terminating`]: TLS here, plaintext on to the peer.
+    pub tls_relay: Option<SocketAddr>,
     /// PEM of the CA that signed the server's certificate.
     pub ca: PathBuf,
     /// PEM of a CA that signed nothing here.
@@ -26,22 +30,35 @@ pub struct TlsNginx {
 
 impl TlsNginx {
     pub fn start() -> TlsNginx {
+        TlsNginx::launch(None)
+    }
+
+    /// Also terminates TLS in front of the TCP peer at `backend`.
+    pub fn terminating(backend: SocketAddr) -> TlsNginx {
+        TlsNginx::launch(Some(backend))
+    }
+
+    fn launch(backend: Option<SocketAddr>) -> TlsNginx {
         let dir = WorkDir::new("tls-nginx");
         make_certificates(&dir);
         let nginx = require_tool("nginx", "nginx");
         let mut last_error = String::new();
         for _ in 0..3 {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-            dir.write("nginx.conf", conf(&dir, addr));
+            let relay = backend.map(|to| (SocketAddr::from(([127, 0, 0, 1], free_port())), to));
+            dir.write("nginx.conf", conf(&dir, addr, relay));
+            let mut ports = vec![addr.port()];
+            ports.extend(relay.map(|(listen, _)| listen.port()));
             let prefix = format!("{}/", dir.path().display());
             let mut cmd = Command::new(&nginx);
             cmd.args(["-p", &prefix, "-c", "nginx.conf", "-e", "error.log"]);
             let mut process = Supervised::spawn("tls-nginx", cmd, &dir.join("nginx.out"));
-            match process.wait_listening(&[addr.port()], Duration::from_secs(10)) {
+            match process.wait_listening(&ports, Duration::from_secs(10)) {
                 Ok(()) => {
                     return TlsNginx {
                         _process: process,
                         addr,
+                        tls_relay: relay.map(|(listen, _)| listen),
                         ca: dir.join("ca.crt"),
                         other_ca: dir.join("other-ca.crt"),
                         _dir: dir,
@@ -122,10 +139,21 @@ fn make_certificates(dir: &WorkDir) {
 
 /// One single-process nginx; `/whoami` answers with what the connection
 /// negotiated: the protocol, the SNI name it got, the scheme.
-fn conf(dir: &WorkDir, addr: SocketAddr) -> String {
+fn conf(dir: &WorkDir, addr: SocketAddr, relay: Option<(SocketAddr, SocketAddr)>) -> String {
     let state = dir.path().display();
+    let (module, stream) = match relay {
+        Some((listen, to)) => (
+            format!("load_module {STREAM_MODULE};"),
+            format!(
+                "stream {{ server {{ listen {listen} ssl; proxy_pass {to}; \
+                 ssl_certificate {state}/server.crt; ssl_certificate_key {state}/server.key; }} }}"
+            ),
+        ),
+        None => (String::new(), String::new()),
+    };
     format!(
-        r#"worker_processes 1;
+        r#"{module}
+worker_processes 1;
 daemon off;
 master_process off;
 pid {state}/nginx.pid;
@@ -148,6 +176,10 @@ http {{
     location = /whoami {{ return 200 "$server_protocol sni=$ssl_server_name\n"; }}
   }}
 }}
+{stream}
 "#
     )
 }
+
+/// Debian's libnginx-mod-stream (installed by tests/install-peers.sh).
+const STREAM_MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";

@@ -204,7 +204,7 @@ async fn probe(
 struct Kept {
     http: Option<http::Conn>,
     grpc: Option<grpc::Conn>,
-    tcp: Option<tokio::net::TcpStream>,
+    tcp: Option<super::tls::UpstreamIo>,
 }
 
 /// What a probe connects to: the endpoint, over the cluster's TLS if any.

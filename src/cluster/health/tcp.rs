@@ -4,23 +4,28 @@
 //!
 //! With `reuse_connection` a connection whose check passed is kept and the
 //! next check sends its payload on it again, as Envoy does. Connect-only
-//! checks always connect anew: connecting is what they test.
-use super::{connect_tcp, CheckResult, Target};
+//! checks always connect anew, without TLS: connecting is what they test.
+//! A payload goes over the cluster's TLS when it has one.
+use super::{connect, connect_tcp, CheckResult, Target};
+use crate::cluster::tls::{Alpn, UpstreamIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Most bytes read looking for the expected blocks.
 const READ_CAP: usize = 256 * 1024;
 
 pub async fn check(
-    kept: &mut Option<TcpStream>,
+    kept: &mut Option<UpstreamIo>,
     to: Target<'_>,
     send: &[u8],
     receive: &[Vec<u8>],
 ) -> CheckResult {
     // A kept connection the server closed meanwhile fails before any reply
     // byte: the check is then made on a fresh one, not counted as failed.
-    if let Some(stream) = kept.take().and_then(still_open) {
+    if let Some(stream) = kept
+        .take()
+        .filter(|_| !send.is_empty())
+        .and_then(still_open)
+    {
         match exchange(stream, send, receive).await {
             (Exchange::Lost(_), _) => {}
             (Exchange::Done(result), stream) => {
@@ -29,15 +34,16 @@ pub async fn check(
             }
         }
     }
-    // Plaintext: validation keeps payload checks off TLS clusters, and a
-    // connect-only check needs no handshake.
-    let stream = match connect_tcp(&to.endpoint.address).await {
+    if send.is_empty() {
+        return match connect_tcp(&to.endpoint.address).await {
+            Ok(_) => CheckResult::Success,
+            Err(failed) => failed,
+        };
+    }
+    let stream = match connect(to, Alpn::Relay).await {
         Ok(stream) => stream,
         Err(failed) => return failed,
     };
-    if send.is_empty() {
-        return CheckResult::Success;
-    }
     match exchange(stream, send, receive).await {
         (Exchange::Lost(result), _) => result,
         (Exchange::Done(result), stream) => {
@@ -57,10 +63,10 @@ enum Exchange {
 /// Sends the payload and reads the reply; gives the connection back when
 /// the check passed on it.
 async fn exchange(
-    mut stream: TcpStream,
+    mut stream: UpstreamIo,
     send: &[u8],
     receive: &[Vec<u8>],
-) -> (Exchange, Option<TcpStream>) {
+) -> (Exchange, Option<UpstreamIo>) {
     if let Err(e) = stream.write_all(send).await {
         let failed = CheckResult::NetworkFailure(format!("send: {e}"));
         return (Exchange::Lost(failed), None);
@@ -96,21 +102,10 @@ async fn exchange(
     }
 }
 
-/// A kept connection, unless the server has closed it. Bytes it sent
-/// after the reply that passed (none, from a request-reply protocol) are
-/// dropped, so they cannot pass the next check in its stead.
-fn still_open(stream: TcpStream) -> Option<TcpStream> {
-    let mut buf = [0u8; 4096];
-    // A server that keeps sending is not one to keep a check connection to.
-    for _ in 0..16 {
-        match stream.try_read(&mut buf) {
-            Ok(0) => return None,
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Some(stream),
-            Err(_) => return None,
-        }
-    }
-    None
+/// A kept connection, unless the server has closed it or sent something
+/// unasked (which could pass the next check in its reply's stead).
+fn still_open(mut stream: UpstreamIo) -> Option<UpstreamIo> {
+    stream.is_reusable().then_some(stream)
 }
 
 /// Each block found after the end of the previous one.

@@ -1,0 +1,116 @@
+//! The relay to an upstream that is not a plain socket: TLS to a cluster
+//! with `tls:`. The client side is still a socket; the tap reads the
+//! plaintext, the same bytes as on a plaintext relay.
+//!
+//! A TLS stream has no readiness to wait on without a buffer, so each
+//! direction reads into a buffer it keeps while the connection lives; a
+//! read that did not fill it gives a large one back to the worker's pool
+//! and goes on with the smallest size, so an idle TLS relay holds two
+//! [`MIN_READ`] buffers (and rustls's own).
+use super::buffers;
+use super::relay::{
+    both_ways, end_of_stream, forward, write_early, Counters, Early, MAX_READ, MIN_READ,
+};
+use super::tap::Tap;
+use crate::cluster::tls::UpstreamIo;
+use crate::pipeline::clock;
+use periscope_parsers::Direction;
+use prometheus::IntCounter;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::TcpStream;
+
+/// [`super::relay`] to an upstream connection, plaintext or TLS.
+pub async fn relay_io(
+    client: &mut TcpStream,
+    upstream: &mut UpstreamIo,
+    early: Early<'_>,
+    tap: Option<Tap>,
+    counters: &Counters,
+    idle_timeout: Option<Duration>,
+) -> std::io::Result<()> {
+    match upstream {
+        UpstreamIo::Plain(tcp) => {
+            super::relay(client, tcp, early, tap, counters, idle_timeout).await
+        }
+        UpstreamIo::Tls(tls) => {
+            relay_stream(client, tls.as_mut(), early, tap, counters, idle_timeout).await
+        }
+    }
+}
+
+async fn relay_stream<U: AsyncRead + AsyncWrite + Unpin>(
+    client: &mut TcpStream,
+    upstream: &mut U,
+    early: Early<'_>,
+    tap: Option<Tap>,
+    counters: &Counters,
+    idle_timeout: Option<Duration>,
+) -> std::io::Result<()> {
+    let tap = Mutex::new(tap);
+    write_early(client, upstream, &early, &tap, counters, idle_timeout).await?;
+    let last_read = AtomicU64::new(clock::now().0);
+    let (client_read, client_write) = client.split();
+    let (upstream_read, upstream_write) = tokio::io::split(upstream);
+    let to_server = pump(
+        client_read,
+        upstream_write,
+        Direction::ClientToServer,
+        &tap,
+        &counters.from_client,
+        &last_read,
+    );
+    let to_client = pump(
+        upstream_read,
+        client_write,
+        Direction::ServerToClient,
+        &tap,
+        &counters.to_client,
+        &last_read,
+    );
+    both_ways(
+        to_server,
+        to_client,
+        &tap,
+        &last_read,
+        counters,
+        idle_timeout,
+    )
+    .await
+}
+
+/// Copies one direction until its end of stream.
+async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    mut reader: R,
+    mut writer: W,
+    dir: Direction,
+    tap: &Mutex<Option<Tap>>,
+    counter: &IntCounter,
+    last_read: &AtomicU64,
+) -> std::io::Result<()> {
+    let mut read_size = MIN_READ;
+    let mut buffer: Vec<u8> = Vec::new();
+    loop {
+        if buffer.capacity() < read_size {
+            buffers::give_back(std::mem::take(&mut buffer), MAX_READ);
+            buffer = buffers::take(read_size);
+        }
+        let n = reader.read_buf(&mut buffer).await?;
+        last_read.store(clock::now().0, Ordering::Relaxed);
+        if n == 0 {
+            end_of_stream(&mut writer, dir, tap).await;
+            return Ok(());
+        }
+        forward(&buffer, &mut writer, dir, tap, counter).await?;
+        if n == buffer.capacity() {
+            read_size = (read_size * 2).min(MAX_READ);
+        } else if buffer.capacity() > MIN_READ {
+            // Caught up: the next wait may be long.
+            buffers::give_back(std::mem::take(&mut buffer), MAX_READ);
+            read_size = MIN_READ;
+        }
+        buffer.clear();
+    }
+}
