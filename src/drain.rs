@@ -16,6 +16,8 @@
 use prometheus::IntCounter;
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -51,10 +53,7 @@ impl Drain {
         };
         // Spawned outside the lock: a runtime shutting down drops the
         // future at once, and its `Registered` takes the lock.
-        let handle = tokio::spawn(async move {
-            let _registered = registered;
-            task.await
-        });
+        let handle = tokio::spawn(Tracked { task, registered });
         let mut shard = open.shard(id);
         if shard.closed {
             // Spawned from a snapshot whose deadline already passed.
@@ -183,6 +182,25 @@ impl OpenTasks {
         (0..SHARDS as u64)
             .map(|id| self.shard(id).running.len())
             .sum()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A connection's future with its registration, polled in place. (An
+    /// `async move` block awaiting the future it captured would keep two
+    /// copies of it: an idle HTTP/1 connection measured 9 KiB, not 5.)
+    struct Tracked<F> {
+        #[pin]
+        task: F,
+        registered: Registered,
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.project().task.poll(cx)
     }
 }
 
