@@ -9,6 +9,7 @@ pub mod error;
 pub mod model;
 mod model_dns;
 mod model_health;
+mod model_tls;
 mod model_upgrade;
 mod parse;
 pub mod raw;
@@ -24,6 +25,7 @@ mod validate_health;
 mod validate_retry;
 mod validate_route;
 mod validate_telemetry;
+mod validate_tls;
 mod validate_upgrade;
 mod values;
 
@@ -38,6 +40,7 @@ pub use error::{ConfigError, ConfigProblem};
 pub use model::*;
 pub use model_dns::*;
 pub use model_health::*;
+pub use model_tls::*;
 pub use model_upgrade::*;
 pub use validate_telemetry::check_endpoint as check_otlp_endpoint;
 
@@ -130,6 +133,7 @@ pub fn quick(opts: &QuickOptions) -> Result<Config, ConfigError> {
             stream_idle_timeout: raw::DEFAULT_STREAM_IDLE_TIMEOUT.to_owned(),
             max_connection_duration: "0s".to_owned(),
             upgrade_configs: Vec::new(),
+            tls: None,
         }],
         clusters: vec![RawCluster {
             name: "upstream".to_owned(),

@@ -70,6 +70,8 @@ pub struct ListenerConfig {
     pub max_connection_duration: Option<Duration>,
     /// HTTP/1.1 upgrade types listed for the listener.
     pub upgrade_configs: Vec<super::UpgradeConfig>,
+    /// TLS termination; `None` = plaintext.
+    pub tls: Option<super::DownstreamTlsConfig>,
 }
 
 /// Largest DynamoDB body prefix a listener may keep: DynamoDB's own request
@@ -255,17 +257,7 @@ pub struct ClusterConfig {
     /// resolved (and re-resolved) by the runtime.
     pub discovery: super::Discovery,
     /// TLS to the endpoints; `None` = plaintext.
-    pub tls: Option<UpstreamTlsConfig>,
-}
-
-/// A cluster's TLS settings, its CA file read and parsed at load time (so
-/// a bad file fails validation with the field's line).
-#[derive(Debug, Clone)]
-pub struct UpstreamTlsConfig {
-    /// Fixed server name; `None`: each endpoint's host.
-    pub sni: Option<rustls_pki_types::ServerName<'static>>,
-    /// `None`: the system's trust store.
-    pub trusted_ca: Option<Vec<rustls_pki_types::CertificateDer<'static>>>,
+    pub tls: Option<super::UpstreamTlsConfig>,
 }
 
 /// When a failed attempt is tried again (Envoy's `retry_on`).

@@ -126,6 +126,22 @@ pub struct RawListener {
     /// listed, and an `Upgrade` request of another type gets 403 (Envoy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub upgrade_configs: Vec<super::raw_route::RawUpgradeConfig>,
+    /// TLS termination (Envoy's `DownstreamTlsContext`, flattened);
+    /// plaintext when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RawDownstreamTls>,
+}
+
+/// A listener's `tls:` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDownstreamTls {
+    /// PEM file: the certificate, then its intermediates.
+    #[serde(default)]
+    pub certificate_chain: String,
+    /// PEM file: the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    #[serde(default)]
+    pub private_key: String,
 }
 
 pub const DEFAULT_HTTP_IDLE_TIMEOUT: &str = "1h";

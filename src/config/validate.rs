@@ -242,6 +242,10 @@ fn listener(
     let stream_idle_timeout = optional_duration("stream_idle_timeout", &raw.stream_idle_timeout);
     let max_connection_duration =
         optional_duration("max_connection_duration", &raw.max_connection_duration);
+    let tls = match &raw.tls {
+        None => Some(None),
+        Some(tls) => listener_tls(v, &p, raw, tls).map(Some),
+    };
     let dynamodb_body_bytes = v.check(
         format!("{p}.dynamodb.max_body_bytes"),
         match raw.dynamodb.max_body_bytes {
@@ -273,7 +277,35 @@ fn listener(
         stream_idle_timeout: stream_idle_timeout?,
         max_connection_duration: max_connection_duration?,
         upgrade_configs: upgrade_configs?,
+        tls: tls?,
     })
+}
+
+/// TLS on an `http` or `tcp` listener. An `auto` one would have to tell
+/// TLS from plaintext (and HTTP from the rest inside it), and upgrades
+/// relay a plaintext socket: neither is served yet, and saying so beats
+/// serving them wrong.
+fn listener_tls(
+    v: &mut Issues,
+    p: &str,
+    raw: &RawListener,
+    tls: &super::raw::RawDownstreamTls,
+) -> Option<super::DownstreamTlsConfig> {
+    if raw.protocol == RawListenerProtocol::Auto {
+        v.add(
+            format!("{p}.tls"),
+            "tls needs an http or tcp listener (auto does not detect inside TLS yet)",
+        );
+        return None;
+    }
+    if !raw.upgrade_configs.is_empty() {
+        v.add(
+            format!("{p}.upgrade_configs"),
+            "upgrades are not relayed on a tls listener yet",
+        );
+        return None;
+    }
+    super::validate_tls::downstream(v, &format!("{p}.tls"), tls)
 }
 
 fn protocol_name(p: RawListenerProtocol) -> &'static str {

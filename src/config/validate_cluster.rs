@@ -6,14 +6,14 @@
 //! than silently accepted, as for `detect_timeout` on listeners.
 use super::raw::{
     RawCluster, RawDiscovery, RawEndpoint, RawHashPolicy, RawLbPolicy, RawLookupFamily,
-    RawRingHash, RawUpstreamTls, DEFAULT_DNS_REFRESH_RATE,
+    RawRingHash, DEFAULT_DNS_REFRESH_RATE,
 };
 use super::validate::{positive_duration, Issues};
 use super::validate_health;
 use super::values::{check_endpoint, check_header_name, check_name};
 use super::{
     ClusterConfig, Discovery, DnsConfig, EndpointConfig, HashPolicy, LbPolicy, LookupFamily,
-    RingHashConfig, UpstreamTlsConfig, MAGLEV_TABLE_SIZE, MAX_ENDPOINT_WEIGHT,
+    RingHashConfig, MAGLEV_TABLE_SIZE, MAX_ENDPOINT_WEIGHT,
 };
 
 /// Envoy's upper bound for both ring sizes.
@@ -58,7 +58,7 @@ pub(crate) fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<Clu
     let discovery = discovery(v, p, raw);
     let tls = match &raw.tls {
         None => Some(None),
-        Some(tls) => upstream_tls(v, &format!("{p}.tls"), tls).map(Some),
+        Some(tls) => super::validate_tls::upstream(v, &format!("{p}.tls"), tls).map(Some),
     };
     let circuit_breakers = super::validate_retry::circuit_breakers(
         v,
@@ -79,44 +79,6 @@ pub(crate) fn cluster(v: &mut Issues, p: String, raw: &RawCluster) -> Option<Clu
         discovery: discovery?,
         tls: tls?,
     })
-}
-
-/// The server name must be a DNS name or an IP address; the CA file must
-/// read and hold at least one PEM certificate.
-fn upstream_tls(v: &mut Issues, p: &str, raw: &RawUpstreamTls) -> Option<UpstreamTlsConfig> {
-    let sni = match &raw.sni {
-        None => Some(None),
-        Some(name) => v
-            .check(
-                format!("{p}.sni"),
-                rustls_pki_types::ServerName::try_from(name.as_str())
-                    .map(|n| n.to_owned())
-                    .map_err(|_| format!("{name:?} is neither a DNS name nor an IP address")),
-            )
-            .map(Some),
-    };
-    let trusted_ca = match &raw.trusted_ca {
-        None => Some(None),
-        Some(path) => v
-            .check(format!("{p}.trusted_ca"), read_certificates(path))
-            .map(Some),
-    };
-    Some(UpstreamTlsConfig {
-        sni: sni?,
-        trusted_ca: trusted_ca?,
-    })
-}
-
-fn read_certificates(path: &str) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, String> {
-    use rustls_pki_types::pem::PemObject;
-    let certificates = rustls_pki_types::CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read {path}: {e}"))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{path}: not a PEM certificate file: {e}"))?;
-    if certificates.is_empty() {
-        return Err(format!("{path} holds no PEM certificate"));
-    }
-    Ok(certificates)
 }
 
 /// The cluster type and its DNS settings. `static` takes IP addresses

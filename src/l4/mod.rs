@@ -5,7 +5,7 @@ mod relay_stream;
 mod tap;
 
 pub use relay::{relay, Counters, Early};
-pub use relay_stream::relay_io;
+pub use relay_stream::{relay_io, Downstream};
 pub use tap::Tap;
 
 #[cfg(test)]

@@ -109,8 +109,8 @@ pub async fn relay(
 /// Writes the bytes each side sent before the relay began, fed to the tap
 /// first; bounded like the relay, so a side that reads nothing cannot hold
 /// the connection here.
-pub(super) async fn write_early<U: AsyncWrite + Unpin>(
-    client: &mut TcpStream,
+pub(super) async fn write_early<C: AsyncWrite + Unpin, U: AsyncWrite + Unpin>(
+    client: &mut C,
     upstream: &mut U,
     early: &Early<'_>,
     tap: &Mutex<Option<Tap>>,
@@ -125,7 +125,8 @@ pub(super) async fn write_early<U: AsyncWrite + Unpin>(
     let writes = async {
         upstream.write_all(early.to_upstream).await?;
         upstream.flush().await?;
-        client.write_all(early.to_client).await
+        client.write_all(early.to_client).await?;
+        client.flush().await
     };
     match idle_timeout {
         Some(limit) => tokio::time::timeout(limit, writes).await.map_err(|_| {

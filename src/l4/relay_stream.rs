@@ -1,6 +1,6 @@
-//! The relay to an upstream that is not a plain socket: TLS to a cluster
-//! with `tls:`. The client side is still a socket; the tap reads the
-//! plaintext, the same bytes as on a plaintext relay.
+//! The relay when either side is not a plain socket: TLS from a client (a
+//! listener's `tls:`) or to an upstream (a cluster's `tls:`). The tap
+//! reads the plaintext, the same bytes as on a plaintext relay.
 //!
 //! A TLS stream has no readiness to wait on without a buffer, so each
 //! direction reads into a buffer it keeps while the connection lives; a
@@ -22,37 +22,56 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
-/// [`super::relay`] to an upstream connection, plaintext or TLS.
+/// A downstream connection, plaintext or TLS.
+pub enum Downstream {
+    Plain(TcpStream),
+    /// Boxed: the TLS state is large.
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+/// [`super::relay`] between a client and an upstream connection, either
+/// plaintext or TLS; two sockets take the relay made for them.
 pub async fn relay_io(
-    client: &mut TcpStream,
+    client: &mut Downstream,
     upstream: &mut UpstreamIo,
     early: Early<'_>,
     tap: Option<Tap>,
     counters: &Counters,
     idle_timeout: Option<Duration>,
 ) -> std::io::Result<()> {
-    match upstream {
-        UpstreamIo::Plain(tcp) => {
-            super::relay(client, tcp, early, tap, counters, idle_timeout).await
+    let (idle, c) = (idle_timeout, counters);
+    match (client, upstream) {
+        (Downstream::Plain(client), UpstreamIo::Plain(tcp)) => {
+            super::relay(client, tcp, early, tap, c, idle).await
         }
-        UpstreamIo::Tls(tls) => {
-            relay_stream(client, tls.as_mut(), early, tap, counters, idle_timeout).await
+        (Downstream::Plain(client), UpstreamIo::Tls(tls)) => {
+            relay_stream(client, tls.as_mut(), early, tap, c, idle).await
+        }
+        (Downstream::Tls(client), UpstreamIo::Plain(tcp)) => {
+            relay_stream(client.as_mut(), tcp, early, tap, c, idle).await
+        }
+        (Downstream::Tls(client), UpstreamIo::Tls(tls)) => {
+            relay_stream(client.as_mut(), tls.as_mut(), early, tap, c, idle).await
         }
     }
 }
 
-async fn relay_stream<U: AsyncRead + AsyncWrite + Unpin>(
-    client: &mut TcpStream,
+async fn relay_stream<C, U>(
+    client: &mut C,
     upstream: &mut U,
     early: Early<'_>,
     tap: Option<Tap>,
     counters: &Counters,
     idle_timeout: Option<Duration>,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    U: AsyncRead + AsyncWrite + Unpin,
+{
     let tap = Mutex::new(tap);
     write_early(client, upstream, &early, &tap, counters, idle_timeout).await?;
     let last_read = AtomicU64::new(clock::now().0);
-    let (client_read, client_write) = client.split();
+    let (client_read, client_write) = tokio::io::split(client);
     let (upstream_read, upstream_write) = tokio::io::split(upstream);
     let to_server = pump(
         client_read,

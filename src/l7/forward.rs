@@ -73,7 +73,7 @@ pub async fn forward(
         headers::ensure_host(&mut parts.headers, downstream_authority.as_ref());
     }
     headers::append_forwarded_for(&mut parts.headers, peer.ip());
-    headers::ensure_forwarded_proto(&mut parts.headers);
+    headers::ensure_forwarded_proto(&mut parts.headers, "http");
     headers::ensure_request_id(&mut parts.headers);
     route.request_edits.apply(&mut parts.headers);
 

@@ -24,7 +24,7 @@ pub async fn handle(
     request: Request<DownstreamBody>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = clock::now();
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let request_body = Arc::new(RequestBodyState::for_request(
         &parts.headers,
         listener.dynamodb_body_bytes,
@@ -85,6 +85,7 @@ pub async fn handle(
             path,
             status,
         } => {
+            let scheme = scheme.as_deref().unwrap_or(listener.scheme());
             let location = redirect_location(&parts, scheme, host, path);
             let mut response = local_reply(recorder, *status, Bytes::new());
             if let Ok(value) = HeaderValue::from_str(&location) {
@@ -93,6 +94,9 @@ pub async fn handle(
             response
         }
         Action::Forward(cluster) => {
+            if listener.secure {
+                super::headers::ensure_forwarded_proto(&mut parts.headers, "https");
+            }
             let body = CountedBody::new(body, request_body.clone(), recorder.grpc.is_some());
             // Boxed: the forwarding future is most of a request's state
             // (about 10 KiB); boxed, the request future hyper moves around
@@ -126,11 +130,10 @@ pub async fn handle(
 
 fn redirect_location(
     parts: &http::request::Parts,
-    scheme: &Option<String>,
+    scheme: &str,
     host: &Option<String>,
     path: &Option<String>,
 ) -> String {
-    let scheme = scheme.as_deref().unwrap_or("http");
     let host = host.as_deref().unwrap_or_else(|| {
         parts
             .uri

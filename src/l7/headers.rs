@@ -130,11 +130,11 @@ fn peer_value(peer: IpAddr) -> Option<HeaderValue> {
     })
 }
 
-/// Periscope's listeners speak plain HTTP; a value set by a trusted hop in
-/// front (a TLS terminator) is kept.
-pub fn ensure_forwarded_proto(headers: &mut HeaderMap) {
+/// The scheme the client used (`https` on a listener with `tls:`), unless
+/// a hop in front (a TLS terminator) already said.
+pub fn ensure_forwarded_proto(headers: &mut HeaderMap, scheme: &'static str) {
     if !headers.contains_key(&X_FORWARDED_PROTO) {
-        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(scheme));
     }
 }
 

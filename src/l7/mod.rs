@@ -42,6 +42,8 @@ pub struct HttpListener {
     pub stream_idle_timeout: Option<std::time::Duration>,
     /// Connections are drained this long after they opened.
     pub max_connection_duration: Option<std::time::Duration>,
+    /// The listener terminates TLS: clients' scheme is `https`.
+    pub secure: bool,
     http_idle_timeout: Option<std::time::Duration>,
     router: Router,
     /// Requests no route matched.
@@ -70,12 +72,22 @@ impl HttpListener {
             dynamodb_body_bytes: config.dynamodb_body_bytes,
             stream_idle_timeout: config.stream_idle_timeout,
             max_connection_duration: config.max_connection_duration,
+            secure: config.tls.is_some(),
             http_idle_timeout: config.http_idle_timeout,
             no_route_scope: scopes.scope(&config.name, "", ""),
             upgrades: upgrade::UpgradeMetrics::new(families, config),
             metrics,
             router,
         })
+    }
+
+    /// The scheme clients use on this listener.
+    pub fn scheme(&self) -> &'static str {
+        if self.secure {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// Serve one downstream connection until it ends or the drain deadline.
@@ -92,13 +104,49 @@ impl HttpListener {
         if protocol != Protocol::Http2 {
             return h1::serve(self, io, peer, drain, activity).await;
         }
-        // The stream (polled by this task, `h2_streams`) holds each
-        // request's future.
+        self.serve_hyper(io, peer, true, drain, activity).await
+    }
+
+    /// A connection from a listener that terminated TLS. hyper serves it,
+    /// HTTP/2 when the client chose `h2` by ALPN, else HTTP/1.1: our
+    /// HTTP/1 server reads plain sockets only (its idle wait needs the
+    /// socket's readiness).
+    pub async fn serve_tls<S>(
+        self: Arc<Self>,
+        io: DownstreamIo<S>,
+        peer: SocketAddr,
+        h2: bool,
+        drain: Drain,
+    ) where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let activity = idle::ConnectionActivity::new();
+        self.serve_hyper(io, peer, h2, drain, activity).await
+    }
+
+    async fn serve_hyper<S>(
+        self: Arc<Self>,
+        io: DownstreamIo<S>,
+        peer: SocketAddr,
+        h2: bool,
+        drain: Drain,
+        activity: Arc<idle::ConnectionActivity>,
+    ) where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (listener, requests) = (self.clone(), activity.clone());
         let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
-            let request = request.map(|body| h1::DownstreamBody::H2 { body });
+            let request = request.map(|body| h1::DownstreamBody::Hyper { body });
             handler::handle(listener.clone(), peer, requests.begin(), request)
         });
+        if !h2 {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(io), service);
+            return self.drive(connection, peer, drain, activity).await;
+        }
+        // The stream (polled by this task, `h2_streams`) holds each
+        // request's future.
         let inbox = StreamInbox::default();
         let connection = http2::Builder::new(inbox.clone())
             .timer(TokioTimer::new())
@@ -194,6 +242,20 @@ where
         if let Some(connection) = self.get_mut().connection() {
             connection.graceful_shutdown();
         }
+    }
+}
+
+impl<I, S, B> GracefulConnection for hyper::server::conn::http1::Connection<I, S>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn shut_down_gracefully(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
     }
 }
 

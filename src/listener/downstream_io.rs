@@ -9,14 +9,16 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-pub struct DownstreamIo {
+/// Over a socket, or over the TLS stream of a listener that terminates
+/// TLS (the bytes counted are then the plaintext ones).
+pub struct DownstreamIo<S = TcpStream> {
     prefix: BytesMut,
-    inner: TcpStream,
+    inner: S,
     metrics: Arc<ListenerMetrics>,
 }
 
-impl DownstreamIo {
-    pub fn new(prefix: BytesMut, inner: TcpStream, metrics: Arc<ListenerMetrics>) -> DownstreamIo {
+impl<S> DownstreamIo<S> {
+    pub fn new(prefix: BytesMut, inner: S, metrics: Arc<ListenerMetrics>) -> DownstreamIo<S> {
         DownstreamIo {
             prefix,
             inner,
@@ -33,7 +35,7 @@ impl DownstreamIo {
     }
 }
 
-impl AsyncRead for DownstreamIo {
+impl<S: AsyncRead + Unpin> AsyncRead for DownstreamIo<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -61,7 +63,7 @@ impl AsyncRead for DownstreamIo {
     }
 }
 
-impl AsyncWrite for DownstreamIo {
+impl<S: AsyncWrite + Unpin> AsyncWrite for DownstreamIo<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -1,13 +1,14 @@
 //! Listeners: accept, decide the path (L4 or L7) and hand the connection on.
 mod downstream_io;
 mod sniff;
+mod tls;
 
 pub use downstream_io::DownstreamIo;
 
 use crate::cluster::Cluster;
 use crate::config::{ListenerConfig, ListenerProtocol};
 use crate::drain::Drain;
-use crate::l4::{self, Tap};
+use crate::l4::{self, Downstream, Tap};
 use crate::l7::HttpListener;
 use crate::pipeline::ListenerMetrics;
 use arc_swap::ArcSwap;
@@ -32,6 +33,8 @@ pub struct Listener {
     cluster: Option<Arc<Cluster>>,
     http: Arc<HttpListener>,
     parser_options: Arc<ParserOptions>,
+    /// TLS termination, with ALPN for the listener's protocol.
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// What a listener serves new connections with: its runtime and the drain
@@ -58,6 +61,10 @@ impl Listener {
             metrics,
             cluster,
             http,
+            tls: config
+                .tls
+                .as_ref()
+                .map(|tls| tls::acceptor(tls, config.protocol)),
             parser_options: Arc::new(ParserOptions {
                 mongodb: MongoOptions {
                     query_text: config.mongodb_query_text,
@@ -68,6 +75,12 @@ impl Listener {
                 },
             }),
         }
+    }
+
+    /// A tap for `protocol` on a connection from `peer`.
+    fn tap(&self, protocol: Protocol, peer: SocketAddr) -> Tap {
+        Tap::for_protocol(protocol, self.metrics.clone(), self.parser_options.clone())
+            .with_peer(peer)
     }
 
     /// Where connections closed at a drain's deadline are counted.
@@ -113,22 +126,24 @@ impl Listener {
     }
 
     async fn handle(&self, mut stream: TcpStream, peer: SocketAddr, drain: Drain) {
+        if let Some(acceptor) = &self.tls {
+            return self.handle_tls(acceptor, stream, peer, drain).await;
+        }
         if self.protocol == ListenerProtocol::Tcp && !self.sniff {
             // Relay only: counted as an unknown-protocol connection, still
             // in the access log, never parsed.
             let _active = self.metrics.connection_opened(Protocol::Unknown);
-            let tap = Tap::for_protocol(
-                Protocol::Unknown,
-                self.metrics.clone(),
-                self.parser_options.clone(),
-            )
-            .with_peer(peer);
-            return self.relay_tcp(stream, peer, &[], tap).await;
+            let tap = self.tap(Protocol::Unknown, peer);
+            return self
+                .relay_tcp(Downstream::Plain(stream), peer, &[], tap)
+                .await;
         }
         if self.protocol == ListenerProtocol::Tcp {
             let tap =
                 Tap::detecting(self.metrics.clone(), self.parser_options.clone()).with_peer(peer);
-            return self.relay_tcp(stream, peer, &[], tap).await;
+            return self
+                .relay_tcp(Downstream::Plain(stream), peer, &[], tap)
+                .await;
         }
         let sniffed = match sniff::sniff(&mut stream, self.detect_timeout).await {
             Ok(sniffed) => sniffed,
@@ -167,18 +182,14 @@ impl Listener {
         }
         self.metrics.detected(sniffed.protocol);
         let _active = self.metrics.connection_opened(sniffed.protocol);
-        let tap = Tap::for_protocol(
-            sniffed.protocol,
-            self.metrics.clone(),
-            self.parser_options.clone(),
-        )
-        .with_peer(peer);
-        self.relay_tcp(stream, peer, &sniffed.prefix, tap).await;
+        let tap = self.tap(sniffed.protocol, peer);
+        self.relay_tcp(Downstream::Plain(stream), peer, &sniffed.prefix, tap)
+            .await;
     }
 
     async fn relay_tcp(
         &self,
-        mut client: TcpStream,
+        mut client: Downstream,
         peer: SocketAddr,
         prefix: &[u8],
         mut tap: Tap,

@@ -46,6 +46,7 @@ pub struct Families {
     pub idle_timeouts: IntCounterVec,
     pub drain_closed: IntCounterVec,
     pub max_duration_reached: IntCounterVec,
+    pub tls_handshake_failures: IntCounterVec,
     pub breaker_overflow: IntCounterVec,
     pub http_upgrades: IntCounterVec,
     pub http_upgrades_active: IntGaugeVec,
@@ -142,6 +143,11 @@ impl Families {
                 "Downstream connections that reached the listener's max_connection_duration: drained (HTTP) or closed (TCP relay).",
                 &["listener"],
             ),
+            tls_handshake_failures: counter(
+                "periscope_downstream_tls_handshake_failures_total",
+                "TLS handshakes with clients that failed or timed out on a listener with tls (Envoy's ssl.connection_error).",
+                &["listener"],
+            ),
             upstream_retries: counter(
                 "periscope_upstream_retries_total",
                 "Requests sent again to a cluster by a route's retry policy.",
@@ -176,7 +182,7 @@ impl Families {
         families
     }
 
-    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 18] {
+    fn collectors(&self) -> [Box<dyn prometheus::core::Collector>; 19] {
         [
             Box::new(self.http_duration.clone()),
             Box::new(self.connections_total.clone()),
@@ -193,6 +199,7 @@ impl Families {
             Box::new(self.idle_timeouts.clone()),
             Box::new(self.drain_closed.clone()),
             Box::new(self.max_duration_reached.clone()),
+            Box::new(self.tls_handshake_failures.clone()),
             Box::new(self.breaker_overflow.clone()),
             Box::new(self.http_upgrades.clone()),
             Box::new(self.http_upgrades_active.clone()),

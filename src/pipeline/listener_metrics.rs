@@ -41,6 +41,8 @@ pub struct ListenerMetrics {
     pub drain_closed: IntCounter,
     /// Connections that reached `max_connection_duration`.
     pub max_duration_reached: IntCounter,
+    /// Failed TLS handshakes with clients.
+    pub tls_handshake_failures: IntCounter,
     parse_errors_family: prometheus::IntCounterVec,
     /// Rare events only (a parser tolerated something): resolved on use.
     parser_events_family: prometheus::IntCounterVec,
@@ -93,6 +95,9 @@ impl ListenerMetrics {
             idle_timeouts: families.idle_timeouts.with_label_values(&[listener]),
             drain_closed: families.drain_closed.with_label_values(&[listener]),
             max_duration_reached: families.max_duration_reached.with_label_values(&[listener]),
+            tls_handshake_failures: families
+                .tls_handshake_failures
+                .with_label_values(&[listener]),
             parse_errors_family: families.parse_errors.clone(),
             parser_events_family: families.parser_events.clone(),
             parse_errors: (0..PROTOCOLS * REASONS).map(|_| OnceLock::new()).collect(),

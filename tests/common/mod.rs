@@ -32,6 +32,7 @@ pub mod raw_http;
 pub mod runtime;
 pub mod scripted_http;
 pub mod tcp_peers;
+pub mod test_pki;
 pub mod tls_nginx;
 pub mod websocket;
 pub mod workdir;

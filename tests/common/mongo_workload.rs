@@ -108,6 +108,8 @@ pub struct Replies {
 pub struct Workload {
     scenario: &'static str,
     compressors: Option<String>,
+    /// Connect with TLS, trusting this CA file.
+    tls_ca: Option<String>,
 }
 
 impl Workload {
@@ -134,9 +136,16 @@ impl Workload {
 
     fn scenario(scenario: &'static str) -> Workload {
         Workload {
+            tls_ca: None,
             scenario,
             compressors: None,
         }
+    }
+
+    /// Connects with TLS, trusting the CA in this PEM file.
+    pub fn tls(mut self, ca: &std::path::Path) -> Workload {
+        self.tls_ca = Some(ca.display().to_string());
+        self
     }
 
     /// Asks the driver to compress (zlib, snappy, zstd).
@@ -147,7 +156,10 @@ impl Workload {
 
     /// Runs the scenario against `addr` and returns the driver's account.
     pub fn run(&self, addr: SocketAddr) -> Account {
-        let uri = mongodb_uri(addr);
+        let mut uri = mongodb_uri(addr);
+        if let Some(ca) = &self.tls_ca {
+            uri.push_str(&format!("?tls=true&tlsCAFile={ca}"));
+        }
         let mut args = vec![uri.as_str(), "--scenario", self.scenario];
         if let Some(c) = &self.compressors {
             args.extend(["--compressors", c]);

@@ -1,20 +1,16 @@
-//! nginx serving HTTPS (HTTP/1.1 and h2 by ALPN) with a certificate from a
-//! test CA made for it with the openssl CLI: the certificate names
-//! `upstream.test` and 127.0.0.1. A second, unrelated CA is made too, for
-//! handshakes that must fail. Optionally it also terminates TLS in front
+//! nginx serving HTTPS (HTTP/1.1 and h2 by ALPN) with a certificate from
+//! a [`TestPki`]. Optionally it also terminates TLS in front
 //! of a TCP peer (its stream module), as a managed database's TLS
 //! endpoint does.
 use super::clients::require_tool;
 use super::ports::free_port;
 use super::process::Supervised;
+pub use super::test_pki::{TestPki, SERVER_NAME};
 use super::workdir::WorkDir;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
-
-/// The DNS name in the server certificate.
-pub const SERVER_NAME: &str = "upstream.test";
 
 pub struct TlsNginx {
     _process: Supervised,
@@ -25,6 +21,7 @@ pub struct TlsNginx {
     pub ca: PathBuf,
     /// PEM of a CA that signed nothing here.
     pub other_ca: PathBuf,
+    _pki: TestPki,
     _dir: WorkDir,
 }
 
@@ -40,13 +37,13 @@ impl TlsNginx {
 
     fn launch(backend: Option<SocketAddr>) -> TlsNginx {
         let dir = WorkDir::new("tls-nginx");
-        make_certificates(&dir);
+        let pki = TestPki::new();
         let nginx = require_tool("nginx", "nginx");
         let mut last_error = String::new();
         for _ in 0..3 {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
             let relay = backend.map(|to| (SocketAddr::from(([127, 0, 0, 1], free_port())), to));
-            dir.write("nginx.conf", conf(&dir, addr, relay));
+            dir.write("nginx.conf", conf(&dir, &pki, addr, relay));
             let mut ports = vec![addr.port()];
             ports.extend(relay.map(|(listen, _)| listen.port()));
             let prefix = format!("{}/", dir.path().display());
@@ -59,8 +56,9 @@ impl TlsNginx {
                         _process: process,
                         addr,
                         tls_relay: relay.map(|(listen, _)| listen),
-                        ca: dir.join("ca.crt"),
-                        other_ca: dir.join("other-ca.crt"),
+                        ca: pki.ca.clone(),
+                        other_ca: pki.other_ca.clone(),
+                        _pki: pki,
                         _dir: dir,
                     }
                 }
@@ -74,79 +72,22 @@ impl TlsNginx {
     }
 }
 
-fn openssl(dir: &WorkDir, args: &[&str]) {
-    let out = Command::new(require_tool("openssl", "openssl"))
-        .args(args)
-        .current_dir(dir.path())
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Two CAs (P-256 keys, two days), and a server certificate from the
-/// first with the names rustls checks (subjectAltName).
-fn make_certificates(dir: &WorkDir) {
-    let key = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    for (name, subject) in [
-        ("ca", "/CN=Periscope test CA"),
-        ("other-ca", "/CN=Unrelated CA"),
-    ] {
-        let (key_file, cert_file) = (format!("{name}.key"), format!("{name}.crt"));
-        let mut args = vec!["req", "-x509", "-days", "2", "-subj", subject];
-        args.extend(key);
-        args.extend(["-keyout", &key_file, "-out", &cert_file]);
-        openssl(dir, &args);
-    }
-    let mut request = vec!["req", "-subj", "/CN=upstream.test"];
-    request.extend(key);
-    request.extend(["-keyout", "server.key", "-out", "server.csr"]);
-    openssl(dir, &request);
-    dir.write(
-        "server.ext",
-        format!("subjectAltName=DNS:{SERVER_NAME},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-            "-out",
-            "server.crt",
-        ],
-    );
-}
-
 /// One single-process nginx; `/whoami` answers with what the connection
 /// negotiated: the protocol, the SNI name it got, the scheme.
-fn conf(dir: &WorkDir, addr: SocketAddr, relay: Option<(SocketAddr, SocketAddr)>) -> String {
+fn conf(
+    dir: &WorkDir,
+    pki: &TestPki,
+    addr: SocketAddr,
+    relay: Option<(SocketAddr, SocketAddr)>,
+) -> String {
     let state = dir.path().display();
+    let (cert, key) = (pki.server_cert.display(), pki.server_key.display());
     let (module, stream) = match relay {
         Some((listen, to)) => (
             format!("load_module {STREAM_MODULE};"),
             format!(
                 "stream {{ server {{ listen {listen} ssl; proxy_pass {to}; \
-                 ssl_certificate {state}/server.crt; ssl_certificate_key {state}/server.key; }} }}"
+                 ssl_certificate {cert}; ssl_certificate_key {key}; }} }}"
             ),
         ),
         None => (String::new(), String::new()),
@@ -169,8 +110,8 @@ http {{
   default_type text/plain;
   server {{
     listen {addr} ssl http2;
-    ssl_certificate {state}/server.crt;
-    ssl_certificate_key {state}/server.key;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
     location = / {{ return 200 "ok\n"; }}
     location = /health {{ return 200 "ok\n"; }}
     location = /whoami {{ return 200 "$server_protocol sni=$ssl_server_name\n"; }}

@@ -194,7 +194,8 @@ pin_project! {
     /// A downstream request body, whichever protocol carried it.
     #[project = DownstreamBodyProj]
     pub enum DownstreamBody {
-        H2 { #[pin] body: Incoming },
+        // Read by hyper's server: h2, or HTTP/1.1 behind TLS.
+        Hyper { #[pin] body: Incoming },
         Http1 { body: H1RequestBody },
         Empty,
     }
@@ -209,7 +210,7 @@ impl Body for DownstreamBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project() {
-            DownstreamBodyProj::H2 { body } => body.poll_frame(cx).map_err(Into::into),
+            DownstreamBodyProj::Hyper { body } => body.poll_frame(cx).map_err(Into::into),
             DownstreamBodyProj::Http1 { body } => Pin::new(body).poll_frame(cx),
             DownstreamBodyProj::Empty => Poll::Ready(None),
         }
@@ -217,7 +218,7 @@ impl Body for DownstreamBody {
 
     fn is_end_stream(&self) -> bool {
         match self {
-            DownstreamBody::H2 { body } => body.is_end_stream(),
+            DownstreamBody::Hyper { body } => body.is_end_stream(),
             DownstreamBody::Http1 { body } => body.is_end_stream(),
             DownstreamBody::Empty => true,
         }
@@ -225,7 +226,7 @@ impl Body for DownstreamBody {
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            DownstreamBody::H2 { body } => body.size_hint(),
+            DownstreamBody::Hyper { body } => body.size_hint(),
             DownstreamBody::Http1 { body } => body.size_hint(),
             DownstreamBody::Empty => SizeHint::with_exact(0),
         }
