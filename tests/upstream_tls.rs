@@ -92,6 +92,33 @@ fn http1_and_h2_clusters_speak_tls_verified_by_the_trusted_ca() {
     }
 }
 
+/// Uploads of 4 MiB, streamed (chunked) and with a length, arrive whole
+/// over TLS (nginx reads the body whole and answers its length), on
+/// HTTP/1.1 and h2.
+#[test]
+fn large_uploads_cross_a_tls_upstream_whole() {
+    let nginx = TlsNginx::start();
+    let px = Periscope::start(|| {
+        config(
+            &nginx,
+            &[
+                ("h1", "http1", trusting(&nginx.ca, None)),
+                ("h2", "h2c", trusting(&nginx.ca, None)),
+            ],
+        )
+    });
+    let body = vec![b'x'; 4 << 20];
+    let client = HyperClient::http1();
+    for listener in ["h1", "h2"] {
+        let r = client.post(&px.url(listener, "/upload"), body.clone());
+        assert_eq!(
+            (r.status.as_u16(), r.body_text()),
+            (200, format!("{}\n", body.len())),
+            "{listener}"
+        );
+    }
+}
+
 #[test]
 fn certificates_from_an_unknown_ca_or_for_another_name_are_refused() {
     let nginx = TlsNginx::start();

@@ -43,8 +43,9 @@ impl TlsNginx {
         for _ in 0..3 {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
             let relay = backend.map(|to| (SocketAddr::from(([127, 0, 0, 1], free_port())), to));
-            dir.write("nginx.conf", conf(&dir, &pki, addr, relay));
-            let mut ports = vec![addr.port()];
+            let inner = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            dir.write("nginx.conf", conf(&dir, &pki, (addr, inner), relay));
+            let mut ports = vec![addr.port(), inner.port()];
             ports.extend(relay.map(|(listen, _)| listen.port()));
             let prefix = format!("{}/", dir.path().display());
             let mut cmd = Command::new(&nginx);
@@ -77,7 +78,7 @@ impl TlsNginx {
 fn conf(
     dir: &WorkDir,
     pki: &TestPki,
-    addr: SocketAddr,
+    (addr, inner): (SocketAddr, SocketAddr),
     relay: Option<(SocketAddr, SocketAddr)>,
 ) -> String {
     let state = dir.path().display();
@@ -115,6 +116,18 @@ http {{
     location = / {{ return 200 "ok\n"; }}
     location = /health {{ return 200 "ok\n"; }}
     location = /whoami {{ return 200 "$server_protocol sni=$ssl_server_name\n"; }}
+    # nginx reads a proxied body whole before it sends it on: the answer is
+    # the length that arrived.
+    location = /upload {{
+      client_max_body_size 64m;
+      client_body_buffer_size 1m;
+      proxy_pass http://{inner}/received-length;
+    }}
+  }}
+  server {{
+    listen {inner};
+    client_max_body_size 64m;
+    location = /received-length {{ return 200 "$http_content_length\n"; }}
   }}
 }}
 {stream}

@@ -67,7 +67,11 @@ async fn exchange(
     send: &[u8],
     receive: &[Vec<u8>],
 ) -> (Exchange, Option<UpstreamIo>) {
-    if let Err(e) = stream.write_all(send).await {
+    let sent = async {
+        stream.write_all(send).await?;
+        stream.flush().await
+    };
+    if let Err(e) = sent.await {
         let failed = CheckResult::NetworkFailure(format!("send: {e}"));
         return (Exchange::Lost(failed), None);
     }

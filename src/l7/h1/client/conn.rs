@@ -115,7 +115,12 @@ impl H1Conn {
         self.upgrade = (parts.extensions.get::<UpgradeRequested>()).map(|u| Box::new(u.0.clone()));
         let mut early = false;
         match framing {
-            RequestFraming::None => self.stream.write_all(&self.write_buf).await?,
+            RequestFraming::None => {
+                self.stream.write_all(&self.write_buf).await?;
+                // TLS keeps records a full socket refused until flushed (a
+                // socket's flush does nothing).
+                self.stream.flush().await?;
+            }
             RequestFraming::Length(declared) if declared <= COALESCE_BODY as u64 => {
                 let mut sent = 0u64;
                 while let Some(frame) = body.frame().await {
@@ -133,6 +138,7 @@ impl H1Conn {
                     return Err(ExchangeError::BodyLength);
                 }
                 self.stream.write_all(&self.write_buf).await?;
+                self.stream.flush().await?;
             }
             _ => {
                 let head = std::mem::take(&mut self.write_buf);
@@ -237,7 +243,13 @@ impl H1Conn {
                     Poll::Pending => return Poll::Pending,
                 }
             }
-            Poll::Ready(Ok(true))
+            // Out of TLS's buffer too, before the next body chunk is
+            // awaited (a socket's flush does nothing).
+            match std::pin::Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(true)),
+                Poll::Ready(Err(err)) => Poll::Ready(Err(err.into())),
+                Poll::Pending => Poll::Pending,
+            }
         })
         .await
     }
