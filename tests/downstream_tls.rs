@@ -8,7 +8,7 @@ mod common;
 
 use common::configs::{admin_block, listen_addr};
 use common::mongo_telemetry::telemetry_matches;
-use common::periscope::periscope_cli;
+use common::periscope::assert_invalid;
 use common::test_pki::TestPki;
 use common::{Curl, MongoServer, Nginx, Periscope, Workload, REQUESTS};
 use std::net::SocketAddr;
@@ -124,17 +124,14 @@ fn listener_tls_errors_name_file_line_and_field() {
             ca = pki.ca.display(),
         ),
     );
-    let out = periscope_cli(&["validate", file.to_str().expect("utf-8 path")]);
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "{text}");
-    for expected in [
-        "bad.yaml:2:",
-        "listeners[0].tls: tls needs an http or tcp listener",
-        "bad.yaml:3:",
-        "listeners[1].tls.certificate_chain: cannot read /no/cert.pem",
-        "listeners[2].tls.private_key:",
-    ] {
-        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
-    }
+    assert_invalid(
+        &file,
+        &[
+            "bad.yaml:2:",
+            "listeners[0].tls: tls needs an http or tcp listener",
+            "bad.yaml:3:",
+            "listeners[1].tls.certificate_chain: cannot read /no/cert.pem",
+            "listeners[2].tls.private_key:",
+        ],
+    );
 }

@@ -8,28 +8,25 @@
 //! (The TCP relay over TLS: `upstream_tls_relay.rs`.)
 mod common;
 
-use common::configs::{admin_block, listen_addr};
-use common::periscope::periscope_cli;
+use common::configs::{admin_block, endpoints_yaml, listen_addr, listener_per_cluster};
+use common::periscope::assert_invalid;
 use common::tls_nginx::{TlsNginx, SERVER_NAME};
 use common::{HyperClient, Periscope, REQUESTS};
 use std::path::Path;
 
 /// One `http` listener per cluster, named like it; each cluster is the
-/// TLS nginx with this `tls:` block and protocol.
+/// TLS nginx with this protocol and `tls:` block.
 fn config(nginx: &TlsNginx, clusters: &[(&str, &str, String)]) -> String {
-    let mut listeners = String::from("listeners:\n");
-    let mut yaml = String::from("clusters:\n");
-    for (name, protocol, tls) in clusters {
-        listeners.push_str(&format!(
-            "  - {{ name: {name}, address: {}, protocol: http, cluster: {name} }}\n",
-            listen_addr()
-        ));
-        yaml.push_str(&format!(
-            "  - {{ name: {name}, protocol: {protocol}, connect_timeout: 2s, endpoints: [\"{}\"], tls: {tls} }}\n",
-            nginx.addr
-        ));
-    }
-    format!("{}{listeners}{yaml}", admin_block())
+    let clusters: Vec<(&str, &str, String)> = (clusters.iter())
+        .map(|(name, protocol, tls)| {
+            let cluster = format!(
+                "    protocol: {protocol}\n    connect_timeout: 2s\n{}    tls: {tls}\n",
+                endpoints_yaml(&[nginx.addr])
+            );
+            (*name, "http", cluster)
+        })
+        .collect();
+    listener_per_cluster(&clusters)
 }
 
 fn trusting(ca: &Path, sni: Option<&str>) -> String {
@@ -194,15 +191,12 @@ fn tls_configuration_errors_name_file_line_and_field() {
          \x20   endpoints: [\"127.0.0.1:2\"]\n\
          \x20   tls: { sni: \"not a name\", trusted_ca: /no/such/ca.pem }\n",
     );
-    let out = periscope_cli(&["validate", file.to_str().expect("utf-8 path")]);
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "{text}");
-    for expected in [
-        "bad.yaml:6:",
-        "clusters[0].tls.sni: \"not a name\" is neither a DNS name nor an IP address",
-        "clusters[0].tls.trusted_ca: cannot read /no/such/ca.pem",
-    ] {
-        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
-    }
+    assert_invalid(
+        &file,
+        &[
+            "bad.yaml:6:",
+            "clusters[0].tls.sni: \"not a name\" is neither a DNS name nor an IP address",
+            "clusters[0].tls.trusted_ca: cannot read /no/such/ca.pem",
+        ],
+    );
 }

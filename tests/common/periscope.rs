@@ -34,6 +34,19 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_periscope")
 }
 
+/// `periscope validate` on a file that must fail: asserts it did and
+/// that its output holds each of `expected` (file:line prefixes, field
+/// paths, messages).
+pub fn assert_invalid(file: &std::path::Path, expected: &[&str]) {
+    let out = periscope_cli(&["validate", file.to_str().expect("utf-8 path")]);
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    for expected in expected {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
 /// Runs `periscope ARGS` to completion (20 s cap), for CLI tests.
 pub fn periscope_cli(args: &[&str]) -> Output {
     let mut child = Command::new(binary())

@@ -4,31 +4,20 @@
 //! connection, as Envoy's do. The two messages are a single optional field
 //! each, so they are written and read by hand rather than through
 //! generated code.
-use super::{connect, CheckResult, Target};
+use super::{connect, CheckResult, Driven, Target};
 use crate::cluster::tls::Alpn;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{header, Request};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::task::JoinHandle;
 
 const PATH: &str = "/grpc.health.v1.Health/Check";
 /// `HealthCheckResponse.ServingStatus.SERVING`.
 const SERVING: u64 = 1;
 
-/// One check connection: its sender and the task driving it, stopped
-/// when this is dropped (a check cancelled by its timeout included).
-pub struct Conn {
-    sender: SendRequest<Full<Bytes>>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+/// One kept h2c connection.
+pub type Conn = Driven<SendRequest<Full<Bytes>>>;
 
 pub async fn check(
     kept: &mut Option<Conn>,
@@ -117,7 +106,7 @@ async fn open(to: Target<'_>) -> Result<Conn, CheckResult> {
     let task = tokio::spawn(async move {
         let _ = connection.await;
     });
-    Ok(Conn { sender, task })
+    Ok(Driven::new(sender, task))
 }
 
 /// The call's outcome: grpc-status 0 and a SERVING response.

@@ -4,14 +4,13 @@
 //! that the next check can follow on it. A failure, a timeout,
 //! `Connection: close` or a larger body drops it, and the next check
 //! connects afresh.
-use super::{connect, CheckResult, Target};
+use super::{connect, CheckResult, Driven, Target};
 use crate::cluster::tls::Alpn;
 use bytes::Bytes;
 use http::{header, Request};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use tokio::task::JoinHandle;
 
 pub const USER_AGENT: &str = "periscope-health-check";
 
@@ -19,18 +18,8 @@ pub const USER_AGENT: &str = "periscope-health-check";
 /// closed instead of kept.
 const MAX_REUSED_BODY: usize = 64 * 1024;
 
-/// One check connection: its sender and the task driving it, stopped
-/// when this is dropped (a check cancelled by its timeout included).
-pub struct Conn {
-    sender: SendRequest<Empty<Bytes>>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+/// One kept HTTP/1.1 connection.
+pub type Conn = Driven<SendRequest<Empty<Bytes>>>;
 
 pub async fn check(
     kept: &mut Option<Conn>,
@@ -100,7 +89,7 @@ async fn open(to: Target<'_>) -> Result<Conn, CheckResult> {
     let task = tokio::spawn(async move {
         let _ = connection.await;
     });
-    Ok(Conn { sender, task })
+    Ok(Driven::new(sender, task))
 }
 
 pub fn status_result(status: u16, expected: &[(u16, u16)]) -> CheckResult {

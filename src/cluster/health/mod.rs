@@ -207,6 +207,25 @@ struct Kept {
     tcp: Option<super::tls::UpstreamIo>,
 }
 
+/// A kept check connection: its sender and the task driving it, stopped
+/// when this is dropped (a check cancelled by its timeout included).
+pub struct Driven<S> {
+    sender: S,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl<S> Driven<S> {
+    fn new(sender: S, task: tokio::task::JoinHandle<()>) -> Driven<S> {
+        Driven { sender, task }
+    }
+}
+
+impl<S> Drop for Driven<S> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// What a probe connects to: the endpoint, over the cluster's TLS if any.
 #[derive(Clone, Copy)]
 struct Target<'a> {
