@@ -111,6 +111,7 @@ fn an_idle_keep_alive_connection_costs_under_8_kib() {
     let idle: Vec<_> = (0..IDLE).map(|_| one_request(addr)).collect();
     std::thread::sleep(Duration::from_millis(500));
     let per_connection = (px.rss_kib().saturating_sub(before)) as f64 / IDLE as f64;
+    eprintln!("{per_connection:.2} KiB per idle connection (debug build)");
     assert!(
         per_connection <= 8.0,
         "{per_connection:.2} KiB per idle connection"

@@ -40,18 +40,28 @@ pub async fn relay_io(
     idle_timeout: Option<Duration>,
 ) -> std::io::Result<()> {
     let (idle, c) = (idle_timeout, counters);
+    // The TLS relays are boxed: inline, the largest would size the
+    // plaintext relay's future too.
     match (client, upstream) {
         (Downstream::Plain(client), UpstreamIo::Plain(tcp)) => {
             super::relay(client, tcp, early, tap, c, idle).await
         }
         (Downstream::Plain(client), UpstreamIo::Tls(tls)) => {
-            relay_stream(client, tls.as_mut(), early, tap, c, idle).await
+            Box::pin(relay_stream(client, tls.as_mut(), early, tap, c, idle)).await
         }
         (Downstream::Tls(client), UpstreamIo::Plain(tcp)) => {
-            relay_stream(client.as_mut(), tcp, early, tap, c, idle).await
+            Box::pin(relay_stream(client.as_mut(), tcp, early, tap, c, idle)).await
         }
         (Downstream::Tls(client), UpstreamIo::Tls(tls)) => {
-            relay_stream(client.as_mut(), tls.as_mut(), early, tap, c, idle).await
+            Box::pin(relay_stream(
+                client.as_mut(),
+                tls.as_mut(),
+                early,
+                tap,
+                c,
+                idle,
+            ))
+            .await
         }
     }
 }

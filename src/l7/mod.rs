@@ -104,7 +104,9 @@ impl HttpListener {
         if protocol != Protocol::Http2 {
             return h1::serve(self, io, peer, drain, activity).await;
         }
-        self.serve_hyper(io, peer, true, drain, activity).await
+        // Boxed, as hyper's servers are: inline, their state would size
+        // every HTTP/1 connection's future (idle ones included).
+        Box::pin(self.serve_hyper(io, peer, true, drain, activity)).await
     }
 
     /// A connection from a listener that terminated TLS. hyper serves it,
@@ -121,7 +123,7 @@ impl HttpListener {
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let activity = idle::ConnectionActivity::new();
-        self.serve_hyper(io, peer, h2, drain, activity).await
+        Box::pin(self.serve_hyper(io, peer, h2, drain, activity)).await
     }
 
     async fn serve_hyper<S>(

@@ -127,7 +127,9 @@ impl Listener {
 
     async fn handle(&self, mut stream: TcpStream, peer: SocketAddr, drain: Drain) {
         if let Some(acceptor) = &self.tls {
-            return self.handle_tls(acceptor, stream, peer, drain).await;
+            // Boxed: the TLS path's state (handshake, hyper's servers) would
+            // otherwise size every plaintext connection's future too.
+            return Box::pin(self.handle_tls(acceptor, stream, peer, drain)).await;
         }
         if self.protocol == ListenerProtocol::Tcp && !self.sniff {
             // Relay only: counted as an unknown-protocol connection, still

@@ -12,7 +12,7 @@ fn unknown_field_names_line_and_allowed_fields() {
             clusterr: web
         "#,
         "t.yaml:4:5: listeners[0].clusterr: unknown field `clusterr`, expected one of \
-         name, address, protocol, detect_timeout, cluster, virtual_hosts, label_limits, access_log, mongodb, dynamodb, sniff, tcp_idle_timeout, http_idle_timeout, stream_idle_timeout, max_connection_duration, upgrade_configs",
+         name, address, protocol, detect_timeout, cluster, virtual_hosts, label_limits, access_log, mongodb, dynamodb, sniff, tcp_idle_timeout, http_idle_timeout, stream_idle_timeout, max_connection_duration, upgrade_configs, tls",
     );
 }
 
