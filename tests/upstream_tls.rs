@@ -89,9 +89,8 @@ fn http1_and_h2_clusters_speak_tls_verified_by_the_trusted_ca() {
     }
 }
 
-/// Uploads of 4 MiB, streamed (chunked) and with a length, arrive whole
-/// over TLS (nginx reads the body whole and answers its length), on
-/// HTTP/1.1 and h2.
+/// Uploads of 4 MiB arrive whole over TLS (nginx reads the body whole
+/// and answers its length), on HTTP/1.1 and h2.
 #[test]
 fn large_uploads_cross_a_tls_upstream_whole() {
     let nginx = TlsNginx::start();
@@ -114,6 +113,46 @@ fn large_uploads_cross_a_tls_upstream_whole() {
             "{listener}"
         );
     }
+}
+
+/// A server that answers an upload early (413) and reads no more of it:
+/// the answer comes back at once over TLS too, not after a timeout.
+#[test]
+fn an_early_answer_to_an_upload_over_tls_comes_back() {
+    let nginx = TlsNginx::start();
+    let px = Periscope::start(|| config(&nginx, &[("h1", "http1", trusting(&nginx.ca, None))]));
+    let started = std::time::Instant::now();
+    let r = HyperClient::http1().post(&px.url("h1", "/small"), vec![b'x'; 4 << 20]);
+    assert_eq!(r.status.as_u16(), 413);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// An h2 cluster whose endpoint does not choose h2 by ALPN (a TLS
+/// terminator in front of a TCP server) fails to connect, saying why.
+#[test]
+fn an_h2_cluster_needs_the_server_to_choose_h2() {
+    let echo = common::EchoServer::start();
+    let nginx = TlsNginx::terminating(echo.addr);
+    let relay = nginx.tls_relay.expect("TLS relay");
+    let px = Periscope::start(|| {
+        let cluster = format!(
+            "    protocol: h2c\n    endpoints: [\"{relay}\"]\n    tls: {}\n",
+            trusting(&nginx.ca, None)
+        );
+        listener_per_cluster(&[("h2", "http", cluster)])
+    });
+    let r = HyperClient::http1().get(&px.url("h2", "/"));
+    assert_eq!(r.status.as_u16(), 503);
+    assert!(
+        r.body_text()
+            .contains("the server did not choose h2 by ALPN"),
+        "{}",
+        r.body_text()
+    );
 }
 
 #[test]

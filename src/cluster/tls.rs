@@ -93,6 +93,18 @@ impl UpstreamTls {
                 format!("tls handshake with {}: {e}", endpoint.address),
             )
         })?;
+        // An h2 preface sent to a server that did not choose h2 would fail
+        // later as a reset; said here, it is a connect failure that names
+        // the cause.
+        if alpn == Alpn::H2 && stream.get_ref().1.alpn_protocol() != Some(b"h2".as_slice()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "tls handshake with {}: the server did not choose h2 by ALPN",
+                    endpoint.address
+                ),
+            ));
+        }
         Ok(UpstreamIo::Tls(Box::new(stream)))
     }
 }

@@ -5,7 +5,7 @@
 //! A TLS stream has no readiness to wait on without a buffer, so each
 //! direction reads into a buffer it keeps while the connection lives; a
 //! read that did not fill it gives a large one back to the worker's pool
-//! and goes on with the smallest size, so an idle TLS relay holds two
+//! and goes on with a small one of its own, so an idle TLS relay holds two
 //! [`MIN_READ`] buffers (and rustls's own).
 use super::buffers;
 use super::relay::{
@@ -124,9 +124,21 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     loop {
         if buffer.capacity() < read_size {
             buffers::give_back(std::mem::take(&mut buffer), MAX_READ);
-            buffer = buffers::take(read_size);
+            // The pool's buffers are large: a small read gets its own, so
+            // a relay waiting idle holds no pooled buffer.
+            buffer = match read_size {
+                MIN_READ => Vec::with_capacity(MIN_READ),
+                _ => buffers::take(read_size),
+            };
         }
-        let n = reader.read_buf(&mut buffer).await?;
+        let n = match reader.read_buf(&mut buffer).await {
+            Ok(n) => n,
+            // A TLS peer that closed its socket without close_notify: an
+            // end of stream like any other, as Envoy takes it (half-close
+            // and the tap's end of stream follow).
+            Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(err) => return Err(err),
+        };
         last_read.store(clock::now().0, Ordering::Relaxed);
         if n == 0 {
             end_of_stream(&mut writer, dir, tap).await;

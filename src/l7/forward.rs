@@ -73,7 +73,7 @@ pub async fn forward(
         headers::ensure_host(&mut parts.headers, downstream_authority.as_ref());
     }
     headers::append_forwarded_for(&mut parts.headers, peer.ip());
-    headers::ensure_forwarded_proto(&mut parts.headers, "http");
+    headers::ensure_forwarded_proto(&mut parts.headers);
     headers::ensure_request_id(&mut parts.headers);
     route.request_edits.apply(&mut parts.headers);
 
@@ -184,7 +184,9 @@ pub async fn forward(
             }
             Ok(Err(SendError::Failed(failure, detail))) => {
                 tracing::debug!(route = %route.name, endpoint = %endpoint.address, "upstream request failed: {detail}");
-                why = Some(detail);
+                // For the client: the reason without the endpoint's
+                // address (internal topology stays in the logs).
+                why = Some(detail.replace(endpoint.address.as_str(), "upstream"));
                 (Attempt::Failed(failure), Some(failure))
             }
             Err(()) if deadline.is_some_and(|d| Instant::now() >= d) => {
@@ -272,7 +274,7 @@ fn count_failure(cluster: &HttpCluster, picked: &Picked<'_>, failure: UpstreamFa
 
 /// Periscope's own answer to a request that got no upstream response.
 /// A connect failure's body says why, in Envoy's words ("... transport
-/// failure reason: tls handshake with ...: invalid peer certificate:
+/// failure reason: tls handshake with upstream: invalid peer certificate:
 /// UnknownIssuer"), so a refused certificate or port is visible to whoever
 /// sees the 503.
 fn failure_reply(

@@ -95,7 +95,7 @@ pub async fn handle(
         }
         Action::Forward(cluster) => {
             if listener.secure {
-                super::headers::ensure_forwarded_proto(&mut parts.headers, "https");
+                super::headers::set_forwarded_proto_https(&mut parts.headers);
             }
             let body = CountedBody::new(body, request_body.clone(), recorder.grpc.is_some());
             // Boxed: the forwarding future is most of a request's state

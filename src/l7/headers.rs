@@ -130,12 +130,18 @@ fn peer_value(peer: IpAddr) -> Option<HeaderValue> {
     })
 }
 
-/// The scheme the client used (`https` on a listener with `tls:`), unless
-/// a hop in front (a TLS terminator) already said.
-pub fn ensure_forwarded_proto(headers: &mut HeaderMap, scheme: &'static str) {
+/// A plaintext listener says `http` unless a hop in front (a TLS
+/// terminator) already said.
+pub fn ensure_forwarded_proto(headers: &mut HeaderMap) {
     if !headers.contains_key(&X_FORWARDED_PROTO) {
-        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(scheme));
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
     }
+}
+
+/// A listener that terminated TLS itself knows the scheme: whatever the
+/// client wrote is replaced, as Envoy replaces it at the edge.
+pub fn set_forwarded_proto_https(headers: &mut HeaderMap) {
+    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("https"));
 }
 
 pub fn ensure_request_id(headers: &mut HeaderMap) {

@@ -145,7 +145,7 @@ impl HttpListener {
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .serve_connection(TokioIo::new(io), service);
-            return self.drive(connection, peer, drain, activity).await;
+            return (self.drive(connection, (peer, Protocol::Http1), drain, activity)).await;
         }
         // The stream (polled by this task, `h2_streams`) holds each
         // request's future.
@@ -154,7 +154,7 @@ impl HttpListener {
             .timer(TokioTimer::new())
             .serve_connection(TokioIo::new(io), service);
         let connection = WithStreams::new(connection, inbox);
-        self.drive(connection, peer, drain, activity).await
+        (self.drive(connection, (peer, Protocol::Http2), drain, activity)).await
     }
 
     /// Run a connection until it ends, or until a drain or the idle timeout
@@ -162,7 +162,7 @@ impl HttpListener {
     async fn drive<C: GracefulConnection>(
         &self,
         connection: C,
-        peer: SocketAddr,
+        (peer, protocol): (SocketAddr, Protocol),
         drain: Drain,
         activity: Arc<idle::ConnectionActivity>,
     ) {
@@ -172,7 +172,7 @@ impl HttpListener {
         let mut max_age = (self.max_connection_duration).map(|d| Box::pin(tokio::time::sleep(d)));
         let mut aged = false;
         tokio::select! {
-            result = connection.as_mut() => return self.ended(result, peer),
+            result = connection.as_mut() => return self.ended(result, peer, protocol),
             _ = drain.signaled() => {}
             () = activity.idle_for(self.http_idle_timeout) => {
                 // Nothing in flight for the idle timeout: close the way a
@@ -202,15 +202,15 @@ impl HttpListener {
             }
             false => connection.await,
         };
-        self.ended(result, peer);
+        self.ended(result, peer, protocol);
     }
 
     /// A connection that broke the protocol is counted and logged, however
     /// it came to end.
-    fn ended(&self, result: hyper::Result<()>, peer: SocketAddr) {
+    fn ended(&self, result: hyper::Result<()>, peer: SocketAddr, protocol: Protocol) {
         if let Err(err) = result {
             if let Some(reason) = parse_error_reason(&err) {
-                self.metrics.parse_error(Protocol::Http2, reason);
+                self.metrics.parse_error(protocol, reason);
             }
             tracing::debug!(listener = self.metrics.name(), %peer, "http connection ended: {err}");
         }

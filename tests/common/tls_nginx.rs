@@ -118,6 +118,8 @@ http {{
     location = /whoami {{ return 200 "$server_protocol sni=$ssl_server_name\n"; }}
     # nginx reads a proxied body whole before it sends it on: the answer is
     # the length that arrived.
+    # Refuses bodies over 1 KiB at once, without reading them (413).
+    location = /small {{ client_max_body_size 1k; return 200 "small\n"; }}
     location = /upload {{
       client_max_body_size 64m;
       client_body_buffer_size 1m;

@@ -29,18 +29,16 @@ pub async fn check(
     // no call: the check is then made on a fresh one, not counted failed.
     if let Some(mut conn) = kept.take() {
         if conn.sender.ready().await.is_ok() {
-            let address = to.endpoint.address.as_str();
-            if let Ok(result) = call(conn, kept, address, authority, service).await {
+            if let Ok(result) = call(conn, kept, to, authority, service).await {
                 return result;
             }
         }
     }
-    let address = to.endpoint.address.as_str();
     let conn = match open(to).await {
         Ok(conn) => conn,
         Err(failed) => return failed,
     };
-    call(conn, kept, address, authority, service)
+    call(conn, kept, to, authority, service)
         .await
         .unwrap_or_else(|e| CheckResult::NetworkFailure(format!("h2: {e}")))
 }
@@ -50,15 +48,17 @@ pub async fn check(
 async fn call(
     mut conn: Conn,
     kept: &mut Option<Conn>,
-    address: &str,
+    to: Target<'_>,
     authority: &str,
     service: &str,
 ) -> Result<CheckResult, hyper::Error> {
+    let address = to.endpoint.address.as_str();
+    let scheme = if to.tls.is_some() { "https" } else { "http" };
     // An authority that is not a valid URI authority (a cluster name with
     // an underscore is fine; a space is not) falls back to the address.
-    let uri = format!("http://{authority}{PATH}")
+    let uri = format!("{scheme}://{authority}{PATH}")
         .parse::<http::Uri>()
-        .or_else(|_| format!("http://{address}{PATH}").parse());
+        .or_else(|_| format!("{scheme}://{address}{PATH}").parse());
     let request = uri.map_err(|e| e.to_string()).and_then(|uri| {
         Request::post(uri)
             .header(header::CONTENT_TYPE, "application/grpc")

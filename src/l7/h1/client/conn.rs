@@ -244,7 +244,11 @@ impl H1Conn {
                 }
             }
             // Out of TLS's buffer too, before the next body chunk is
-            // awaited (a socket's flush does nothing).
+            // awaited (a socket's flush does nothing); an answer that
+            // comes meanwhile still ends the upload.
+            if let Poll::Ready(answer) = self.poll_read_early(cx) {
+                return Poll::Ready(answer.map(|()| false));
+            }
             match std::pin::Pin::new(&mut self.stream).poll_flush(cx) {
                 Poll::Ready(Ok(())) => Poll::Ready(Ok(true)),
                 Poll::Ready(Err(err)) => Poll::Ready(Err(err.into())),
