@@ -6,7 +6,7 @@
 //! handshake, which is counted; configuration errors name the field.
 mod common;
 
-use common::configs::{admin_block, listen_addr};
+use common::configs::{admin_block, auto_split, listen_addr};
 use common::mongo_telemetry::telemetry_matches;
 use common::periscope::assert_invalid;
 use common::test_pki::TestPki;
@@ -105,6 +105,36 @@ fn pymongo_over_tls_to_a_tcp_listener_is_relayed_in_the_clear_and_sniffed() {
     telemetry_matches(&px, "edge", &account);
 }
 
+/// One TLS port for both: curl's ALPN choice takes the HTTP path (routed
+/// to nginx), pymongo (no ALPN) is sniffed inside TLS and relayed to
+/// nx-27017, each counted exactly.
+#[test]
+fn an_auto_listener_with_tls_serves_https_and_relays_mongodb_over_tls() {
+    let (pki, nginx, mongo) = (TestPki::new(), Nginx::start(), MongoServer::start());
+    let px = Periscope::start(|| {
+        let tls = format!("    cluster: raw\n    tls: {}\n", tls_block(&pki));
+        auto_split(nginx.h1, mongo.addr, "1s").replace("    cluster: raw\n", &tls)
+    });
+    let ca = pki.ca.display().to_string();
+    for flag in ["--http1.1", "--http2"] {
+        let r = Curl::get(&https(&px, "/"))
+            .arg("--cacert")
+            .arg(&ca)
+            .arg(flag)
+            .run();
+        assert_eq!(
+            (r.status, r.body_text().as_str()),
+            (200, "ok\n"),
+            "{}",
+            r.stderr
+        );
+    }
+    let account = Workload::crud().tls(&pki.ca).run(px.addr("edge"));
+    assert_eq!(account.failed_without_code, 0, "{account:#?}");
+    telemetry_matches(&px, "edge", &account);
+    px.wait_metric(REQUESTS, &[("listener", "edge"), ("route", "all")], 2.0);
+}
+
 #[test]
 fn listener_tls_errors_name_file_line_and_field() {
     let pki = TestPki::new();
@@ -113,7 +143,7 @@ fn listener_tls_errors_name_file_line_and_field() {
         "bad.yaml",
         format!(
             "listeners:\n\
-             \x20 - {{ name: a, address: 127.0.0.1:1, protocol: auto, cluster: c, tls: {ok} }}\n\
+             \x20 - {{ name: a, address: 127.0.0.1:1, protocol: auto, cluster: c, tls: {ok}, upgrade_configs: [ {{ upgrade_type: websocket }} ] }}\n\
              \x20 - {{ name: b, address: 127.0.0.1:2, protocol: http, cluster: c, tls: {{ certificate_chain: /no/cert.pem, private_key: {key} }} }}\n\
              \x20 - {{ name: d, address: 127.0.0.1:3, protocol: tcp, cluster: c, tls: {{ certificate_chain: {cert}, private_key: {ca} }} }}\n\
              clusters:\n\
@@ -128,7 +158,7 @@ fn listener_tls_errors_name_file_line_and_field() {
         &file,
         &[
             "bad.yaml:2:",
-            "listeners[0].tls: tls needs an http or tcp listener",
+            "listeners[0].upgrade_configs: upgrades are not relayed on a tls listener yet",
             "bad.yaml:3:",
             "listeners[1].tls.certificate_chain: cannot read /no/cert.pem",
             "listeners[2].tls.private_key:",

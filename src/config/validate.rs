@@ -281,23 +281,14 @@ fn listener(
     })
 }
 
-/// TLS on an `http` or `tcp` listener. An `auto` one would have to tell
-/// TLS from plaintext (and HTTP from the rest inside it), and upgrades
-/// relay a plaintext socket: neither is served yet, and saying so beats
-/// serving them wrong.
+/// TLS on a listener. Upgrades relay a plaintext socket: they are not
+/// served behind TLS yet, and saying so beats serving them wrong.
 fn listener_tls(
     v: &mut Issues,
     p: &str,
     raw: &RawListener,
     tls: &super::raw::RawDownstreamTls,
 ) -> Option<super::DownstreamTlsConfig> {
-    if raw.protocol == RawListenerProtocol::Auto {
-        v.add(
-            format!("{p}.tls"),
-            "tls needs an http or tcp listener (auto does not detect inside TLS yet)",
-        );
-        return None;
-    }
     if !raw.upgrade_configs.is_empty() {
         v.add(
             format!("{p}.upgrade_configs"),

@@ -37,6 +37,14 @@ pub struct Listener {
     tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
+/// Where a connection goes once its first bytes are known.
+enum Path {
+    /// Closed before a byte: nothing to do.
+    Done,
+    Http(Protocol),
+    Relay(Protocol),
+}
+
 /// What a listener serves new connections with: its runtime and the drain
 /// its connections hold (one per configuration generation).
 pub struct Snapshot {
@@ -154,6 +162,25 @@ impl Listener {
                 return;
             }
         };
+        match self.route_sniffed(&sniffed, peer) {
+            Path::Done => {}
+            Path::Http(protocol) => {
+                let _active = self.metrics.connection_opened(protocol);
+                let io = DownstreamIo::new(sniffed.prefix, stream, self.metrics.clone());
+                self.http.clone().serve(io, peer, protocol, drain).await
+            }
+            Path::Relay(protocol) => {
+                let _active = self.metrics.connection_opened(protocol);
+                let tap = self.tap(protocol, peer);
+                let client = Downstream::Plain(stream);
+                self.relay_tcp(client, peer, &sniffed.prefix, tap).await
+            }
+        }
+    }
+
+    /// Where a sniffed connection goes; counts its first bytes and what
+    /// was detected.
+    fn route_sniffed(&self, sniffed: &sniff::Sniffed, peer: SocketAddr) -> Path {
         self.metrics
             .bytes_received
             .inc_by(sniffed.prefix.len() as u64);
@@ -162,31 +189,24 @@ impl Listener {
             // nothing to forward, so no upstream connection either.
             self.metrics.detected(Protocol::Unknown);
             self.metrics.connection_counted(Protocol::Unknown);
-            return;
+            return Path::Done;
         }
+        self.metrics.detected(sniffed.protocol);
         let is_http = matches!(sniffed.protocol, Protocol::Http1 | Protocol::Http2);
         if self.protocol == ListenerProtocol::Http || is_http {
-            self.metrics.detected(sniffed.protocol);
             // An `http` listener serves everything as HTTP: hyper speaks
             // HTTP/1 to anything without the h2 preface, so that is what the
             // connection (and any parse error on it) is.
-            let protocol = match sniffed.protocol {
+            return Path::Http(match sniffed.protocol {
                 Protocol::Http2 => Protocol::Http2,
                 _ => Protocol::Http1,
-            };
-            let _active = self.metrics.connection_opened(protocol);
-            let io = DownstreamIo::new(sniffed.prefix, stream, self.metrics.clone());
-            return self.http.clone().serve(io, peer, protocol, drain).await;
+            });
         }
         // `auto`, not HTTP: relay as TCP, sniffing what was detected.
         if sniffed.silent {
             tracing::debug!(listener = %self.name, %peer, "client silent: relaying as server-speaks-first TCP");
         }
-        self.metrics.detected(sniffed.protocol);
-        let _active = self.metrics.connection_opened(sniffed.protocol);
-        let tap = self.tap(sniffed.protocol, peer);
-        self.relay_tcp(Downstream::Plain(stream), peer, &sniffed.prefix, tap)
-            .await;
+        Path::Relay(sniffed.protocol)
     }
 
     async fn relay_tcp(

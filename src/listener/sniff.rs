@@ -6,8 +6,7 @@
 use bytes::BytesMut;
 use periscope_parsers::{detect, Detection, Direction, Protocol};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Detection may need a whole HTTP/1 request line, which may take a whole
 /// head; beyond that the client is not speaking HTTP: relay as TCP.
@@ -22,7 +21,10 @@ pub struct Sniffed {
     pub silent: bool,
 }
 
-pub async fn sniff(stream: &mut TcpStream, wait: Duration) -> std::io::Result<Sniffed> {
+pub async fn sniff<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    wait: Duration,
+) -> std::io::Result<Sniffed> {
     let mut prefix = BytesMut::with_capacity(1024);
     let deadline = tokio::time::Instant::now() + wait;
     loop {

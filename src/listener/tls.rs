@@ -1,8 +1,10 @@
 //! TLS termination on a listener (its `tls:`): the handshake, then the
 //! decrypted stream goes where a plaintext one would. A `tcp` listener
-//! relays it (sniffed as configured); an `http` listener serves it with
-//! hyper, HTTP/2 when the client chose `h2` by ALPN, else HTTP/1.1.
-use super::{DownstreamIo, Listener};
+//! relays it (sniffed as configured). On `http` and `auto` listeners the
+//! client's ALPN choice (`h2`, `http/1.1`) means HTTP, served by hyper;
+//! without one the decrypted bytes are sniffed: HTTP, or on `auto` the
+//! TCP relay for anything else (MongoDB over TLS).
+use super::{sniff, DownstreamIo, Listener, Path};
 use crate::config::{DownstreamTlsConfig, ListenerProtocol};
 use crate::drain::Drain;
 use crate::l4::{Downstream, Tap};
@@ -53,12 +55,43 @@ impl Listener {
                 Tap::detecting(self.metrics.clone(), self.parser_options.clone()).with_peer(peer);
             return self.relay_tcp(client, peer, &[], tap).await;
         }
-        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
-        let protocol = if h2 { Protocol::Http2 } else { Protocol::Http1 };
-        self.metrics.detected(protocol);
-        let _active = self.metrics.connection_opened(protocol);
-        let io = DownstreamIo::new(BytesMut::new(), tls, self.metrics.clone());
-        self.http.clone().serve_tls(io, peer, h2, drain).await
+        // The client's ALPN choice says HTTP; without one (a database
+        // driver, or HTTP from a client that offers nothing) the decrypted
+        // bytes are sniffed as on a plaintext listener.
+        let mut tls = tls;
+        let chosen = match tls.get_ref().1.alpn_protocol() {
+            Some(b"h2") => Some(Protocol::Http2),
+            Some(b"http/1.1") => Some(Protocol::Http1),
+            _ => None,
+        };
+        let (path, prefix) = match chosen {
+            Some(protocol) => {
+                self.metrics.detected(protocol);
+                (Path::Http(protocol), BytesMut::new())
+            }
+            None => match sniff::sniff(&mut tls, self.detect_timeout).await {
+                Ok(sniffed) => (self.route_sniffed(&sniffed, peer), sniffed.prefix),
+                Err(err) => {
+                    tracing::debug!(listener = %self.name, %peer, "read failed during detection: {err}");
+                    return;
+                }
+            },
+        };
+        match path {
+            Path::Done => {}
+            Path::Http(protocol) => {
+                let _active = self.metrics.connection_opened(protocol);
+                let io = DownstreamIo::new(prefix, tls, self.metrics.clone());
+                let h2 = protocol == Protocol::Http2;
+                self.http.clone().serve_tls(io, peer, h2, drain).await
+            }
+            Path::Relay(protocol) => {
+                let _active = self.metrics.connection_opened(protocol);
+                let tap = self.tap(protocol, peer);
+                let client = Downstream::Tls(Box::new(tls));
+                self.relay_tcp(client, peer, &prefix, tap).await
+            }
+        }
     }
 
     fn handshake_failed(&self, peer: SocketAddr, why: &str) {
