@@ -146,6 +146,7 @@ fn listener_tls_errors_name_file_line_and_field() {
              \x20 - {{ name: a, address: 127.0.0.1:1, protocol: auto, cluster: c, tls: {ok}, upgrade_configs: [ {{ upgrade_type: websocket }} ] }}\n\
              \x20 - {{ name: b, address: 127.0.0.1:2, protocol: http, cluster: c, tls: {{ certificate_chain: /no/cert.pem, private_key: {key} }} }}\n\
              \x20 - {{ name: d, address: 127.0.0.1:3, protocol: tcp, cluster: c, tls: {{ certificate_chain: {cert}, private_key: {ca} }} }}\n\
+             \x20 - {{ name: e, address: 127.0.0.1:4, protocol: tcp, cluster: c, tls: {{ certificate_chain: {cert}, private_key: {key}, require_client_certificate: true }} }}\n\
              clusters:\n\
              \x20 - {{ name: c, endpoints: [\"127.0.0.1:9\"] }}\n",
             ok = tls_block(&pki),
@@ -162,6 +163,7 @@ fn listener_tls_errors_name_file_line_and_field() {
             "bad.yaml:3:",
             "listeners[1].tls.certificate_chain: cannot read /no/cert.pem",
             "listeners[2].tls.private_key:",
+            "listeners[3].tls.require_client_certificate: requiring client certificates needs a trusted_ca",
         ],
     );
 }

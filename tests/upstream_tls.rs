@@ -228,7 +228,7 @@ fn tls_configuration_errors_name_file_line_and_field() {
          clusters:\n\
          \x20 - name: secure\n\
          \x20   endpoints: [\"127.0.0.1:2\"]\n\
-         \x20   tls: { sni: \"not a name\", trusted_ca: /no/such/ca.pem }\n",
+         \x20   tls: { sni: \"not a name\", trusted_ca: /no/such/ca.pem, certificate_chain: /no/cert.pem }\n",
     );
     assert_invalid(
         &file,
@@ -236,6 +236,7 @@ fn tls_configuration_errors_name_file_line_and_field() {
             "bad.yaml:6:",
             "clusters[0].tls.sni: \"not a name\" is neither a DNS name nor an IP address",
             "clusters[0].tls.trusted_ca: cannot read /no/such/ca.pem",
+            "clusters[0].tls.private_key: a client certificate needs both certificate_chain and private_key",
         ],
     );
 }

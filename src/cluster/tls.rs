@@ -7,7 +7,8 @@
 //! address (verified against the certificate's IP SANs). Trust is the
 //! block's `trusted_ca`, else the system's store, read once per process.
 //! Unlike Envoy, which verifies nothing without a validation context, an
-//! upstream certificate is always verified.
+//! upstream certificate is always verified. A client certificate, when
+//! configured, is presented to upstreams that ask (mutual TLS).
 use super::Endpoint;
 use crate::config::UpstreamTlsConfig;
 use rustls::pki_types::ServerName;
@@ -53,11 +54,16 @@ impl UpstreamTls {
         };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let connector = |alpn: Option<&[u8]>| -> Result<TlsConnector, String> {
-            let mut client = ClientConfig::builder_with_provider(provider.clone())
+            let builder = ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
                 .map_err(|e| format!("tls: {e}"))?
-                .with_root_certificates(roots.clone())
-                .with_no_client_auth();
+                .with_root_certificates(roots.clone());
+            let mut client = match &config.client_certificate {
+                Some(mine) => (builder
+                    .with_client_auth_cert(mine.chain.clone(), mine.key.clone_key()))
+                .map_err(|e| format!("tls.private_key: does not fit the certificate chain: {e}"))?,
+                None => builder.with_no_client_auth(),
+            };
             client.alpn_protocols = alpn.into_iter().map(<[u8]>::to_vec).collect();
             Ok(TlsConnector::from(Arc::new(client)))
         };

@@ -11,6 +11,21 @@ pub struct UpstreamTlsConfig {
     pub sni: Option<rustls::pki_types::ServerName<'static>>,
     /// `None`: the system's trust store.
     pub trusted_ca: Option<Vec<rustls::pki_types::CertificateDer<'static>>>,
+    /// A client certificate chain and key, for mutual TLS.
+    pub client_certificate: Option<ClientCertificate>,
+}
+
+/// A certificate chain and its private key, read at load time.
+#[derive(Debug, Clone)]
+pub struct ClientCertificate {
+    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub key: Arc<rustls::pki_types::PrivateKeyDer<'static>>,
+}
+
+impl PartialEq for ClientCertificate {
+    fn eq(&self, other: &Self) -> bool {
+        self.chain == other.chain && self.key.secret_der() == other.key.secret_der()
+    }
 }
 
 /// A listener's TLS: its certificate and key, as a rustls server config

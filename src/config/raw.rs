@@ -142,6 +142,14 @@ pub struct RawDownstreamTls {
     /// PEM file: the certificate's private key (PKCS#8, PKCS#1 or SEC1).
     #[serde(default)]
     pub private_key: String,
+    /// PEM file of the CAs client certificates are verified against
+    /// (mutual TLS); a client that presents one it does not sign fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_ca: Option<String>,
+    /// Refuse clients without a certificate (Envoy's
+    /// `require_client_certificate`); needs `trusted_ca`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_client_certificate: bool,
 }
 
 pub const DEFAULT_HTTP_IDLE_TIMEOUT: &str = "1h";

@@ -33,6 +33,13 @@ pub struct RawUpstreamTls {
     /// trust store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_ca: Option<String>,
+    /// A client certificate (PEM: it, then intermediates) for upstreams
+    /// that ask for one (mutual TLS); with `private_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_chain: Option<String>,
+    /// The client certificate's private key (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

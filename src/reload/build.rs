@@ -162,11 +162,16 @@ pub fn build(
 /// DNS expansion — are taken over as they are; the others are built anew
 /// (their health checks started by `cluster::build_resolved`). A changed
 /// resolution thus rebuilds exactly the cluster it belongs to.
-/// The CA certificates a cluster's TLS trusts, as read at load time.
-fn trusted_ca(
+/// What a cluster's TLS files held at load time: the CAs it trusts and
+/// its client certificate.
+fn tls_files(
     tls: &Option<crate::config::UpstreamTlsConfig>,
-) -> Option<&[rustls::pki_types::CertificateDer<'static>]> {
-    tls.as_ref()?.trusted_ca.as_deref()
+) -> Option<(
+    Option<&[rustls::pki_types::CertificateDer<'static>]>,
+    Option<&crate::config::ClientCertificate>,
+)> {
+    let tls = tls.as_ref()?;
+    Some((tls.trusted_ca.as_deref(), tls.client_certificate.as_ref()))
 }
 
 fn clusters(
@@ -182,10 +187,11 @@ fn clusters(
         let endpoints = cluster::dns::endpoints(cluster, status.as_deref());
         let same = previous.and_then(|p| {
             let old = p.clusters.get(&cluster.name)?;
-            // The effective config names the CA file; its contents are
-            // compared too, so a rotated CA rebuilds the cluster.
+            // The effective config names the TLS files; their contents
+            // are compared too, so a rotated CA or client certificate
+            // rebuilds the cluster.
             let was = p.config.clusters.iter().find(|c| c.name == cluster.name);
-            let same_ca = was.map(|c| trusted_ca(&c.tls)) == Some(trusted_ca(&cluster.tls));
+            let same_ca = was.map(|c| tls_files(&c.tls)) == Some(tls_files(&cluster.tls));
             let same = effective(&p.config, "clusters", &cluster.name)
                 == config.effective["clusters"].get(index)
                 && same_ca

@@ -17,6 +17,9 @@ pub struct TestPki {
     pub other_ca: PathBuf,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
+    /// A client certificate from `ca`, for mutual TLS.
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
     _dir: WorkDir,
 }
 
@@ -29,6 +32,8 @@ impl TestPki {
             other_ca: dir.join("other-ca.crt"),
             server_cert: dir.join("server.crt"),
             server_key: dir.join("server.key"),
+            client_cert: dir.join("client.crt"),
+            client_key: dir.join("client.key"),
             _dir: dir,
         }
     }
@@ -47,8 +52,8 @@ fn openssl(dir: &WorkDir, args: &[&str]) {
     );
 }
 
-/// Two CAs (P-256 keys, two days), and a server certificate from the
-/// first with the names rustls checks (subjectAltName).
+/// Two CAs (P-256 keys, two days); from the first, a server certificate
+/// with the names rustls checks (subjectAltName) and a client certificate.
 fn make_certificates(dir: &WorkDir) {
     let key = [
         "-newkey",
@@ -67,21 +72,39 @@ fn make_certificates(dir: &WorkDir) {
         args.extend(["-keyout", &key_file, "-out", &cert_file]);
         openssl(dir, &args);
     }
-    let mut request = vec!["req", "-subj", "/CN=upstream.test"];
-    request.extend(key);
-    request.extend(["-keyout", "server.key", "-out", "server.csr"]);
-    openssl(dir, &request);
-    dir.write(
-        "server.ext",
-        format!("subjectAltName=DNS:{SERVER_NAME},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
+    let server_ext =
+        format!("subjectAltName=DNS:{SERVER_NAME},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    issue(dir, &key, "server", "/CN=upstream.test", &server_ext);
+    issue(
+        dir,
+        &key,
+        "client",
+        "/CN=periscope-test-client",
+        "extendedKeyUsage=clientAuth\n",
     );
+}
+
+/// A key and a certificate `NAME.crt` signed by the first CA, with these
+/// X.509 extensions.
+fn issue(dir: &WorkDir, key: &[&str], name: &str, subject: &str, extensions: &str) {
+    let (key_file, csr, ext, cert) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.ext"),
+        format!("{name}.crt"),
+    );
+    let mut request = vec!["req", "-subj", subject];
+    request.extend(key);
+    request.extend(["-keyout", &key_file, "-out", &csr]);
+    openssl(dir, &request);
+    dir.write(&ext, extensions);
     openssl(
         dir,
         &[
             "x509",
             "-req",
             "-in",
-            "server.csr",
+            &csr,
             "-CA",
             "ca.crt",
             "-CAkey",
@@ -90,9 +113,9 @@ fn make_certificates(dir: &WorkDir) {
             "-days",
             "2",
             "-extfile",
-            "server.ext",
+            &ext,
             "-out",
-            "server.crt",
+            &cert,
         ],
     );
 }

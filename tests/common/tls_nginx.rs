@@ -17,10 +17,16 @@ pub struct TlsNginx {
     pub addr: SocketAddr,
     /// With [`TlsNginx::terminating`]: TLS here, plaintext on to the peer.
     pub tls_relay: Option<SocketAddr>,
+    /// HTTPS that requires a client certificate from the test CA;
+    /// `/whoami` answers with the client's subject.
+    pub mtls: SocketAddr,
     /// PEM of the CA that signed the server's certificate.
     pub ca: PathBuf,
     /// PEM of a CA that signed nothing here.
     pub other_ca: PathBuf,
+    /// A client certificate (and key) `mtls` accepts.
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
     _pki: TestPki,
     _dir: WorkDir,
 }
@@ -44,8 +50,9 @@ impl TlsNginx {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
             let relay = backend.map(|to| (SocketAddr::from(([127, 0, 0, 1], free_port())), to));
             let inner = SocketAddr::from(([127, 0, 0, 1], free_port()));
-            dir.write("nginx.conf", conf(&dir, &pki, (addr, inner), relay));
-            let mut ports = vec![addr.port(), inner.port()];
+            let mtls = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            dir.write("nginx.conf", conf(&dir, &pki, (addr, inner, mtls), relay));
+            let mut ports = vec![addr.port(), inner.port(), mtls.port()];
             ports.extend(relay.map(|(listen, _)| listen.port()));
             let prefix = format!("{}/", dir.path().display());
             let mut cmd = Command::new(&nginx);
@@ -57,8 +64,11 @@ impl TlsNginx {
                         _process: process,
                         addr,
                         tls_relay: relay.map(|(listen, _)| listen),
+                        mtls,
                         ca: pki.ca.clone(),
                         other_ca: pki.other_ca.clone(),
+                        client_cert: pki.client_cert.clone(),
+                        client_key: pki.client_key.clone(),
                         _pki: pki,
                         _dir: dir,
                     }
@@ -78,11 +88,12 @@ impl TlsNginx {
 fn conf(
     dir: &WorkDir,
     pki: &TestPki,
-    (addr, inner): (SocketAddr, SocketAddr),
+    (addr, inner, mtls): (SocketAddr, SocketAddr, SocketAddr),
     relay: Option<(SocketAddr, SocketAddr)>,
 ) -> String {
     let state = dir.path().display();
     let (cert, key) = (pki.server_cert.display(), pki.server_key.display());
+    let ca = pki.ca.display();
     let (module, stream) = match relay {
         Some((listen, to)) => (
             format!("load_module {STREAM_MODULE};"),
@@ -125,6 +136,14 @@ http {{
       client_body_buffer_size 1m;
       proxy_pass http://{inner}/received-length;
     }}
+  }}
+  server {{
+    listen {mtls} ssl;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_verify_client on;
+    ssl_client_certificate {ca};
+    location = /whoami {{ return 200 "client=$ssl_client_s_dn\n"; }}
   }}
   server {{
     listen {inner};
