@@ -143,13 +143,12 @@ fn listener_tls_errors_name_file_line_and_field() {
         "bad.yaml",
         format!(
             "listeners:\n\
-             \x20 - {{ name: a, address: 127.0.0.1:1, protocol: auto, cluster: c, tls: {ok}, upgrade_configs: [ {{ upgrade_type: websocket }} ] }}\n\
+             \x20 - {{ name: a, address: 127.0.0.1:1, protocol: auto, cluster: c, tls: {{ certificate_chain: {cert}, private_key: /no/key.pem }} }}\n\
              \x20 - {{ name: b, address: 127.0.0.1:2, protocol: http, cluster: c, tls: {{ certificate_chain: /no/cert.pem, private_key: {key} }} }}\n\
              \x20 - {{ name: d, address: 127.0.0.1:3, protocol: tcp, cluster: c, tls: {{ certificate_chain: {cert}, private_key: {ca} }} }}\n\
              \x20 - {{ name: e, address: 127.0.0.1:4, protocol: tcp, cluster: c, tls: {{ certificate_chain: {cert}, private_key: {key}, require_client_certificate: true }} }}\n\
              clusters:\n\
              \x20 - {{ name: c, endpoints: [\"127.0.0.1:9\"] }}\n",
-            ok = tls_block(&pki),
             key = pki.server_key.display(),
             cert = pki.server_cert.display(),
             ca = pki.ca.display(),
@@ -159,7 +158,7 @@ fn listener_tls_errors_name_file_line_and_field() {
         &file,
         &[
             "bad.yaml:2:",
-            "listeners[0].upgrade_configs: upgrades are not relayed on a tls listener yet",
+            "listeners[0].tls.private_key: /no/key.pem: no usable PEM private key",
             "bad.yaml:3:",
             "listeners[1].tls.certificate_chain: cannot read /no/cert.pem",
             "listeners[2].tls.private_key:",

@@ -210,15 +210,6 @@ impl UpstreamIo {
             }
         }
     }
-
-    /// The plaintext socket, for a relay after `101` (validation keeps
-    /// upgrades off TLS clusters).
-    pub fn tcp(&mut self) -> Option<&mut TcpStream> {
-        match self {
-            UpstreamIo::Plain(tcp) => Some(tcp),
-            UpstreamIo::Tls(_) => None,
-        }
-    }
 }
 
 impl AsyncRead for UpstreamIo {

@@ -244,7 +244,7 @@ fn listener(
         optional_duration("max_connection_duration", &raw.max_connection_duration);
     let tls = match &raw.tls {
         None => Some(None),
-        Some(tls) => listener_tls(v, &p, raw, tls).map(Some),
+        Some(tls) => listener_tls(v, &p, tls).map(Some),
     };
     let dynamodb_body_bytes = v.check(
         format!("{p}.dynamodb.max_body_bytes"),
@@ -281,21 +281,12 @@ fn listener(
     })
 }
 
-/// TLS on a listener. Upgrades relay a plaintext socket: they are not
-/// served behind TLS yet, and saying so beats serving them wrong.
+/// TLS on a listener.
 fn listener_tls(
     v: &mut Issues,
     p: &str,
-    raw: &RawListener,
     tls: &super::raw::RawDownstreamTls,
 ) -> Option<super::DownstreamTlsConfig> {
-    if !raw.upgrade_configs.is_empty() {
-        v.add(
-            format!("{p}.upgrade_configs"),
-            "upgrades are not relayed on a tls listener yet",
-        );
-        return None;
-    }
     super::validate_tls::downstream(v, &format!("{p}.tls"), tls)
 }
 

@@ -129,16 +129,15 @@ fn routes_name_listed_types(v: &mut Issues, p: &str, listener: &RawListener) {
 /// A route with an upgrade on whose cluster speaks h2c would answer every
 /// upgrade 403: said at load time instead.
 fn upstreams_speak_http1(v: &mut Issues, p: &str, listener: &RawListener, clusters: &[RawCluster]) {
-    // The relay after a `101` is plain TCP: neither h2c nor TLS upstreams.
     let h2c = |name: &str| {
         clusters
             .iter()
-            .any(|c| c.name == name && (c.protocol == RawUpstreamProtocol::H2c || c.tls.is_some()))
+            .any(|c| c.name == name && c.protocol == RawUpstreamProtocol::H2c)
     };
     let message = |cluster: &str| {
         format!(
-            "an upgrade is on for this route but cluster \"{cluster}\" speaks h2c or tls: \
-             upgrades need a plaintext HTTP/1.1 upstream (cluster protocol http1 or auto, no tls)"
+            "an upgrade is on for this route but cluster \"{cluster}\" speaks h2c: upgrades \
+             need an HTTP/1.1 upstream (cluster protocol http1 or auto)"
         )
     };
     // The runtime's precedence, on the raw entries (types lowercased).

@@ -136,17 +136,14 @@ impl HttpListener {
     ) where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
+        if !h2 {
+            return self.serve_hyper_http1(io, peer, drain, activity).await;
+        }
         let (listener, requests) = (self.clone(), activity.clone());
         let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let request = request.map(|body| h1::DownstreamBody::Hyper { body });
             handler::handle(listener.clone(), peer, requests.begin(), request)
         });
-        if !h2 {
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .serve_connection(TokioIo::new(io), service);
-            return (self.drive(connection, (peer, Protocol::Http1), drain, activity)).await;
-        }
         // The stream (polled by this task, `h2_streams`) holds each
         // request's future.
         let inbox = StreamInbox::default();
@@ -155,6 +152,55 @@ impl HttpListener {
             .serve_connection(TokioIo::new(io), service);
         let connection = WithStreams::new(connection, inbox);
         (self.drive(connection, (peer, Protocol::Http2), drain, activity)).await
+    }
+
+    /// HTTP/1.1 behind TLS, by hyper's server with upgrades: a `101` the
+    /// handler returns leaves its upstream connection in a slot, and once
+    /// hyper has written it and handed the connection over, the two are
+    /// relayed here, in this connection's task.
+    async fn serve_hyper_http1<S>(
+        self: Arc<Self>,
+        io: DownstreamIo<S>,
+        peer: SocketAddr,
+        drain: Drain,
+        activity: Arc<idle::ConnectionActivity>,
+    ) where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        type Pending = std::sync::Mutex<Option<(hyper::upgrade::OnUpgrade, upgrade::Switch)>>;
+        let pending: Arc<Pending> = Arc::default();
+        let (listener, requests, slot) = (self.clone(), activity.clone(), pending.clone());
+        let service = service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
+            let on_upgrade = hyper::upgrade::on(&mut request);
+            let request = request.map(|body| h1::DownstreamBody::Hyper { body });
+            let handling = handler::handle(listener.clone(), peer, requests.begin(), request);
+            let slot = slot.clone();
+            async move {
+                let Ok(response) = handling.await;
+                let (mut response, switch) = upgrade::take_switch(response);
+                if let (Some(switch), Ok(mut slot)) = (switch, slot.lock()) {
+                    // Ours writes it for every `101`; hyper's does not.
+                    let upgrade = http::HeaderValue::from_static("upgrade");
+                    response
+                        .headers_mut()
+                        .insert(http::header::CONNECTION, upgrade);
+                    *slot = Some((on_upgrade, switch));
+                }
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        (self.drive(connection, (peer, Protocol::Http1), drain, activity)).await;
+        let switched = pending.lock().ok().and_then(|mut slot| slot.take());
+        if let Some((on_upgrade, switch)) = switched {
+            if let Ok(upgraded) = on_upgrade.await {
+                let client = crate::l4::Downstream::Other(Box::new(TokioIo::new(upgraded)));
+                upgrade::relay(&self, client, bytes::BytesMut::new(), switch).await;
+            }
+        }
     }
 
     /// Run a connection until it ends, or until a drain or the idle timeout
@@ -247,7 +293,7 @@ where
     }
 }
 
-impl<I, S, B> GracefulConnection for hyper::server::conn::http1::Connection<I, S>
+impl<I, S, B> GracefulConnection for hyper::server::conn::http1::UpgradeableConnection<I, S>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,

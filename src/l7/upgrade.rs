@@ -12,6 +12,7 @@
 use super::h1::Switched;
 use super::HttpListener;
 use crate::config::{allowed_upgrades, ListenerConfig, RouteConfig};
+use crate::l4::Downstream;
 use crate::pipeline::Families;
 use bytes::BytesMut;
 use http::header::{CONNECTION, UPGRADE};
@@ -197,7 +198,12 @@ pub fn relay_boxed<'a>(
     client_sent: BytesMut,
     switch: Switch,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
-    Box::pin(relay(listener, client, client_sent, switch))
+    Box::pin(relay(
+        listener,
+        Downstream::Plain(client),
+        client_sent,
+        switch,
+    ))
 }
 
 /// Relays an upgraded connection until both sides have ended, or neither
@@ -205,9 +211,9 @@ pub fn relay_boxed<'a>(
 /// its stream idle timeout to upgraded streams too). `client_sent` is what
 /// the client sent after its request head, the upstream's early bytes
 /// what came after its `101`.
-async fn relay(
+pub async fn relay(
     listener: &HttpListener,
-    mut client: TcpStream,
+    mut client: Downstream,
     client_sent: BytesMut,
     switch: Switch,
 ) {
@@ -219,10 +225,7 @@ async fn relay(
     }
     let metrics = &listener.metrics;
     let _active = Active::count(&listener.upgrades.active);
-    // Upgrades are kept off TLS clusters by validation: always plaintext.
-    let Some((stream, upstream_sent)) = upstream.switched() else {
-        return;
-    };
+    let (stream, upstream_sent) = upstream.switched();
     let counters = crate::l4::Counters {
         from_client: metrics.bytes_received.clone(),
         to_client: metrics.bytes_sent.clone(),
@@ -233,7 +236,7 @@ async fn relay(
         to_client: &upstream_sent,
     };
     let idle = listener.stream_idle_timeout;
-    let relayed = crate::l4::relay(&mut client, stream, early, None, &counters, idle);
+    let relayed = crate::l4::relay_io(&mut client, stream, early, None, &counters, idle);
     if let Err(err) = relayed.await {
         let listener = metrics.name();
         tracing::debug!(listener, "upgraded connection ended: {err}");

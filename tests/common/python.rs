@@ -28,11 +28,18 @@ impl Python {
     /// Runs `tests/<script> ARGS` to completion and returns its stdout;
     /// panics with its stderr if it fails or runs past the timeout.
     pub fn run(script: &str, args: &[&str]) -> String {
+        Python::run_with_env(script, args, &[])
+    }
+
+    /// [`Python::run`] with extra environment variables (e.g.
+    /// `SSL_CERT_FILE`, which Python's default TLS context trusts).
+    pub fn run_with_env(script: &str, args: &[&str], env: &[(&str, &str)]) -> String {
         let out = Command::new("timeout")
             .args(["--kill-after=5", SCRIPT_TIMEOUT_SECS])
             .arg(Python::interpreter())
             .arg(test_script(script))
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("start {script}: {e}"));

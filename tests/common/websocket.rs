@@ -49,8 +49,20 @@ pub struct WsSession {
 
 /// Runs `client.py URL CONNECTIONS MESSAGES`.
 pub fn run_client(url: &str, connections: u32, messages: u32) -> WsSession {
+    run_client_trusting(url, connections, messages, None)
+}
+
+/// [`run_client`]; for a `wss://` URL, trusting the CA in this PEM file.
+pub fn run_client_trusting(
+    url: &str,
+    connections: u32,
+    messages: u32,
+    ca: Option<&std::path::Path>,
+) -> WsSession {
     let args = [url, &connections.to_string(), &messages.to_string()];
-    let out = Python::run("websocket/client.py", &args);
+    let ca = ca.map(|path| path.display().to_string());
+    let env: Vec<(&str, &str)> = ca.iter().map(|ca| ("SSL_CERT_FILE", ca.as_str())).collect();
+    let out = Python::run_with_env("websocket/client.py", &args, &env);
     let seen: Value = serde_json::from_str(out.trim())
         .unwrap_or_else(|e| panic!("client output is not JSON ({e}): {out}"));
     WsSession {

@@ -166,11 +166,11 @@ fn upgrades_need_an_http_listener_and_an_http1_upstream() {
             "t.yaml:2:86: listeners[0].upgrade_configs: upgrade_configs need an http or auto \
              listener (this listener is tcp, which relays every byte already)",
             "t.yaml:3:67: listeners[1].cluster: an upgrade is on for this route but cluster \
-             \"grpc\" speaks h2c or tls: upgrades need a plaintext HTTP/1.1 upstream (cluster \
-             protocol http1 or auto, no tls)",
+             \"grpc\" speaks h2c: upgrades need an HTTP/1.1 upstream (cluster protocol http1 \
+             or auto)",
             "t.yaml:12:65: listeners[2].virtual_hosts[0].routes[1].route.cluster: an upgrade is \
-             on for this route but cluster \"grpc\" speaks h2c or tls: upgrades need a \
-             plaintext HTTP/1.1 upstream (cluster protocol http1 or auto, no tls)",
+             on for this route but cluster \"grpc\" speaks h2c: upgrades need an HTTP/1.1 \
+             upstream (cluster protocol http1 or auto)",
         ]
     );
 }

@@ -345,9 +345,8 @@ impl H1Conn {
 
     /// After a `101`: the socket, and what the server already sent in its
     /// new protocol (read with the head).
-    pub fn switched(&mut self) -> Option<(&mut tokio::net::TcpStream, BytesMut)> {
-        let early = self.read_buf.split();
-        Some((self.stream.tcp()?, early))
+    pub fn switched(&mut self) -> (&mut UpstreamIo, BytesMut) {
+        (&mut self.stream, self.read_buf.split())
     }
 
     /// Idle in the pool for a while: a large answer's buffers are not kept.

@@ -78,7 +78,7 @@ impl Pooled {
     /// The socket after a `101` and what the server already sent in its
     /// new protocol. The connection still holds its `max_connections`
     /// slot (Envoy counts upgraded connections too) until dropped.
-    pub fn switched(&mut self) -> Option<(&mut tokio::net::TcpStream, bytes::BytesMut)> {
+    pub fn switched(&mut self) -> (&mut crate::cluster::tls::UpstreamIo, bytes::BytesMut) {
         self.conn.switched()
     }
 
