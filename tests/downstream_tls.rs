@@ -116,7 +116,8 @@ fn an_auto_listener_with_tls_serves_https_and_relays_mongodb_over_tls() {
         auto_split(nginx.h1, mongo.addr, "1s").replace("    cluster: raw\n", &tls)
     });
     let ca = pki.ca.display().to_string();
-    for flag in ["--http1.1", "--http2"] {
+    // By ALPN, and without it (HTTP found by sniffing inside TLS).
+    for flag in ["--http1.1", "--http2", "--no-alpn"] {
         let r = Curl::get(&https(&px, "/"))
             .arg("--cacert")
             .arg(&ca)
@@ -132,7 +133,7 @@ fn an_auto_listener_with_tls_serves_https_and_relays_mongodb_over_tls() {
     let account = Workload::crud().tls(&pki.ca).run(px.addr("edge"));
     assert_eq!(account.failed_without_code, 0, "{account:#?}");
     telemetry_matches(&px, "edge", &account);
-    px.wait_metric(REQUESTS, &[("listener", "edge"), ("route", "all")], 2.0);
+    px.wait_metric(REQUESTS, &[("listener", "edge"), ("route", "all")], 3.0);
 }
 
 #[test]

@@ -109,8 +109,10 @@ fn a_listener_requiring_client_certificates_lets_in_only_those_its_ca_signed() {
     );
 }
 
+/// Optional, but verified when presented: a certificate from another CA
+/// fails the handshake.
 #[test]
-fn without_require_client_certificate_a_certificate_is_optional() {
+fn without_require_client_certificate_a_certificate_is_optional_but_verified() {
     let (pki, nginx) = (TestPki::new(), Nginx::start());
     let px = Periscope::start(|| listener(&pki, nginx.h1, ""));
     for with_certificate in [true, false] {
@@ -122,4 +124,21 @@ fn without_require_client_certificate_a_certificate_is_optional() {
             r.stderr
         );
     }
+    let stranger = TestPki::new();
+    let url = format!("https://{}/", px.addr("edge"));
+    let r = Curl::get(&url)
+        .arg("--cacert")
+        .arg(&pki.ca.display().to_string())
+        .arg("--cert")
+        .arg(&stranger.client_cert.display().to_string())
+        .arg("--key")
+        .arg(&stranger.client_key.display().to_string())
+        .run();
+    assert_ne!(r.status, 200, "a certificate from another CA was let in");
+    let failed = [("listener", "edge")];
+    px.wait_metric(
+        "periscope_downstream_tls_handshake_failures_total",
+        &failed,
+        1.0,
+    );
 }

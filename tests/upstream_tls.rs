@@ -220,15 +220,23 @@ fn health_checks_run_over_the_clusters_tls() {
 
 #[test]
 fn tls_configuration_errors_name_file_line_and_field() {
+    let pki = common::test_pki::TestPki::new();
     let dir = common::workdir::WorkDir::new("tls-config");
     let file = dir.write(
         "bad.yaml",
-        "listeners:\n\
-         \x20 - { name: relay, address: 127.0.0.1:1, protocol: tcp, cluster: secure }\n\
-         clusters:\n\
-         \x20 - name: secure\n\
-         \x20   endpoints: [\"127.0.0.1:2\"]\n\
-         \x20   tls: { sni: \"not a name\", trusted_ca: /no/such/ca.pem, certificate_chain: /no/cert.pem }\n",
+        format!(
+            "listeners:\n\
+             \x20 - {{ name: relay, address: 127.0.0.1:1, protocol: tcp, cluster: secure }}\n\
+             clusters:\n\
+             \x20 - name: secure\n\
+             \x20   endpoints: [\"127.0.0.1:2\"]\n\
+             \x20   tls: {{ sni: \"not a name\", trusted_ca: /no/such/ca.pem, certificate_chain: /no/cert.pem }}\n\
+             \x20 - name: mismatched\n\
+             \x20   endpoints: [\"127.0.0.1:3\"]\n\
+             \x20   tls: {{ certificate_chain: {cert}, private_key: {key} }}\n",
+            cert = pki.client_cert.display(),
+            key = pki.server_key.display(),
+        ),
     );
     assert_invalid(
         &file,
@@ -237,6 +245,8 @@ fn tls_configuration_errors_name_file_line_and_field() {
             "clusters[0].tls.sni: \"not a name\" is neither a DNS name nor an IP address",
             "clusters[0].tls.trusted_ca: cannot read /no/such/ca.pem",
             "clusters[0].tls.private_key: a client certificate needs both certificate_chain and private_key",
+            "bad.yaml:9:",
+            "clusters[1].tls.private_key: the private key does not fit the certificate chain",
         ],
     );
 }

@@ -35,13 +35,18 @@ pub(crate) fn upstream(v: &mut Issues, p: &str, raw: &RawUpstreamTls) -> Option<
         (Some(chain), Some(key)) => {
             let chain = v.check(format!("{p}.certificate_chain"), read_certificates(chain));
             let key = v.check(format!("{p}.private_key"), read_key(key));
-            match (chain, key) {
-                (Some(chain), Some(key)) => Some(Some(ClientCertificate {
-                    chain,
-                    key: Arc::new(key),
-                })),
-                _ => None,
-            }
+            let (chain, key) = (chain?, key?);
+            let provider = rustls::crypto::ring::default_provider();
+            let fits =
+                rustls::sign::CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider)
+                    .map_err(|e| {
+                        format!("the private key does not fit the certificate chain: {e}")
+                    });
+            v.check(format!("{p}.private_key"), fits)?;
+            Some(Some(ClientCertificate {
+                chain,
+                key: Arc::new(key),
+            }))
         }
         (Some(_), None) | (None, Some(_)) => {
             let missing = match raw.private_key {

@@ -27,15 +27,7 @@ pub enum Downstream {
     Plain(TcpStream),
     /// Boxed: the TLS state is large.
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-    /// Any other stream: a connection hyper's server upgraded (WebSocket
-    /// behind TLS).
-    Other(Box<dyn ClientStream>),
 }
-
-/// A stream a client's bytes come and go on.
-pub trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send {}
-
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> ClientStream for T {}
 
 /// [`super::relay`] between a client and an upstream connection, either
 /// plaintext or TLS; two sockets take the relay made for them.
@@ -59,12 +51,6 @@ pub async fn relay_io(
         }
         (Downstream::Tls(client), UpstreamIo::Plain(tcp)) => {
             Box::pin(relay_stream(client.as_mut(), tcp, early, tap, c, idle)).await
-        }
-        (Downstream::Other(client), UpstreamIo::Plain(tcp)) => {
-            Box::pin(relay_stream(client, tcp, early, tap, c, idle)).await
-        }
-        (Downstream::Other(client), UpstreamIo::Tls(tls)) => {
-            Box::pin(relay_stream(client, tls.as_mut(), early, tap, c, idle)).await
         }
         (Downstream::Tls(client), UpstreamIo::Tls(tls)) => {
             Box::pin(relay_stream(

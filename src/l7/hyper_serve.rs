@@ -13,37 +13,38 @@ use periscope_parsers::Protocol;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// A client connection after a listener's TLS handshake.
+pub type ServerTls = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+
 impl HttpListener {
     /// A connection from a listener that terminated TLS. hyper serves it,
     /// HTTP/2 when the client chose `h2` by ALPN, else HTTP/1.1: our
     /// HTTP/1 server reads plain sockets only (its idle wait needs the
     /// socket's readiness).
-    pub async fn serve_tls<S>(
+    pub async fn serve_tls(
         self: Arc<Self>,
-        io: DownstreamIo<S>,
+        io: DownstreamIo<ServerTls>,
         peer: SocketAddr,
         h2: bool,
         drain: Drain,
-    ) where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
+    ) {
         let activity = idle::ConnectionActivity::new();
-        Box::pin(self.serve_hyper(io, peer, h2, drain, activity)).await
+        match h2 {
+            true => Box::pin(self.serve_h2(io, peer, drain, activity)).await,
+            false => Box::pin(self.serve_hyper_http1(io, peer, drain, activity)).await,
+        }
     }
 
-    pub(super) async fn serve_hyper<S>(
+    /// An HTTP/2 connection, in the clear or behind TLS.
+    pub(super) async fn serve_h2<S>(
         self: Arc<Self>,
         io: DownstreamIo<S>,
         peer: SocketAddr,
-        h2: bool,
         drain: Drain,
         activity: Arc<idle::ConnectionActivity>,
     ) where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        if !h2 {
-            return self.serve_hyper_http1(io, peer, drain, activity).await;
-        }
         let (listener, requests) = (self.clone(), activity.clone());
         let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let request = request.map(|body| h1::DownstreamBody::Hyper { body });
@@ -63,15 +64,16 @@ impl HttpListener {
     /// handler returns leaves its upstream connection in a slot, and once
     /// hyper has written it and handed the connection over, the two are
     /// relayed here, in this connection's task.
-    async fn serve_hyper_http1<S>(
+    async fn serve_hyper_http1(
         self: Arc<Self>,
-        io: DownstreamIo<S>,
+        io: DownstreamIo<ServerTls>,
         peer: SocketAddr,
         drain: Drain,
         activity: Arc<idle::ConnectionActivity>,
-    ) where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
+    ) {
+        // Held until the relay ends too: the snapshot's drain then waits
+        // for it and closes it at its deadline, as it does a plain one.
+        let _held = drain.clone();
         type Pending = std::sync::Mutex<Option<(hyper::upgrade::OnUpgrade, upgrade::Switch)>>;
         let pending: Arc<Pending> = Arc::default();
         let (listener, requests, slot) = (self.clone(), activity.clone(), pending.clone());
@@ -100,11 +102,19 @@ impl HttpListener {
             .with_upgrades();
         (self.drive(connection, (peer, Protocol::Http1), drain, activity)).await;
         let switched = pending.lock().ok().and_then(|mut slot| slot.take());
-        if let Some((on_upgrade, switch)) = switched {
-            if let Ok(upgraded) = on_upgrade.await {
-                let client = crate::l4::Downstream::Other(Box::new(TokioIo::new(upgraded)));
-                upgrade::relay(&self, client, bytes::BytesMut::new(), switch).await;
-            }
+        let Some((on_upgrade, switch)) = switched else {
+            return;
+        };
+        // Back to the TLS stream itself, under the byte-counting layer the
+        // relay counts for itself; what hyper read past the request (and
+        // counted) goes first.
+        let upgraded = on_upgrade.await.ok().map(|upgraded| upgraded.downcast());
+        if let Some(Ok(parts)) = upgraded {
+            let parts: hyper::upgrade::Parts<TokioIo<DownstreamIo<ServerTls>>> = parts;
+            let (mut client_sent, tls) = parts.io.into_inner().into_stream();
+            client_sent.extend_from_slice(&parts.read_buf);
+            let client = crate::l4::Downstream::Tls(Box::new(tls));
+            upgrade::relay(&self, client, client_sent, switch).await;
         }
     }
 }

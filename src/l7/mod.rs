@@ -103,7 +103,7 @@ impl HttpListener {
         }
         // Boxed, as hyper's servers are: inline, their state would size
         // every HTTP/1 connection's future (idle ones included).
-        Box::pin(self.serve_hyper(io, peer, true, drain, activity)).await
+        Box::pin(self.serve_h2(io, peer, drain, activity)).await
     }
 
     /// Run a connection until it ends, or until a drain or the idle timeout

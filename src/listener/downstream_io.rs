@@ -18,6 +18,11 @@ pub struct DownstreamIo<S = TcpStream> {
 }
 
 impl<S> DownstreamIo<S> {
+    /// The prefix not yet replayed, and the stream (no longer counted).
+    pub fn into_stream(self) -> (BytesMut, S) {
+        (self.prefix, self.inner)
+    }
+
     pub fn new(prefix: BytesMut, inner: S, metrics: Arc<ListenerMetrics>) -> DownstreamIo<S> {
         DownstreamIo {
             prefix,

@@ -91,7 +91,15 @@ pub struct WsHeld {
 
 impl WsHolder {
     pub fn start(url: &str, seconds: u32) -> WsHolder {
+        WsHolder::start_trusting(url, seconds, None)
+    }
+
+    /// [`WsHolder::start`]; for a `wss://` URL, trusting this CA file.
+    pub fn start_trusting(url: &str, seconds: u32, ca: Option<&std::path::Path>) -> WsHolder {
         let mut cmd = Python::command("websocket/client.py");
+        if let Some(ca) = ca {
+            cmd.env("SSL_CERT_FILE", ca);
+        }
         cmd.args([url, "hold", &seconds.to_string()])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped());
