@@ -35,24 +35,25 @@ fn https(px: &Periscope, path: &str) -> String {
     format!("https://{}{path}", px.addr("edge"))
 }
 
+/// curl GET / over HTTPS with `flag` (the protocol), trusting the test CA:
+/// nginx's "ok".
+fn get_ok(px: &Periscope, pki: &TestPki, flag: &str) {
+    let r = Curl::get(&https(px, "/"))
+        .arg("--cacert")
+        .arg(&pki.ca.display().to_string())
+        .arg(flag)
+        .run();
+    let answer = (r.status, r.body_text());
+    assert_eq!(answer, (200, "ok\n".to_owned()), "{flag}: {}", r.stderr);
+}
+
 #[test]
 fn https_clients_are_served_over_http1_and_h2_and_counted_by_version() {
     let (pki, nginx) = (TestPki::new(), Nginx::start());
     let px = Periscope::start(|| config("http", nginx.h1, &pki));
-    let ca = pki.ca.display().to_string();
     for (flag, version) in [("--http1.1", "1.1"), ("--http2", "2")] {
         for _ in 0..5 {
-            let r = Curl::get(&https(&px, "/"))
-                .arg("--cacert")
-                .arg(&ca)
-                .arg(flag)
-                .run();
-            assert_eq!(
-                (r.status, r.body_text().as_str()),
-                (200, "ok\n"),
-                "{}",
-                r.stderr
-            );
+            get_ok(&px, &pki, flag);
         }
         let labels = [
             ("listener", "edge"),
@@ -70,7 +71,7 @@ fn https_clients_are_served_over_http1_and_h2_and_counted_by_version() {
     // nginx saw plain HTTP/1.1, told the client's scheme.
     let echoed = Curl::get(&https(&px, "/headers"))
         .arg("--cacert")
-        .arg(&ca)
+        .arg(&pki.ca.display().to_string())
         .run();
     let seen = echoed.body_text();
     assert!(seen.contains("x-forwarded-proto=https\n"), "{seen}");
@@ -115,20 +116,9 @@ fn an_auto_listener_with_tls_serves_https_and_relays_mongodb_over_tls() {
         let tls = format!("    cluster: raw\n    tls: {}\n", tls_block(&pki));
         auto_split(nginx.h1, mongo.addr, "1s").replace("    cluster: raw\n", &tls)
     });
-    let ca = pki.ca.display().to_string();
     // By ALPN, and without it (HTTP found by sniffing inside TLS).
     for flag in ["--http1.1", "--http2", "--no-alpn"] {
-        let r = Curl::get(&https(&px, "/"))
-            .arg("--cacert")
-            .arg(&ca)
-            .arg(flag)
-            .run();
-        assert_eq!(
-            (r.status, r.body_text().as_str()),
-            (200, "ok\n"),
-            "{}",
-            r.stderr
-        );
+        get_ok(&px, &pki, flag);
     }
     let account = Workload::crud().tls(&pki.ca).run(px.addr("edge"));
     assert_eq!(account.failed_without_code, 0, "{account:#?}");
