@@ -11,8 +11,9 @@ mod common;
 use common::configs::{admin_block, endpoints_yaml, listen_addr, listener_per_cluster};
 use common::periscope::assert_invalid;
 use common::tls_nginx::{TlsNginx, SERVER_NAME};
-use common::{HyperClient, Periscope, REQUESTS};
+use common::{eventually, HyperClient, Periscope, REQUESTS};
 use std::path::Path;
+use std::time::Duration;
 
 /// One `http` listener per cluster, named like it; each cluster is the
 /// TLS nginx with this protocol and `tls:` block.
@@ -190,19 +191,22 @@ fn certificates_from_an_unknown_ca_or_for_another_name_are_refused() {
 fn health_checks_run_over_the_clusters_tls() {
     let nginx = TlsNginx::start();
     let px = Periscope::start(|| {
-        let tls = trusting(&nginx.ca, None);
-        let cluster = |name: &str, check: &str| {
+        let cluster = |name: &str, ca: &Path, check: &str| {
             format!(
-                "  - name: {name}\n    protocol: http1\n    endpoints: [\"{}\"]\n    tls: {tls}\n    health_check: {{ interval: 100ms, timeout: 2s, {check} }}\n",
-                nginx.addr
+                "  - name: {name}\n    protocol: http1\n    endpoints: [\"{}\"]\n    tls: {}\n    health_check: {{ interval: 100ms, timeout: 2s, {check} }}\n",
+                nginx.addr,
+                trusting(ca, None),
             )
         };
         format!(
-            "{}listeners:\n  - {{ name: edge, address: {}, protocol: http, cluster: checked }}\nclusters:\n{}{}",
+            "{}listeners:\n  - {{ name: edge, address: {}, protocol: http, cluster: checked }}\nclusters:\n{}{}{}",
             admin_block(),
             listen_addr(),
-            cluster("checked", "http: { path: /health }"),
-            cluster("reachable", "tcp: {}"),
+            cluster("checked", &nginx.ca, "http: { path: /health }"),
+            cluster("reachable", &nginx.ca, "tcp: {}"),
+            // Connecting includes the handshake: an untrusted certificate
+            // fails even a connect-only check.
+            cluster("untrusted", &nginx.other_ca, "tcp: {}"),
         )
     });
     for cluster in ["checked", "reachable"] {
@@ -211,11 +215,33 @@ fn health_checks_run_over_the_clusters_tls() {
         let failed = [("cluster", cluster), ("result", "network_failure")];
         assert_eq!(px.metric("periscope_health_checks_total", &failed), 0.0);
     }
-    let (_, body) = px.admin_get("/clusters");
-    let doc: serde_json::Value = serde_json::from_str(&body).expect("/clusters is JSON");
-    for cluster in doc["clusters"].as_array().expect("clusters") {
-        assert_eq!(cluster["endpoints"][0]["state"], "healthy", "{body}");
-    }
+    let refused = [("cluster", "untrusted"), ("result", "network_failure")];
+    px.wait_metric_at_least("periscope_health_checks_total", &refused, 1.0);
+    let states = || {
+        let (_, body) = px.admin_get("/clusters");
+        let doc: serde_json::Value = serde_json::from_str(&body).expect("/clusters is JSON");
+        let clusters = doc["clusters"].as_array().cloned().unwrap_or_default();
+        (clusters.iter())
+            .map(|c| {
+                (
+                    c["name"].to_string(),
+                    c["endpoints"][0]["state"].to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    eventually(
+        "the untrusted endpoint out, the others in",
+        Duration::from_secs(5),
+        || {
+            let states = states();
+            let right = |(name, state): &(String, String)| match name.as_str() {
+                "\"untrusted\"" => state == "\"unhealthy\"",
+                _ => state == "\"healthy\"",
+            };
+            (states.len() == 3 && states.iter().all(right)).then_some(())
+        },
+    );
 }
 
 #[test]

@@ -156,25 +156,25 @@ fn endpoint_name(endpoint: &Endpoint) -> io::Result<ServerName<'static>> {
     })
 }
 
-/// The system's trust store, read once per process (a cluster rebuilt by
-/// a reload shares it).
+/// The system's trust store, read once per process once found (a cluster
+/// rebuilt by a reload shares it); a store not found is looked for again
+/// at the next build, so installing ca-certificates and reloading works.
 fn system_roots() -> Result<Arc<RootCertStore>, String> {
-    static ROOTS: OnceLock<Result<Arc<RootCertStore>, String>> = OnceLock::new();
-    ROOTS
-        .get_or_init(|| {
-            let found = rustls_native_certs::load_native_certs();
-            let mut roots = RootCertStore::empty();
-            let (added, _ignored) = roots.add_parsable_certificates(found.certs);
-            if added == 0 {
-                let why = (found.errors.first()).map_or(String::new(), |e| format!(": {e}"));
-                return Err(format!(
-                    "tls: no certificate in the system's trust store{why} \
-                     (install ca-certificates, or set tls.trusted_ca)"
-                ));
-            }
-            Ok(Arc::new(roots))
-        })
-        .clone()
+    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    if let Some(roots) = ROOTS.get() {
+        return Ok(roots.clone());
+    }
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        let why = (found.errors.first()).map_or(String::new(), |e| format!(": {e}"));
+        return Err(format!(
+            "tls: no certificate in the system's trust store{why} \
+             (install ca-certificates, or set tls.trusted_ca)"
+        ));
+    }
+    Ok(ROOTS.get_or_init(|| Arc::new(roots)).clone())
 }
 
 /// An upstream connection, plaintext or TLS.

@@ -4,7 +4,8 @@
 //!
 //! With `reuse_connection` a connection whose check passed is kept and the
 //! next check sends its payload on it again, as Envoy does. Connect-only
-//! checks always connect anew, without TLS: connecting is what they test.
+//! checks always connect anew (with the TLS handshake on a TLS cluster):
+//! connecting is what they test.
 //! A payload goes over the cluster's TLS when it has one.
 use super::{connect, connect_tcp, CheckResult, Target};
 use crate::cluster::tls::{Alpn, UpstreamIo};
@@ -35,8 +36,14 @@ pub async fn check(
         }
     }
     if send.is_empty() {
-        return match connect_tcp(&to.endpoint.address).await {
-            Ok(_) => CheckResult::Success,
+        // Connecting is the check; on a TLS cluster that includes the
+        // handshake, as Envoy's does.
+        let connected = match to.tls {
+            Some(_) => connect(to, Alpn::Relay).await.map(drop),
+            None => connect_tcp(&to.endpoint.address).await.map(drop),
+        };
+        return match connected {
+            Ok(()) => CheckResult::Success,
             Err(failed) => failed,
         };
     }
