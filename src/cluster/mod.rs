@@ -38,7 +38,6 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpStream;
 
 pub struct Cluster {
     pub name: String,
@@ -219,14 +218,7 @@ impl Cluster {
             .ok_or_else(|| ConnectError::NoEndpoint(self.name.clone()))?;
         picked._connection = Some(slot);
         let endpoint = picked.endpoint;
-        let connecting = async {
-            let tcp = TcpStream::connect(endpoint.address.as_str()).await?;
-            let _ = tcp.set_nodelay(true);
-            match &self.tls {
-                Some(tls) => tls.connect(tcp, endpoint, tls::Alpn::Relay).await,
-                None => Ok(tls::UpstreamIo::Plain(tcp)),
-            }
-        };
+        let connecting = tls::open(self.tls.as_deref(), endpoint, tls::Alpn::Relay);
         let attempt = tokio::time::timeout(self.connect_timeout, connecting).await;
         let result = match attempt {
             Err(_) => Err(ConnectError::Timeout {

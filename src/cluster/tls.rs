@@ -115,9 +115,24 @@ impl UpstreamTls {
     }
 }
 
-/// Connects to `endpoint` within `timeout`, TCP and then, when `tls` is
-/// set, the TLS handshake offering `alpn`. The error says which step
-/// failed, for `/clusters` and the logs.
+/// Opens a connection to `endpoint`: TCP (no Nagle) and then, when `tls`
+/// is set, the TLS handshake offering `alpn`. Unbounded: callers put
+/// their own timeout around it.
+pub async fn open(
+    tls: Option<&UpstreamTls>,
+    endpoint: &Endpoint,
+    alpn: Alpn,
+) -> io::Result<UpstreamIo> {
+    let tcp = TcpStream::connect(endpoint.address.as_str()).await?;
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        Some(tls) => tls.connect(tcp, endpoint, alpn).await,
+        None => Ok(UpstreamIo::Plain(tcp)),
+    }
+}
+
+/// [`open`] within `timeout`, its error worded for `/clusters`, the logs
+/// and a 503's body.
 pub async fn connect(
     tls: Option<&UpstreamTls>,
     endpoint: &Endpoint,
@@ -125,19 +140,10 @@ pub async fn connect(
     timeout: std::time::Duration,
 ) -> Result<UpstreamIo, String> {
     let address = endpoint.address.as_str();
-    let connecting = async {
-        let tcp = TcpStream::connect(address)
-            .await
-            .map_err(|err| format!("connect to {address}: {err}"))?;
-        let _ = tcp.set_nodelay(true);
-        match tls {
-            Some(tls) => (tls.connect(tcp, endpoint, alpn).await).map_err(|err| err.to_string()),
-            None => Ok(UpstreamIo::Plain(tcp)),
-        }
-    };
-    tokio::time::timeout(timeout, connecting)
+    tokio::time::timeout(timeout, open(tls, endpoint, alpn))
         .await
         .map_err(|_| format!("connect to {address} timed out"))?
+        .map_err(|err| format!("connect to {address}: {err}"))
 }
 
 /// The endpoint's host: the configured DNS name of a `strict_dns`

@@ -111,7 +111,7 @@ impl HttpListener {
         let upgraded = on_upgrade.await.ok().map(|upgraded| upgraded.downcast());
         if let Some(Ok(parts)) = upgraded {
             let parts: hyper::upgrade::Parts<TokioIo<DownstreamIo<ServerTls>>> = parts;
-            let (mut client_sent, tls) = parts.io.into_inner().into_stream();
+            let (mut client_sent, tls, _) = parts.io.into_inner().into_parts();
             client_sent.extend_from_slice(&parts.read_buf);
             let client = crate::l4::Downstream::Tls(Box::new(tls));
             upgrade::relay(&self, client, client_sent, switch).await;

@@ -18,11 +18,6 @@ pub struct DownstreamIo<S = TcpStream> {
 }
 
 impl<S> DownstreamIo<S> {
-    /// The prefix not yet replayed, and the stream (no longer counted).
-    pub fn into_stream(self) -> (BytesMut, S) {
-        (self.prefix, self.inner)
-    }
-
     pub fn new(prefix: BytesMut, inner: S, metrics: Arc<ListenerMetrics>) -> DownstreamIo<S> {
         DownstreamIo {
             prefix,
@@ -30,12 +25,11 @@ impl<S> DownstreamIo<S> {
             metrics,
         }
     }
-}
 
-impl DownstreamIo {
-    /// The sniffed prefix (not yet replayed), the socket and the metrics,
-    /// for a server that reads the socket itself.
-    pub fn into_parts(self) -> (BytesMut, TcpStream, Arc<ListenerMetrics>) {
+    /// The sniffed prefix (not yet replayed), the stream and the metrics,
+    /// for a server or relay that reads the stream itself (no longer
+    /// counted here).
+    pub fn into_parts(self) -> (BytesMut, S, Arc<ListenerMetrics>) {
         (self.prefix, self.inner, self.metrics)
     }
 }

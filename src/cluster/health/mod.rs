@@ -233,18 +233,15 @@ struct Target<'a> {
     tls: Option<&'a super::tls::UpstreamTls>,
 }
 
-/// Bounds a probe's connect; the check's own timeout is what applies.
-const PROBE_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Connects for a probe, with TLS when the cluster has it; the error names
-/// the failure for `/clusters`.
+/// Connects for a probe, with TLS when the cluster has it (the check's own
+/// timeout bounds it); the error names the failure for `/clusters`.
 async fn connect(
     to: Target<'_>,
     alpn: super::tls::Alpn,
 ) -> Result<super::tls::UpstreamIo, CheckResult> {
-    super::tls::connect(to.tls, to.endpoint, alpn, PROBE_CONNECT_TIMEOUT)
-        .await
-        .map_err(CheckResult::NetworkFailure)
+    let address = &to.endpoint.address;
+    (super::tls::open(to.tls, to.endpoint, alpn).await)
+        .map_err(|err| CheckResult::NetworkFailure(format!("connect to {address}: {err}")))
 }
 
 /// A plain TCP connection for a probe.
