@@ -30,15 +30,16 @@ pub async fn handle(
         listener.dynamodb_body_bytes,
         listener.stream_idle_timeout,
     ));
+    // Telemetry export: continue the caller's `traceparent`, if any.
+    let export = L7Export::begin(&listener.metrics.export, peer, &parts.headers);
     let mut recorder = Recorder::start(
         listener.no_route_scope.clone(),
         started,
         &parts,
         request_body.clone(),
+        export,
     );
     recorder.in_flight = Some(in_flight);
-    // Telemetry export: continue the caller's `traceparent`, if any.
-    recorder.export = L7Export::begin(&listener.metrics.export, peer, &parts.headers);
     let Some(route) = listener.router.route(&parts) else {
         if recorder.grpc.is_some() {
             return Ok(grpc_reply(recorder, GrpcStatus::Unimplemented, "no route"));

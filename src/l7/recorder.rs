@@ -58,18 +58,32 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// `export`: the span and access-log entry, when the listener exports
+    /// either. The request's target and host are copied only then: the
+    /// metrics never read them, and two allocations a request were the
+    /// price of keeping them for nobody.
     pub fn start(
         scope: Arc<Scope>,
         started: Timestamp,
         parts: &http::request::Parts,
         request_body: Arc<RequestBodyState>,
+        export: Option<Box<L7Export>>,
     ) -> Recorder {
         let method = HttpMethod::from_bytes(parts.method.as_str().as_bytes());
-        let target = parts
-            .uri
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .as_bytes();
+        let exporting = export.is_some();
+        let target = match exporting {
+            true => {
+                let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+                bounded_text(target.as_bytes(), MAX_KEPT_TARGET)
+            }
+            false => String::new(),
+        };
+        let host = match exporting {
+            true => Some(super::router::host_of(parts))
+                .filter(|h| !h.is_empty())
+                .map(|h| bounded_text(h.as_bytes(), MAX_KEPT_TARGET)),
+            false => None,
+        };
         Recorder {
             scope,
             started,
@@ -77,10 +91,8 @@ impl Recorder {
             method_original: (method == HttpMethod::Other)
                 .then(|| bounded_text(parts.method.as_str().as_bytes(), 32)),
             version: version_of(parts.version),
-            target: bounded_text(target, MAX_KEPT_TARGET),
-            host: Some(super::router::host_of(parts))
-                .filter(|h| !h.is_empty())
-                .map(|h| bounded_text(h.as_bytes(), MAX_KEPT_TARGET)),
+            target,
+            host,
             status: None,
             request_body,
             response_body_bytes: 0,
@@ -88,7 +100,7 @@ impl Recorder {
             dynamo: None,
             recorded: false,
             in_flight: None,
-            export: None,
+            export,
         }
     }
 

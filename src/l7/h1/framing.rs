@@ -58,33 +58,92 @@ impl FieldSpans {
     }
 
     /// The fields, their values slices of `head`, in a map with room for
-    /// `more`. `Err` names what was bad.
+    /// `more`, and what their `Connection` fields said. `Err` names what was
+    /// bad.
+    ///
+    /// Hop-by-hop fields that only concern this hop never enter the map:
+    /// `Keep-Alive`, and a `Connection` listing nothing but `close` and
+    /// `keep-alive` (nginx answers every request with one). The next hop
+    /// would not get them anyway, and three hashed lookups a message (read
+    /// for persistence, listed names removed, the field removed) were the
+    /// price of keeping them. A `Connection` naming anything else
+    /// (`upgrade`, a field to drop) is kept for the rules that read it.
     ///
     /// Room is not free: a map's entries are about 100 bytes each, and past
     /// 1 KiB an allocation misses glibc's per-thread cache.
-    pub fn header_map(self, head: &Bytes, more: usize) -> Result<HeaderMap, &'static str> {
+    pub fn header_map(self, head: &Bytes, more: usize) -> Result<Mapped, &'static str> {
         SPANS.with_borrow(|spans| {
             let mut headers = HeaderMap::with_capacity(spans.len() + more);
+            let mut connection = ConnectionOptions::default();
+            let mut close_field = false;
             for &(name, name_len, value, value_len) in spans {
                 let name = head
                     .get(name as usize..(name + name_len) as usize)
                     .ok_or("header name")?;
                 let name = HeaderName::from_bytes(name).map_err(|_| "header name")?;
                 let value = head.slice(value as usize..(value + value_len) as usize);
+                if name == CONNECTION {
+                    if connection.read(&value) {
+                        continue;
+                    }
+                } else if name.as_str() == "keep-alive" {
+                    continue;
+                } else if name.as_str() == "close" {
+                    close_field = true;
+                }
                 let value = HeaderValue::from_maybe_shared(value).map_err(|_| "header value")?;
                 headers.append(name, value);
             }
-            Ok(headers)
+            if close_field && connection.close {
+                // `Connection: close` names a field too (RFC 9110 §7.6.1).
+                headers.remove("close");
+            }
+            Ok(Mapped {
+                headers,
+                connection,
+            })
         })
+    }
+}
+
+/// A head's fields, and what its `Connection` fields said.
+pub struct Mapped {
+    pub headers: HeaderMap,
+    pub connection: ConnectionOptions,
+}
+
+/// The `close` and `keep-alive` options of a head's `Connection` fields,
+/// all of them, kept in the map or not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionOptions {
+    pub close: bool,
+    pub keep_alive: bool,
+}
+
+impl ConnectionOptions {
+    /// Reads one `Connection` field's options; true when it lists no other.
+    fn read(&mut self, value: &[u8]) -> bool {
+        let mut only_these = true;
+        for option in value.split(|&b| b == b',') {
+            let option = option.trim_ascii();
+            if option.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else if option.eq_ignore_ascii_case(b"keep-alive") {
+                self.keep_alive = true;
+            } else if !option.is_empty() {
+                only_these = false;
+            }
+        }
+        only_these
     }
 }
 
 /// Whether a message lets its connection carry another one: HTTP/1.1
 /// unless `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`.
-pub fn persists(version: Version, headers: &HeaderMap) -> bool {
+pub fn persists(version: Version, connection: ConnectionOptions) -> bool {
     match version {
-        Version::HTTP_10 => has_token(headers, CONNECTION, "keep-alive"),
-        _ => !has_token(headers, CONNECTION, "close"),
+        Version::HTTP_10 => connection.keep_alive,
+        _ => !connection.close,
     }
 }
 
@@ -114,14 +173,6 @@ pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ()> {
         }
     }
     Ok(length)
-}
-
-/// Whether the comma-separated field `name` lists `token`.
-pub fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
-    headers.get_all(name).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    })
 }
 
 /// `n` in decimal, in `buf`.
@@ -167,16 +218,66 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_tokens() {
+    fn numbers() {
         let mut buf = [0u8; 20];
         assert_eq!(format_u64(0, &mut buf), b"0");
         assert_eq!(format_u64(u64::MAX, &mut buf), b"18446744073709551615");
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::CONNECTION,
-            HeaderValue::from_static("Keep-Alive, x-y"),
+    }
+
+    /// Maps a head's fields as the parsers do.
+    fn mapped(fields: &[(&str, &str)]) -> Mapped {
+        let mut wire = Vec::new();
+        for (name, value) in fields {
+            write_field(&mut wire, name.as_bytes(), value.as_bytes());
+        }
+        wire.extend_from_slice(b"\r\n");
+        let mut parsed = [httparse::EMPTY_HEADER; 8];
+        let httparse::Status::Complete((_, found)) =
+            httparse::parse_headers(&wire, &mut parsed).unwrap()
+        else {
+            panic!("partial");
+        };
+        let spans = FieldSpans::of(found, wire.as_ptr());
+        spans.header_map(&Bytes::from(wire.clone()), 0).unwrap()
+    }
+
+    #[test]
+    fn connection_options_are_read_from_every_connection_field() {
+        let m = mapped(&[("Connection", " Keep-Alive ,"), ("connection", "CLOSE")]);
+        assert_eq!(
+            m.connection,
+            ConnectionOptions {
+                close: true,
+                keep_alive: true
+            }
         );
-        assert!(has_token(&headers, http::header::CONNECTION, "keep-alive"));
-        assert!(!has_token(&headers, http::header::CONNECTION, "close"));
+        assert!(m.headers.is_empty(), "only this hop's options: not kept");
+        assert!(!persists(Version::HTTP_11, m.connection));
+        assert!(persists(Version::HTTP_10, m.connection));
+        let none = mapped(&[("Host", "a")]).connection;
+        assert!(persists(Version::HTTP_11, none) && !persists(Version::HTTP_10, none));
+    }
+
+    #[test]
+    fn a_connection_field_naming_more_is_kept_and_keep_alive_never() {
+        let m = mapped(&[
+            ("Keep-Alive", "timeout=5"),
+            ("Connection", "keep-alive, Upgrade"),
+            ("Upgrade", "websocket"),
+        ]);
+        assert!(m.connection.keep_alive && !m.connection.close);
+        assert!(!m.headers.contains_key("keep-alive"));
+        assert_eq!(m.headers[CONNECTION], "keep-alive, Upgrade");
+        assert_eq!(m.headers["upgrade"], "websocket");
+    }
+
+    #[test]
+    fn a_field_named_by_connection_close_is_dropped_wherever_it_stands() {
+        let m = mapped(&[("Close", "1"), ("Connection", "close"), ("X-Kept", "2")]);
+        assert!(m.connection.close);
+        assert!(!m.headers.contains_key("close"));
+        assert_eq!(m.headers["x-kept"], "2");
+        // Without `Connection: close` a field named `close` is an ordinary one.
+        assert!(mapped(&[("Close", "1")]).headers.contains_key("close"));
     }
 }

@@ -171,7 +171,10 @@ pub fn parse_response(
     };
     let spans = framing::FieldSpans::of(response.headers, buf.as_ptr());
     let head: Bytes = buf.split_to(len).freeze();
-    let mut headers = spans.header_map(&head, 0).map_err(HeadError::Malformed)?;
+    let framing::Mapped {
+        mut headers,
+        connection,
+    } = spans.header_map(&head, 0).map_err(HeadError::Malformed)?;
     if let (true, Some(asked)) = (switching, upgrade) {
         let named = headers.get(UPGRADE).map(HeaderValue::as_bytes);
         if !named.is_some_and(|named| named.eq_ignore_ascii_case(asked.as_bytes())) {
@@ -188,7 +191,7 @@ pub fn parse_response(
         // chunks says (RFC 9112 §6.3): it must not reach the client.
         headers.remove(CONTENT_LENGTH);
     }
-    let keep_alive = framing_allows_reuse && framing::persists(version, &headers);
+    let keep_alive = framing_allows_reuse && framing::persists(version, connection);
     Ok(Parsed::Head(ResponseHead {
         status,
         version,

@@ -77,7 +77,10 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestE
     let head: Bytes = buf.split_to(len).freeze();
     let uri = Uri::from_maybe_shared(head.slice(target.0..target.0 + target.1))
         .map_err(|_| RequestError::Malformed("request target"))?;
-    let mut headers = spans
+    let framing::Mapped {
+        mut headers,
+        connection,
+    } = spans
         .header_map(&head, framing::REQUEST_ADDS)
         .map_err(RequestError::Malformed)?;
     let framing = request_framing(&headers)?;
@@ -85,7 +88,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestE
         // HTTP/1.0 has no transfer codings (RFC 9112 §6.1): faulty framing.
         return Err(RequestError::Malformed("transfer-encoding on HTTP/1.0"));
     }
-    let keep_alive = persists(version, &headers);
+    let keep_alive = persists(version, connection);
     let expects_continue = version == Version::HTTP_11
         && headers
             .get(EXPECT)
