@@ -2,7 +2,7 @@
 //! of one buffer, `Content-Length` as RFC 9110 §8.6 reads it, connection
 //! tokens and persistence, field lines and decimal lengths written.
 use bytes::Bytes;
-use http::header::{HeaderName, CONNECTION, CONTENT_LENGTH};
+use http::header::{HeaderName, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, Version};
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -75,6 +75,7 @@ impl FieldSpans {
         SPANS.with_borrow(|spans| {
             let mut headers = HeaderMap::with_capacity(spans.len() + more);
             let mut connection = ConnectionOptions::default();
+            let mut lengths = Lengths::default();
             let mut close_field = false;
             for &(name, name_len, value, value_len) in spans {
                 let name = head
@@ -82,7 +83,14 @@ impl FieldSpans {
                     .ok_or("header name")?;
                 let name = HeaderName::from_bytes(name).map_err(|_| "header name")?;
                 let value = head.slice(value as usize..(value + value_len) as usize);
-                if name == CONNECTION {
+                if name == CONTENT_LENGTH {
+                    lengths.content_length = lengths
+                        .content_length
+                        .and_then(|seen| add_length(seen, &value));
+                    lengths.content_length_fields += 1;
+                } else if name == TRANSFER_ENCODING {
+                    lengths.transfer_encoding = true;
+                } else if name == CONNECTION {
                     if connection.read(&value) {
                         continue;
                     }
@@ -101,15 +109,40 @@ impl FieldSpans {
             Ok(Mapped {
                 headers,
                 connection,
+                lengths,
             })
         })
     }
 }
 
-/// A head's fields, and what its `Connection` fields said.
+/// A head's fields, what its `Connection` fields said, and its length
+/// fields as read while mapping them (each lookup after would hash the
+/// name again).
 pub struct Mapped {
     pub headers: HeaderMap,
     pub connection: ConnectionOptions,
+    pub lengths: Lengths,
+}
+
+/// The length fields of a head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lengths {
+    /// As [`content_length`] reads it.
+    pub content_length: Result<Option<u64>, ()>,
+    /// How many `Content-Length` fields there were, valid or not.
+    pub content_length_fields: usize,
+    /// Whether there was a `Transfer-Encoding` field.
+    pub transfer_encoding: bool,
+}
+
+impl Default for Lengths {
+    fn default() -> Lengths {
+        Lengths {
+            content_length: Ok(None),
+            content_length_fields: 0,
+            transfer_encoding: false,
+        }
+    }
 }
 
 /// The `close` and `keep-alive` options of a head's `Connection` fields,
@@ -158,21 +191,34 @@ pub fn write_field(dst: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 /// The message's `Content-Length`: `Ok(None)` when absent; `Err` when
 /// malformed or when repeated values disagree (`5, 5` is one length).
 pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ()> {
-    let mut length: Option<u64> = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        for part in value.to_str().map_err(|_| ())?.split(',') {
-            let part = part.trim();
-            if part.is_empty() || part.len() > 19 || !part.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(());
-            }
-            let n: u64 = part.parse().map_err(|_| ())?;
-            if length.is_some_and(|seen| seen != n) {
-                return Err(());
-            }
-            length = Some(n);
+    headers
+        .get_all(CONTENT_LENGTH)
+        .iter()
+        .try_fold(None, |seen, value| add_length(seen, value.as_bytes()))
+}
+
+/// Adds one `Content-Length` field (`5`, or a list `5, 5`) to the length
+/// the fields before it gave. Digits only, at most 19 of them (no
+/// overflow): no sign, no hexadecimal, no empty element.
+fn add_length(mut seen: Option<u64>, value: &[u8]) -> Result<Option<u64>, ()> {
+    for part in value.split(|&b| b == b',') {
+        let part = part.trim_ascii();
+        if part.is_empty() || part.len() > 19 {
+            return Err(());
         }
+        let mut n: u64 = 0;
+        for &digit in part {
+            if !digit.is_ascii_digit() {
+                return Err(());
+            }
+            n = n * 10 + u64::from(digit - b'0');
+        }
+        if seen.is_some_and(|seen| seen != n) {
+            return Err(());
+        }
+        seen = Some(n);
     }
-    Ok(length)
+    Ok(seen)
 }
 
 /// `n` in decimal, in `buf`.
@@ -269,6 +315,27 @@ mod tests {
         assert!(!m.headers.contains_key("keep-alive"));
         assert_eq!(m.headers[CONNECTION], "keep-alive, Upgrade");
         assert_eq!(m.headers["upgrade"], "websocket");
+    }
+
+    #[test]
+    fn length_fields_are_read_while_mapping_as_content_length_reads_them() {
+        let m = mapped(&[("Content-Length", "5, 5"), ("content-length", "5")]);
+        assert_eq!(m.lengths.content_length, Ok(Some(5)));
+        assert_eq!(m.lengths.content_length, content_length(&m.headers));
+        assert_eq!(m.lengths.content_length_fields, 2);
+        assert!(!m.lengths.transfer_encoding);
+        let m = mapped(&[("Content-Length", "5"), ("Content-Length", "x")]);
+        assert_eq!(m.lengths.content_length, Err(()));
+        assert_eq!(m.lengths.content_length_fields, 2);
+        let m = mapped(&[("Transfer-Encoding", "chunked")]);
+        assert!(m.lengths.transfer_encoding);
+        assert_eq!(
+            m.lengths,
+            Lengths {
+                transfer_encoding: true,
+                ..Lengths::default()
+            }
+        );
     }
 
     #[test]

@@ -174,6 +174,7 @@ pub fn parse_response(
     let framing::Mapped {
         mut headers,
         connection,
+        lengths,
     } = spans.header_map(&head, 0).map_err(HeadError::Malformed)?;
     if let (true, Some(asked)) = (switching, upgrade) {
         let named = headers.get(UPGRADE).map(HeaderValue::as_bytes);
@@ -184,9 +185,9 @@ pub fn parse_response(
     let (framing, framing_allows_reuse) = match switching {
         // Never reused: the connection now carries the new protocol.
         true => (ResponseFraming::Empty, false),
-        false => response_framing(status, request_method, &headers)?,
+        false => response_framing(status, request_method, &headers, lengths)?,
     };
-    if framing == ResponseFraming::Chunked {
+    if framing == ResponseFraming::Chunked && lengths.content_length_fields > 0 {
         // The decoded length is not what a `Content-Length` beside the
         // chunks says (RFC 9112 §6.3): it must not reach the client.
         headers.remove(CONTENT_LENGTH);
@@ -207,6 +208,7 @@ fn response_framing(
     status: StatusCode,
     method: &Method,
     headers: &HeaderMap,
+    lengths: framing::Lengths,
 ) -> Result<(ResponseFraming, bool), HeadError> {
     if *method == Method::HEAD
         || status == StatusCode::NO_CONTENT
@@ -214,7 +216,7 @@ fn response_framing(
     {
         return Ok((ResponseFraming::Empty, true));
     }
-    if headers.contains_key(TRANSFER_ENCODING) {
+    if lengths.transfer_encoding {
         let chunked_last = headers
             .get_all(TRANSFER_ENCODING)
             .iter()
@@ -227,13 +229,11 @@ fn response_framing(
         }
         // Both length fields: chunked wins, and the connection is closed
         // after (a smuggling guard, §6.3 item 3).
-        return Ok((
-            ResponseFraming::Chunked,
-            !headers.contains_key(CONTENT_LENGTH),
-        ));
+        return Ok((ResponseFraming::Chunked, lengths.content_length_fields == 0));
     }
-    let length =
-        framing::content_length(headers).map_err(|()| HeadError::Malformed("content-length"))?;
+    let length = lengths
+        .content_length
+        .map_err(|()| HeadError::Malformed("content-length"))?;
     Ok(match length {
         Some(0) => (ResponseFraming::Empty, true),
         Some(n) => (ResponseFraming::Length(n), true),

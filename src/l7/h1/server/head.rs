@@ -3,7 +3,7 @@
 //! the response head we write, with each body's framing (RFC 9112 §6).
 use crate::l7::h1::framing::{
     self as framing, content_length, format_u64, persists, write_field as field, FieldSpans,
-    MAX_HEADERS,
+    Lengths, MAX_HEADERS,
 };
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRANSFER_ENCODING};
@@ -80,10 +80,11 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestE
     let framing::Mapped {
         mut headers,
         connection,
+        lengths,
     } = spans
         .header_map(&head, framing::REQUEST_ADDS)
         .map_err(RequestError::Malformed)?;
-    let framing = request_framing(&headers)?;
+    let framing = request_framing(&headers, lengths)?;
     if version == Version::HTTP_10 && framing == RequestFraming::Chunked {
         // HTTP/1.0 has no transfer codings (RFC 9112 §6.1): faulty framing.
         return Err(RequestError::Malformed("transfer-encoding on HTTP/1.0"));
@@ -112,9 +113,9 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestE
 /// RFC 9112 §6.3 for requests. Both length fields, or a transfer coding
 /// other than `chunked` alone, are refused: the classic request-smuggling
 /// shapes (Envoy refuses them too).
-fn request_framing(headers: &HeaderMap) -> Result<RequestFraming, RequestError> {
-    if headers.contains_key(TRANSFER_ENCODING) {
-        if headers.contains_key(CONTENT_LENGTH) {
+fn request_framing(headers: &HeaderMap, lengths: Lengths) -> Result<RequestFraming, RequestError> {
+    if lengths.transfer_encoding {
+        if lengths.content_length_fields > 0 {
             return Err(RequestError::Malformed(
                 "both content-length and transfer-encoding",
             ));
@@ -137,7 +138,7 @@ fn request_framing(headers: &HeaderMap) -> Result<RequestFraming, RequestError> 
             )),
         };
     }
-    match content_length(headers) {
+    match lengths.content_length {
         Err(()) => Err(RequestError::Malformed("content-length")),
         Ok(None | Some(0)) => Ok(RequestFraming::Empty),
         Ok(Some(n)) => Ok(RequestFraming::Length(n)),
