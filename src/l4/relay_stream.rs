@@ -46,22 +46,27 @@ pub async fn relay_io(
         (Downstream::Plain(client), UpstreamIo::Plain(tcp)) => {
             super::relay(client, tcp, early, tap, c, idle).await
         }
+        // Each boxed in a statement of its own: a temporary lives to the
+        // end of its statement, and in the awaiting one it would keep its
+        // slot in this future after all.
         (Downstream::Plain(client), UpstreamIo::Tls(tls)) => {
-            Box::pin(relay_stream(client, tls.as_mut(), early, tap, c, idle)).await
+            let relaying = Box::pin(relay_stream(client, tls.as_mut(), early, tap, c, idle));
+            relaying.await
         }
         (Downstream::Tls(client), UpstreamIo::Plain(tcp)) => {
-            Box::pin(relay_stream(client.as_mut(), tcp, early, tap, c, idle)).await
+            let relaying = Box::pin(relay_stream(client.as_mut(), tcp, early, tap, c, idle));
+            relaying.await
         }
         (Downstream::Tls(client), UpstreamIo::Tls(tls)) => {
-            Box::pin(relay_stream(
+            let relaying = Box::pin(relay_stream(
                 client.as_mut(),
                 tls.as_mut(),
                 early,
                 tap,
                 c,
                 idle,
-            ))
-            .await
+            ));
+            relaying.await
         }
     }
 }

@@ -141,10 +141,14 @@ pub async fn forward(
             (Some(t), None) => Some(now + t),
             (None, d) => d,
         };
-        let sent = cluster.send(endpoint, request);
+        // The sending future is made in each arm, never bound: a local
+        // keeps its slot in this future after it is moved, and the future
+        // had three (the local, the timeout around it, the plain await).
         let result = match limit {
-            Some(at) => tokio::time::timeout_at(at, sent).await.map_err(|_| ()),
-            None => Ok(sent.await),
+            Some(at) => tokio::time::timeout_at(at, cluster.send(endpoint, request))
+                .await
+                .map_err(|_| ()),
+            None => Ok(cluster.send(endpoint, request).await),
         };
         let (attempt, failure) = match result {
             Ok(Ok(response)) => {

@@ -47,12 +47,16 @@ impl H2Pool {
     ) -> Result<http::Response<Incoming>, (UpstreamFailure, String)> {
         let mut sender = match self.live_sender(endpoint) {
             Some(sender) => sender,
-            None => Box::pin(self.connect(breakers, endpoint)).await?,
+            None => {
+                let connecting = Box::pin(self.connect(breakers, endpoint));
+                connecting.await?
+            }
         };
         if sender.ready().await.is_err() {
             // The connection died between the check and now (GOAWAY, reset):
             // one fresh connection, then give up.
-            sender = Box::pin(self.connect(breakers, endpoint)).await?;
+            let connecting = Box::pin(self.connect(breakers, endpoint));
+            sender = connecting.await?;
         }
         sender
             .send_request(request)

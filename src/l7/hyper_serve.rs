@@ -29,9 +29,16 @@ impl HttpListener {
         drain: Drain,
     ) {
         let activity = idle::ConnectionActivity::new();
+        // Each boxed in a statement of its own: see `HttpListener::serve`.
         match h2 {
-            true => Box::pin(self.serve_h2(io, peer, drain, activity)).await,
-            false => Box::pin(self.serve_hyper_http1(io, peer, drain, activity)).await,
+            true => {
+                let serving = Box::pin(self.serve_h2(io, peer, drain, activity));
+                serving.await
+            }
+            false => {
+                let serving = Box::pin(self.serve_hyper_http1(io, peer, drain, activity));
+                serving.await
+            }
         }
     }
 

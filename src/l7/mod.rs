@@ -102,8 +102,12 @@ impl HttpListener {
             return h1::serve(self, io, peer, drain, activity).await;
         }
         // Boxed, as hyper's servers are: inline, their state would size
-        // every HTTP/1 connection's future (idle ones included).
-        Box::pin(self.serve_h2(io, peer, drain, activity)).await
+        // every HTTP/1 connection's future (idle ones included). Boxed in
+        // a statement of its own: a temporary lives to the end of its
+        // statement, so in the awaiting one the unboxed future would keep a
+        // slot in this one after all.
+        let serving = Box::pin(self.serve_h2(io, peer, drain, activity));
+        serving.await
     }
 
     /// Run a connection until it ends, or until a drain or the idle timeout

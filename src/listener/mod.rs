@@ -137,7 +137,9 @@ impl Listener {
         if let Some(acceptor) = &self.tls {
             // Boxed: the TLS path's state (handshake, hyper's servers) would
             // otherwise size every plaintext connection's future too.
-            return Box::pin(self.handle_tls(acceptor, stream, peer, drain)).await;
+            // In a statement of its own: see `HttpListener::serve`.
+            let handling = Box::pin(self.handle_tls(acceptor, stream, peer, drain));
+            return handling.await;
         }
         if self.protocol == ListenerProtocol::Tcp && !self.sniff {
             // Relay only: counted as an unknown-protocol connection, still

@@ -184,7 +184,10 @@ impl H1Pool {
             return Ok(pooled);
         }
         if let Some(slot) = breakers.try_connection() {
-            return Box::pin(self.connect(endpoint, slot)).await;
+            // Boxed (a connect is rare), in a statement of its own: see
+            // `HttpListener::serve`.
+            let connecting = Box::pin(self.connect(endpoint, slot));
+            return connecting.await;
         }
         breakers.connection_overflowed();
         let Some(_pending) = breakers.pending() else {
@@ -202,7 +205,8 @@ impl H1Pool {
                 return Ok(pooled);
             }
             if let Some(slot) = breakers.try_connection() {
-                return Box::pin(self.connect(endpoint, slot)).await;
+                let connecting = Box::pin(self.connect(endpoint, slot));
+                return connecting.await;
             }
             // Idle connections to other endpoints hold slots this one needs.
             self.evict_idle_except(endpoint.index);
