@@ -32,9 +32,10 @@ where
     fn execute(&self, future: F) {
         // A panic ends its own stream, as it ended its own task when each
         // stream was one: not the connection and every stream beside it.
-        let stream = async move {
-            let _ = AssertUnwindSafe(future).catch_unwind().await;
-        };
+        // Combinators, not an `async` block: the block would hold the
+        // stream's future twice (its capture, and the state it is polled
+        // in; rust-lang/rust#62958), and every stream's box with it.
+        let stream = AssertUnwindSafe(future).catch_unwind().map(|_| ());
         self.queued
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
