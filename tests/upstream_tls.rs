@@ -18,11 +18,16 @@ use std::time::Duration;
 /// One `http` listener per cluster, named like it; each cluster is the
 /// TLS nginx with this protocol and `tls:` block.
 fn config(nginx: &TlsNginx, clusters: &[(&str, &str, String)]) -> String {
+    config_at(nginx.addr, clusters)
+}
+
+/// As [`config`], the clusters' endpoint at `endpoint`.
+fn config_at(endpoint: std::net::SocketAddr, clusters: &[(&str, &str, String)]) -> String {
     let clusters: Vec<(&str, &str, String)> = (clusters.iter())
         .map(|(name, protocol, tls)| {
             let cluster = format!(
                 "    protocol: {protocol}\n    connect_timeout: 2s\n{}    tls: {tls}\n",
-                endpoints_yaml(&[nginx.addr])
+                endpoints_yaml(&[endpoint])
             );
             (*name, "http", cluster)
         })
@@ -87,6 +92,38 @@ fn http1_and_h2_clusters_speak_tls_verified_by_the_trusted_ca() {
         // One TLS connection each carried all five: kept and reused.
         let connections = &px.endpoint_stats(listener, nginx.addr)["connections"];
         assert_eq!(connections, 1, "{listener}");
+    }
+}
+
+/// A pooled TLS connection the server closed while it was idle (nginx's
+/// keepalive timeout: close_notify and FIN on HTTP/1.1, GOAWAY on h2) is
+/// not used again: the next request gets a new connection and its answer.
+#[test]
+fn a_pooled_tls_connection_the_server_closed_while_idle_is_replaced() {
+    let nginx = TlsNginx::start();
+    let px = Periscope::start(|| {
+        config_at(
+            nginx.brief,
+            &[
+                ("h1", "http1", trusting(&nginx.ca, None)),
+                ("h2", "h2c", trusting(&nginx.ca, None)),
+            ],
+        )
+    });
+    let client = HyperClient::http1();
+    for round in 1..=3 {
+        for listener in ["h1", "h2"] {
+            let r = client.get(&px.url(listener, "/"));
+            let answer = (r.status.as_u16(), r.body_text());
+            assert_eq!(answer, (200, "brief\n".into()), "{listener}, round {round}");
+        }
+        // nginx closes both connections a second after their answers.
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    for listener in ["h1", "h2"] {
+        px.wait_metric(REQUESTS, &labels(&ok(listener, "1.1")), 3.0);
+        let connections = &px.endpoint_stats(listener, nginx.brief)["connections"];
+        assert_eq!(connections, 3, "{listener}: one connection a round");
     }
 }
 

@@ -17,6 +17,9 @@ pub struct TlsNginx {
     pub addr: SocketAddr,
     /// With [`TlsNginx::terminating`]: TLS here, plaintext on to the peer.
     pub tls_relay: Option<SocketAddr>,
+    /// HTTPS (HTTP/1.1 and h2) that closes a connection idle for a
+    /// second; every path answers `brief`.
+    pub brief: SocketAddr,
     /// HTTPS that requires a client certificate from the test CA;
     /// `/whoami` answers with the client's subject.
     pub mtls: SocketAddr,
@@ -51,8 +54,10 @@ impl TlsNginx {
             let relay = backend.map(|to| (SocketAddr::from(([127, 0, 0, 1], free_port())), to));
             let inner = SocketAddr::from(([127, 0, 0, 1], free_port()));
             let mtls = SocketAddr::from(([127, 0, 0, 1], free_port()));
-            dir.write("nginx.conf", conf(&dir, &pki, (addr, inner, mtls), relay));
-            let mut ports = vec![addr.port(), inner.port(), mtls.port()];
+            let brief = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let listens = (addr, inner, mtls, brief);
+            dir.write("nginx.conf", conf(&dir, &pki, listens, relay));
+            let mut ports = vec![addr.port(), inner.port(), mtls.port(), brief.port()];
             ports.extend(relay.map(|(listen, _)| listen.port()));
             let prefix = format!("{}/", dir.path().display());
             let mut cmd = Command::new(&nginx);
@@ -65,6 +70,7 @@ impl TlsNginx {
                         addr,
                         tls_relay: relay.map(|(listen, _)| listen),
                         mtls,
+                        brief,
                         ca: pki.ca.clone(),
                         other_ca: pki.other_ca.clone(),
                         client_cert: pki.client_cert.clone(),
@@ -88,7 +94,7 @@ impl TlsNginx {
 fn conf(
     dir: &WorkDir,
     pki: &TestPki,
-    (addr, inner, mtls): (SocketAddr, SocketAddr, SocketAddr),
+    (addr, inner, mtls, brief): (SocketAddr, SocketAddr, SocketAddr, SocketAddr),
     relay: Option<(SocketAddr, SocketAddr)>,
 ) -> String {
     let state = dir.path().display();
@@ -136,6 +142,13 @@ http {{
       client_body_buffer_size 1m;
       proxy_pass http://{inner}/received-length;
     }}
+  }}
+  server {{
+    listen {brief} ssl http2;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    keepalive_timeout 1s;
+    location / {{ return 200 "brief\n"; }}
   }}
   server {{
     listen {mtls} ssl;
