@@ -11,7 +11,7 @@ mod common;
 use common::configs::{admin_block, endpoints_yaml, listen_addr, listener_per_cluster};
 use common::periscope::assert_invalid;
 use common::tls_nginx::{TlsNginx, SERVER_NAME};
-use common::{eventually, HyperClient, Periscope, REQUESTS};
+use common::{eventually, Curl, HyperClient, Periscope, REQUESTS};
 use std::path::Path;
 use std::time::Duration;
 
@@ -128,7 +128,8 @@ fn a_pooled_tls_connection_the_server_closed_while_idle_is_replaced() {
 }
 
 /// Uploads of 4 MiB arrive whole over TLS (nginx reads the body whole
-/// and answers its length), on HTTP/1.1 and h2.
+/// and answers its length), on HTTP/1.1 and h2, sent with a length or
+/// chunked (no length known: chunks on to HTTP/1.1, DATA frames to h2).
 #[test]
 fn large_uploads_cross_a_tls_upstream_whole() {
     let nginx = TlsNginx::start();
@@ -143,12 +144,23 @@ fn large_uploads_cross_a_tls_upstream_whole() {
     });
     let body = vec![b'x'; 4 << 20];
     let client = HyperClient::http1();
+    let dir = common::workdir::WorkDir::new("tls-upload");
+    let file = dir.join("upload");
+    std::fs::write(&file, &body).unwrap();
     for listener in ["h1", "h2"] {
         let r = client.post(&px.url(listener, "/upload"), body.clone());
         assert_eq!(
             (r.status.as_u16(), r.body_text()),
             (200, format!("{}\n", body.len())),
             "{listener}"
+        );
+        let r = Curl::post_file(&px.url(listener, "/upload"), &file)
+            .chunked()
+            .run();
+        assert_eq!(
+            (r.status, r.body_text()),
+            (200, format!("{}\n", body.len())),
+            "{listener}, chunked"
         );
     }
 }
