@@ -171,11 +171,12 @@ impl ConnectionOptions {
     }
 }
 
-/// Whether a message lets its connection carry another one: HTTP/1.1
-/// unless `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`.
+/// Whether a message lets its connection carry another one (RFC 9112
+/// §9.3, `close` first): HTTP/1.1 unless `Connection: close`, HTTP/1.0
+/// only with `Connection: keep-alive` and without `close`.
 pub fn persists(version: Version, connection: ConnectionOptions) -> bool {
     match version {
-        Version::HTTP_10 => connection.keep_alive,
+        Version::HTTP_10 => connection.keep_alive && !connection.close,
         _ => !connection.close,
     }
 }
@@ -299,7 +300,9 @@ mod tests {
         );
         assert!(m.headers.is_empty(), "only this hop's options: not kept");
         assert!(!persists(Version::HTTP_11, m.connection));
-        assert!(persists(Version::HTTP_10, m.connection));
+        assert!(!persists(Version::HTTP_10, m.connection), "close wins");
+        let keep = mapped(&[("Connection", "keep-alive")]).connection;
+        assert!(persists(Version::HTTP_10, keep));
         let none = mapped(&[("Host", "a")]).connection;
         assert!(persists(Version::HTTP_11, none) && !persists(Version::HTTP_10, none));
     }
@@ -315,6 +318,17 @@ mod tests {
         assert!(!m.headers.contains_key("keep-alive"));
         assert_eq!(m.headers[CONNECTION], "keep-alive, Upgrade");
         assert_eq!(m.headers["upgrade"], "websocket");
+        // A field to drop is named: kept for strip_hop_by_hop, `close` read.
+        let m = mapped(&[("Connection", "close, X-A"), ("X-A", "1")]);
+        assert!(m.connection.close);
+        assert_eq!(m.headers[CONNECTION], "close, X-A");
+        // `Keep-Alive` alone is this hop's too.
+        let m = mapped(&[("Keep-Alive", "timeout=5"), ("Host", "a")]);
+        assert_eq!(m.connection, ConnectionOptions::default());
+        assert_eq!(m.headers.len(), 1);
+        // Options are read as bytes: one not UTF-8 hides no `close`.
+        let m = mapped(&[("Connection", "close, x\u{e9}")]);
+        assert!(m.connection.close);
     }
 
     #[test]
