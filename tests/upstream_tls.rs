@@ -35,6 +35,18 @@ fn config_at(endpoint: std::net::SocketAddr, clusters: &[(&str, &str, String)]) 
     listener_per_cluster(&clusters)
 }
 
+/// Listeners and clusters `h1` (HTTP/1.1) and `h2` (h2 by ALPN), both
+/// at `endpoint` and trusting `ca`.
+fn h1_and_h2_at(endpoint: std::net::SocketAddr, ca: &Path) -> String {
+    config_at(
+        endpoint,
+        &[
+            ("h1", "http1", trusting(ca, None)),
+            ("h2", "h2c", trusting(ca, None)),
+        ],
+    )
+}
+
 fn trusting(ca: &Path, sni: Option<&str>) -> String {
     let sni = sni.map_or(String::new(), |name| format!(", sni: {name}"));
     format!("{{ trusted_ca: \"{}\"{sni} }}", ca.display())
@@ -101,15 +113,7 @@ fn http1_and_h2_clusters_speak_tls_verified_by_the_trusted_ca() {
 #[test]
 fn a_pooled_tls_connection_the_server_closed_while_idle_is_replaced() {
     let nginx = TlsNginx::start();
-    let px = Periscope::start(|| {
-        config_at(
-            nginx.brief,
-            &[
-                ("h1", "http1", trusting(&nginx.ca, None)),
-                ("h2", "h2c", trusting(&nginx.ca, None)),
-            ],
-        )
-    });
+    let px = Periscope::start(|| h1_and_h2_at(nginx.brief, &nginx.ca));
     let client = HyperClient::http1();
     for round in 1..=3 {
         for listener in ["h1", "h2"] {
@@ -133,15 +137,7 @@ fn a_pooled_tls_connection_the_server_closed_while_idle_is_replaced() {
 #[test]
 fn large_uploads_cross_a_tls_upstream_whole() {
     let nginx = TlsNginx::start();
-    let px = Periscope::start(|| {
-        config(
-            &nginx,
-            &[
-                ("h1", "http1", trusting(&nginx.ca, None)),
-                ("h2", "h2c", trusting(&nginx.ca, None)),
-            ],
-        )
-    });
+    let px = Periscope::start(|| h1_and_h2_at(nginx.addr, &nginx.ca));
     let body = vec![b'x'; 4 << 20];
     let client = HyperClient::http1();
     let dir = common::workdir::WorkDir::new("tls-upload");

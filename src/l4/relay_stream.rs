@@ -46,9 +46,7 @@ pub async fn relay_io(
         (Downstream::Plain(client), UpstreamIo::Plain(tcp)) => {
             super::relay(client, tcp, early, tap, c, idle).await
         }
-        // Each boxed in a statement of its own: a temporary lives to the
-        // end of its statement, and in the awaiting one it would keep its
-        // slot in this future after all.
+        // Each boxed in a statement of its own: see `HttpListener::serve`.
         (Downstream::Plain(client), UpstreamIo::Tls(tls)) => {
             let relaying = Box::pin(relay_stream(client, tls.as_mut(), early, tap, c, idle));
             relaying.await

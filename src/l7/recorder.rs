@@ -47,7 +47,7 @@ pub struct Recorder {
     /// response streams.
     /// Boxed, as `dynamo` is: most requests are neither, and the recorder
     /// is moved with every request's state (inline, 392 bytes instead of
-    /// 136, and the request handler's future past glibc's per-thread cache).
+    /// 144, and the request handler's future past glibc's per-thread cache).
     pub grpc: Option<Box<CallBuilder>>,
     /// Set for DynamoDB requests once the upstream's response head came:
     /// the body's prefix fills in as it streams to the client.
@@ -73,19 +73,16 @@ impl Recorder {
         export: Option<Box<L7Export>>,
     ) -> Recorder {
         let method = HttpMethod::from_bytes(parts.method.as_str().as_bytes());
-        let exporting = export.is_some();
-        let target = match exporting {
-            true => {
+        let (target, host) = match export {
+            Some(_) => {
                 let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-                bounded_text(target.as_bytes(), MAX_KEPT_TARGET)
+                let host = Some(super::router::host_of(parts)).filter(|h| !h.is_empty());
+                (
+                    bounded_text(target.as_bytes(), MAX_KEPT_TARGET),
+                    host.map(|h| bounded_text(h.as_bytes(), MAX_KEPT_TARGET)),
+                )
             }
-            false => String::new(),
-        };
-        let host = match exporting {
-            true => Some(super::router::host_of(parts))
-                .filter(|h| !h.is_empty())
-                .map(|h| bounded_text(h.as_bytes(), MAX_KEPT_TARGET)),
-            false => None,
+            None => (String::new(), None),
         };
         Recorder {
             scope,

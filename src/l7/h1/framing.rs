@@ -87,7 +87,6 @@ impl FieldSpans {
                     lengths.content_length = lengths
                         .content_length
                         .and_then(|seen| add_length(seen, &value));
-                    lengths.content_length_fields += 1;
                 } else if name == TRANSFER_ENCODING {
                     lengths.transfer_encoding = true;
                 } else if name == CONNECTION {
@@ -129,17 +128,22 @@ pub struct Mapped {
 pub struct Lengths {
     /// As [`content_length`] reads it.
     pub content_length: Result<Option<u64>, ()>,
-    /// How many `Content-Length` fields there were, valid or not.
-    pub content_length_fields: usize,
     /// Whether there was a `Transfer-Encoding` field.
     pub transfer_encoding: bool,
+}
+
+impl Lengths {
+    /// Whether there was a `Content-Length` field, valid or not (every
+    /// field gives a length or an error: an empty one is an error).
+    pub fn has_content_length(&self) -> bool {
+        self.content_length != Ok(None)
+    }
 }
 
 impl Default for Lengths {
     fn default() -> Lengths {
         Lengths {
             content_length: Ok(None),
-            content_length_fields: 0,
             transfer_encoding: false,
         }
     }
@@ -336,13 +340,14 @@ mod tests {
         let m = mapped(&[("Content-Length", "5, 5"), ("content-length", "5")]);
         assert_eq!(m.lengths.content_length, Ok(Some(5)));
         assert_eq!(m.lengths.content_length, content_length(&m.headers));
-        assert_eq!(m.lengths.content_length_fields, 2);
-        assert!(!m.lengths.transfer_encoding);
+        assert!(m.lengths.has_content_length() && !m.lengths.transfer_encoding);
         let m = mapped(&[("Content-Length", "5"), ("Content-Length", "x")]);
         assert_eq!(m.lengths.content_length, Err(()));
-        assert_eq!(m.lengths.content_length_fields, 2);
+        assert!(m.lengths.has_content_length());
+        let m = mapped(&[("Content-Length", "")]);
+        assert!(m.lengths.has_content_length(), "an empty one is there too");
         let m = mapped(&[("Transfer-Encoding", "chunked")]);
-        assert!(m.lengths.transfer_encoding);
+        assert!(m.lengths.transfer_encoding && !m.lengths.has_content_length());
         assert_eq!(
             m.lengths,
             Lengths {

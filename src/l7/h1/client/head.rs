@@ -187,7 +187,7 @@ pub fn parse_response(
         true => (ResponseFraming::Empty, false),
         false => response_framing(status, request_method, &headers, lengths)?,
     };
-    if framing == ResponseFraming::Chunked && lengths.content_length_fields > 0 {
+    if framing == ResponseFraming::Chunked && lengths.has_content_length() {
         // The decoded length is not what a `Content-Length` beside the
         // chunks says (RFC 9112 §6.3): it must not reach the client.
         headers.remove(CONTENT_LENGTH);
@@ -229,7 +229,7 @@ fn response_framing(
         }
         // Both length fields: chunked wins, and the connection is closed
         // after (a smuggling guard, §6.3 item 3).
-        return Ok((ResponseFraming::Chunked, lengths.content_length_fields == 0));
+        return Ok((ResponseFraming::Chunked, !lengths.has_content_length()));
     }
     let length = lengths
         .content_length

@@ -115,7 +115,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, RequestE
 /// shapes (Envoy refuses them too).
 fn request_framing(headers: &HeaderMap, lengths: Lengths) -> Result<RequestFraming, RequestError> {
     if lengths.transfer_encoding {
-        if lengths.content_length_fields > 0 {
+        if lengths.has_content_length() {
             return Err(RequestError::Malformed(
                 "both content-length and transfer-encoding",
             ));
